@@ -1,0 +1,56 @@
+# The two commands of the README, and the steps they are made of.
+#   make run    install what is missing, start PostGIS, load Ptuj, serve http://localhost:5006
+#   make test   the same set-up, then the whole test suite (browser tests included)
+# With DATABASE_URL set, that server is used and no cluster is started.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 5006
+ADDRESS ?= 127.0.0.1
+PROFILE ?= ptuj
+export GIS_PROFILE ?= $(PROFILE)
+
+.PHONY: run test bench lint db db-stop load sample system-packages python-env clean
+
+run: python-env db load
+	$(PY) app.py --port $(PORT) --address $(ADDRESS)
+
+test: python-env db load
+	@scripts/system-packages.sh browser
+	$(PY) -m pytest
+
+bench: python-env db load
+	$(PY) benchmarks/viewport.py
+
+lint: python-env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+system-packages:
+	@scripts/system-packages.sh postgis
+
+python-env: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet --editable '.[dev]'
+	touch $@
+
+db:
+	@if [ -n "$$DATABASE_URL" ]; then echo "using DATABASE_URL; no cluster started"; \
+	else scripts/system-packages.sh postgis && scripts/pgcluster.sh start; fi
+
+db-stop:
+	scripts/pgcluster.sh stop
+
+load: python-env
+	$(PY) -m etl migrate
+	$(PY) -m etl load-profile $(PROFILE) --if-empty
+
+sample: python-env
+	$(PY) -m data.sample --profile $(PROFILE)
+
+clean: db-stop
+	rm -rf .local data/generated $(VENV)

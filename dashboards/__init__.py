@@ -1,0 +1,1 @@
+"""Dashboards: one ``pn.viewable.Viewer`` per audience, and the widgets they share."""

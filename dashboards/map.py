@@ -1,0 +1,165 @@
+"""The layered map shared by the dashboards: per-viewport layers, toggles, opacity, legend, details.
+
+One ``LayerMap`` per session: its figure, widgets and clicked feature are that user's state. The
+features come from ``layers.queries`` through a short-lived process-wide cache, so users looking
+at the same place share one query. A hidden layer is not fetched at all.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+import panel as pn
+import param
+from bokeh.events import RangesUpdate, Tap
+from bokeh.models import DataRange1d, WMTSTileSource
+from bokeh.plotting import figure
+from sqlalchemy import Engine
+
+from dashboards.theme import html_pane
+from dashboards.vector import add_layer, columns, set_opacity
+from layers.db import get_engine
+from layers.queries import Viewport, feature_at, fetch_features, newest_load
+from layers.registry import LayerSpec, layer
+from styles import legend_html
+
+log = logging.getLogger(__name__)
+
+CACHE_SECONDS = 60
+TAP_RADIUS_PX = 6
+ASSUMED_WIDTH_PX = 1200  # the server does not know the browser's width; this sets the detail
+NO_DETAILS = ("<p class='hint'>Kliknite objekt na karti za podrobnosti.<br>"
+              "<span class='en'>Click a feature on the map for its details.</span></p>")
+
+
+@pn.cache(ttl=CACHE_SECONDS, max_items=500)
+def cached_features(url: str, layer_id: str, box: tuple[float, float, float, float], width_px: int,
+                    role: str):
+    """Features of a layer in a snapped viewport, shared by every session for a minute."""
+    return fetch_features(get_engine(url), layer(layer_id), Viewport(*box, width_px), role)
+
+
+def base_figure(specs: list[LayerSpec], basemap_url: str | None):
+    """An empty map in EPSG:3857, ranged on the basemap layers, with an optional tile basemap."""
+    plot = figure(tools="pan,wheel_zoom,box_zoom,reset,tap", active_scroll="wheel_zoom",
+                  x_axis_type=None, y_axis_type=None, match_aspect=True, sizing_mode="stretch_both",
+                  min_height=560, background_fill_color="#e8edf0", toolbar_location="above",
+                  output_backend="canvas")
+    plot.grid.visible = False
+    if basemap_url:
+        plot.add_tile(WMTSTileSource(url=basemap_url))
+    return plot
+
+
+class LayerMap(pn.viewable.Viewer):
+    """A map of the given layers with a layer list (toggle, opacity, legend) and a details pane."""
+
+    details = param.Dict(default=None, allow_None=True, doc="The clicked feature and its layer.")
+
+    def __init__(self, engine: Engine, specs: list[LayerSpec], role: str,
+                 extent: tuple[float, float, float, float], basemap_url: str | None = None,
+                 **params) -> None:
+        super().__init__(**params)
+        self._engine, self._specs, self._role = engine, specs, role
+        self._url = engine.url.render_as_string(hide_password=False)
+        self.figure = base_figure(specs, basemap_url)
+        self.renderers = {s.id: add_layer(self.figure, s) for s in specs}
+        # Fit the view to the basemap layers (the municipality), keeping the map's aspect.
+        fit = [self.renderers[s.id] for s in specs if s.basemap] or list(self.renderers.values())
+        self.figure.x_range = DataRange1d(renderers=fit, range_padding=0.04)
+        self.figure.y_range = DataRange1d(renderers=fit, range_padding=0.04)
+        self.toggles = {s.id: pn.widgets.Checkbox(name=s.title, value=s.visible) for s in specs}
+        self.opacity = {s.id: pn.widgets.FloatSlider(name="Prosojnost · Opacity", start=0, end=1,
+                                                     step=0.05, value=1.0, sizing_mode="stretch_width")
+                        for s in specs}
+        for spec in specs:
+            self.toggles[spec.id].param.watch(lambda event, s=spec: self._toggle(s, event.new), "value")
+            self.opacity[spec.id].param.watch(
+                lambda event, s=spec: set_opacity(self.renderers[s.id], s, event.new), "value")
+        self.viewport = Viewport(*extent, ASSUMED_WIDTH_PX)
+        self.figure.on_event(RangesUpdate, self._on_ranges)
+        self.figure.on_event(Tap, self._on_tap)
+        self._pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_both", min_height=560)
+        self.details_pane = html_pane(NO_DETAILS, sizing_mode="stretch_width")
+        self.param.watch(self._show_details, "details")
+        self.refresh()
+
+    def _fetch(self, spec: LayerSpec):
+        snapped = self.viewport.snapped()
+        box = (snapped.xmin, snapped.ymin, snapped.xmax, snapped.ymax)
+        return cached_features(self._url, spec.id, box, snapped.width_px, self._role)
+
+    def _show(self, spec: LayerSpec) -> None:
+        self.renderers[spec.id].data_source.data = columns(spec, self._fetch(spec))
+
+    def refresh(self) -> None:
+        """Fetch every visible layer for the current viewport."""
+        for spec in self._specs:
+            if self.toggles[spec.id].value:
+                self._show(spec)
+
+    def _toggle(self, spec: LayerSpec, visible: bool) -> None:
+        log.info("toggle %s %s", spec.id, visible)
+        if visible:
+            self._show(spec)
+        else:  # drop the rows too: a hidden layer holds nothing in the page
+            self.renderers[spec.id].data_source.data = columns(spec, None)
+        self.renderers[spec.id].visible = visible
+
+    def _on_ranges(self, event: RangesUpdate) -> None:
+        log.info("ranges %s", event.x0)
+        if None in (event.x0, event.x1, event.y0, event.y1):
+            return
+        self.viewport = Viewport(event.x0, event.y0, event.x1, event.y1, ASSUMED_WIDTH_PX)
+        self.refresh()
+
+    def _on_tap(self, event: Tap) -> None:
+        log.info("tap at %s %s", event.x, event.y)
+        self.select_at(event.x, event.y)
+
+    def select_at(self, x: float, y: float) -> None:
+        """Show the topmost visible feature at (x, y) in EPSG:3857 in the details pane."""
+        radius = TAP_RADIUS_PX * self.viewport.ground_pixel_size
+        for spec in reversed(self._specs):
+            if not self.toggles[spec.id].value:
+                continue
+            found = feature_at(self._engine, spec, x, y, radius, self._role)
+            if found:
+                self.details = {"spec": spec, "attributes": found, "source": newest_load(self._engine, spec)}
+                return
+        self.details = None
+
+    def layer_list(self) -> pn.Column:
+        """A card per layer, topmost first: the toggle, the legend and the opacity."""
+        cards = [pn.Column(self.toggles[s.id],
+                           html_pane(legend_html(s.style_key), margin=(0, 10)),
+                           self.opacity[s.id], css_classes=["layer-card"], sizing_mode="stretch_width")
+                 for s in reversed(self._specs)]
+        return pn.Column(*cards, sizing_mode="stretch_width", scroll=True)
+
+    def _show_details(self, _event=None) -> None:
+        """Put the clicked feature's attributes, labelled in both languages, in the details pane."""
+        if not self.details:
+            self.details_pane.object = NO_DETAILS
+            return
+        spec, values = self.details["spec"], self.details["attributes"]
+        rows = "".join(
+            f"<tr><th>{html.escape(f.label_sl)}<br><span class='en'>{html.escape(f.label_en)}</span></th>"
+            f"<td>{html.escape('' if values.get(f.name) is None else str(values[f.name]))}</td></tr>"
+            for f in spec.fields)
+        self.details_pane.object = (f"<h3>{html.escape(spec.title)}</h3><table class='details'>{rows}"
+                                    f"</table>{about_source(self.details['source'])}")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._pane
+
+
+def about_source(source: dict | None) -> str:
+    """Where a layer's data came from, from the catalogue, as one HTML paragraph."""
+    if not source:
+        return ""
+    synthetic = " · <b>sintetični podatki · synthetic data</b>" if source["synthetic"] else ""
+    return (f"<p class='about'>Vir · Source: {html.escape(source['source_file'])}, "
+            f"{html.escape(source['provider'] or '')}; {html.escape(source['licence'] or '')}; "
+            f"naloženo · loaded {source['loaded_at']:%Y-%m-%d %H:%M}{synthetic}</p>")

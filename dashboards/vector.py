@@ -1,0 +1,128 @@
+"""The vector renderer: a layer's features and style become a Bokeh glyph and its data.
+
+One renderer serves every vector layer; what differs between layers is data in their spec and
+style, never a branch on a layer's id. Coordinates are unpacked with shapely's vectorised
+functions straight into Bokeh's column format: measured on the Ptuj sample, HoloViews' geometry
+interfaces took 7 s for 12,570 buildings and 24 s for 1,314 road segments, this takes well
+under a second for both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from bokeh.models import (ColumnDataSource, GlyphRenderer, HoverTool, MultiLine, MultiPolygons,
+                          Scatter)
+from bokeh.plotting import figure as Figure
+from bokeh.transform import factor_cmap
+
+from layers.registry import LayerSpec
+from styles import style
+
+CLASS_COLUMN = "_class"  # the style's class of each feature, as text, for the colour map
+
+
+def _split(values: np.ndarray, index: np.ndarray, count: int) -> list[np.ndarray]:
+    """``values`` grouped by ``index`` (sorted, 0..count-1) into ``count`` arrays."""
+    return np.split(values, np.searchsorted(index, np.arange(1, count)))
+
+
+def polygon_coordinates(geometry: np.ndarray) -> tuple[list, list]:
+    """MultiPolygons ``xs``/``ys``: per feature, per polygon, per ring (exterior first)."""
+    parts, part_of = shapely.get_parts(geometry, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    coords = coords.round(1)  # decimetres are finer than any screen shows, and half the bytes
+    # Plain lists: Bokeh sends many small arrays as separate buffers, which browsers decode slowly.
+    ring_x = [a.tolist() for a in _split(coords[:, 0], coord_of, len(rings))]
+    ring_y = [a.tolist() for a in _split(coords[:, 1], coord_of, len(rings))]
+    rings_by_part = _split(np.arange(len(rings)), ring_of, len(parts))
+    parts_by_feature = _split(np.arange(len(parts)), part_of, len(geometry))
+    xs = [[[ring_x[r] for r in rings_by_part[p]] for p in feature] for feature in parts_by_feature]
+    ys = [[[ring_y[r] for r in rings_by_part[p]] for p in feature] for feature in parts_by_feature]
+    return xs, ys
+
+
+def line_coordinates(geometry: np.ndarray) -> tuple[list, list]:
+    """MultiLine ``xs``/``ys``: one array per feature, parts separated by NaN."""
+    parts, part_of = shapely.get_parts(geometry, return_index=True)
+    coords, coord_of = shapely.get_coordinates(parts, return_index=True)
+    # a NaN row after every part breaks the line there
+    breaks = np.searchsorted(coord_of, np.arange(1, len(parts) + 1))
+    coords = np.insert(coords, breaks, np.nan, axis=0)
+    owner = np.insert(part_of[coord_of], breaks, part_of)
+    xs = _split(coords[:, 0], owner, len(geometry))
+    ys = _split(coords[:, 1], owner, len(geometry))
+    return xs, ys
+
+
+def _as_text(values: list) -> list:
+    return ["" if v is None else v.isoformat() if isinstance(v, dt.date) else v for v in values]
+
+
+def columns(spec: LayerSpec, frame: gpd.GeoDataFrame | None) -> dict[str, list]:
+    """The data of a layer's glyph: coordinates, every field and the style class."""
+    names = [spec.id_column, *(f.name for f in spec.fields)]
+    entry = style(spec.style_key)
+    if frame is None or frame.empty:
+        data = {name: [] for name in names}
+        data.update({CLASS_COLUMN: []}, **({"x": [], "y": []} if entry["geometry"] == "point"
+                                           else {"xs": [], "ys": []}))
+        return data
+    geometry = frame.geometry.array.to_numpy()
+    data = {name: _as_text(frame[name].tolist()) for name in names}
+    data[CLASS_COLUMN] = [str(v) for v in frame[entry["color_by"]]] if "color_by" in entry else [""] * len(frame)
+    if entry["geometry"] == "point":
+        data["x"], data["y"] = shapely.get_x(geometry), shapely.get_y(geometry)
+    elif entry["geometry"] == "line":
+        data["xs"], data["ys"] = line_coordinates(geometry)
+    else:
+        data["xs"], data["ys"] = polygon_coordinates(geometry)
+    return data
+
+
+def _colour(entry: dict, default_key: str):
+    if "color_by" not in entry:
+        return entry[default_key]
+    classes = entry["classes"]
+    return factor_cmap(CLASS_COLUMN, palette=[c["color"] for c in classes],
+                       factors=[str(c["value"]) for c in classes], nan_color=entry.get("other_color", "#999999"))
+
+
+def glyph(spec: LayerSpec):
+    """The Bokeh glyph of a layer, styled from its style entry."""
+    entry = style(spec.style_key)
+    kind = entry["geometry"]
+    if kind == "point":
+        return Scatter(x="x", y="y", marker=entry["marker"], size=entry["size"],
+                       fill_color=_colour(entry, "fill_color"), line_color=entry["line_color"],
+                       line_width=entry.get("line_width", 1.0))
+    if kind == "line":
+        return MultiLine(xs="xs", ys="ys", line_color=_colour(entry, "line_color"),
+                         line_width=entry.get("line_width", 1.0))
+    hatch = {k: entry[k] for k in ("hatch_pattern", "hatch_color", "hatch_alpha") if k in entry}
+    return MultiPolygons(xs="xs", ys="ys", fill_color=_colour(entry, "fill_color"),
+                         fill_alpha=entry.get("fill_alpha", 1.0), line_color=entry["line_color"],
+                         line_width=entry.get("line_width", 1.0),
+                         line_dash=entry.get("line_dash", "solid"), **hatch)
+
+
+def add_layer(figure: Figure, spec: LayerSpec) -> GlyphRenderer:
+    """Add an empty layer to ``figure``, with its hover tool; data arrives per viewport."""
+    renderer = figure.add_glyph(ColumnDataSource(columns(spec, None)), glyph(spec), name=spec.id)
+    renderer.visible = spec.visible
+    tooltips = [(f"{spec.field(n).label_sl} · {spec.field(n).label_en}", f"@{{{n}}}")
+                for n in spec.hover_fields]
+    figure.add_tools(HoverTool(renderers=[renderer], tooltips=tooltips, description=spec.title))
+    return renderer
+
+
+def set_opacity(renderer: GlyphRenderer, spec: LayerSpec, opacity: float) -> None:
+    """Scale a layer's outline and fill; fills keep their style's own transparency."""
+    entry = style(spec.style_key)
+    renderer.glyph.line_alpha = opacity
+    if entry["geometry"] != "line":
+        renderer.glyph.fill_alpha = opacity * float(entry.get("fill_alpha", 1.0))

@@ -1,0 +1,1 @@
+"""Municipality profiles, real public files and the deterministic sample-data generator."""

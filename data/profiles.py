@@ -1,0 +1,71 @@
+"""Municipality profiles: which real files to load and how to build the sample, as data.
+
+A profile is a TOML file in ``data/profiles/``; Ptuj is the default, ``GIS_PROFILE`` picks another.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from layers.errors import ConfigurationError
+
+DATA_DIR = Path(__file__).resolve().parent
+PROFILES_DIR = DATA_DIR / "profiles"
+GENERATED_DIR = DATA_DIR / "generated"
+DEFAULT_PROFILE = "ptuj"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One file to load into one layer, with how to read it and what to record."""
+
+    layer: str
+    path: Path
+    licence: str | None = None
+    provider: str | None = None
+    where: str | None = None
+    source_layer: str | None = None
+    crs: str | None = None
+    synthetic: bool = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A municipality: its identity, its real files and the sample generator's parameters."""
+
+    id: str
+    name: str
+    name_en: str
+    ob_mid: int
+    area_km2: float
+    residents: int
+    real: tuple[Dataset, ...]
+    sample: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def generated_dir(self) -> Path:
+        return GENERATED_DIR / self.id
+
+
+def profile_name() -> str:
+    """The profile named by ``GIS_PROFILE``, else Ptuj."""
+    return os.environ.get("GIS_PROFILE", DEFAULT_PROFILE)
+
+
+def load_profile(name: str | None = None) -> Profile:
+    """Read ``data/profiles/<name>.toml``."""
+    name = name or profile_name()
+    path = PROFILES_DIR / f"{name}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.toml")))
+        raise ConfigurationError(f"no profile {name!r} ({path})", f"profila {name!r} ni ({path})",
+                                 f"use one of: {known}", f"uporabite enega od: {known}")
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    real = tuple(Dataset(**{**d, "path": DATA_DIR / d["path"]}) for d in raw.get("real", []))
+    return Profile(id=raw["id"], name=raw["name"], name_en=raw["name_en"], ob_mid=raw["ob_mid"],
+                   area_km2=raw["area_km2"], residents=raw["residents"], real=real,
+                   sample=raw.get("sample", {}))

@@ -1,0 +1,98 @@
+"""The ETL command line: ``python -m etl {migrate,load,load-profile,catalog}``.
+
+Errors a user can act on are printed in English and Slovenian and exit with status 2;
+the database is left as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from data.profiles import load_profile, profile_name
+from etl.catalog import read_catalog
+from etl.load import MODES, LoadOptions, LoadReport, load_file
+from etl.profile import is_empty, load_profile_data
+from etl.schema import migrate
+from layers.db import ROOT, database_urls, get_engine
+from layers.errors import GisError
+from layers.registry import LAYERS
+
+DEFAULT_REJECTS_DIR = ROOT / ".local" / "rejects"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m etl", description="Load municipal data into PostGIS.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply the pending schema migrations")
+
+    load = commands.add_parser("load", help="load one file into one layer")
+    load.add_argument("path", type=Path, help="shapefile, GeoPackage or GeoJSON")
+    load.add_argument("--layer", required=True, help=f"target layer: {', '.join(LAYERS)}")
+    load.add_argument("--crs", help="CRS of the file when it has none or a wrong one, e.g. EPSG:3912")
+    load.add_argument("--encoding", help="attribute encoding (shapefiles without .cpg: cp1250)")
+    load.add_argument("--source-layer", help="layer inside a multi-layer file (GeoPackage)")
+    load.add_argument("--where", help="attribute filter, e.g. \"OB_ID = 96\"")
+    load.add_argument("--mode", choices=MODES, default="replace")
+    load.add_argument("--force", action="store_true", help="load even if this file was the last load")
+    load.add_argument("--licence")
+    load.add_argument("--provider")
+    load.add_argument("--synthetic", action="store_true", help="mark the data as synthetic")
+    load.add_argument("--rejects-dir", type=Path, default=DEFAULT_REJECTS_DIR,
+                      help="where rejected rows are written with their reasons (default: %(default)s)")
+
+    profile = commands.add_parser("load-profile", help="load a municipality's real and sample data")
+    profile.add_argument("profile", nargs="?", default=profile_name())
+    profile.add_argument("--if-empty", action="store_true", help="only when nothing was loaded yet")
+
+    commands.add_parser("catalog", help="list every load, newest first")
+    return parser
+
+
+def _print_report(report: LoadReport) -> None:
+    if report.skipped:
+        print(f"{report.layer}: {report.path.name} unchanged since its last load, skipped "
+              "(--force loads it again) / nespremenjeno, preskočeno")
+        return
+    line = (f"{report.layer}: {report.loaded} loaded, {report.rejected} rejected, "
+            f"{report.repaired} repaired from {report.path.name}")
+    print(line + (f"; rejected rows in {report.rejects_file}" if report.rejects_file else ""))
+
+
+def run(args: argparse.Namespace) -> None:
+    urls = database_urls()
+    engine = get_engine(urls.writer, "etl")
+    applied = migrate(engine, urls.reader)
+    if args.command == "migrate":
+        print(f"applied: {', '.join(applied)}" if applied else "schema up to date / shema je posodobljena")
+    elif args.command == "load":
+        options = LoadOptions(crs=args.crs, encoding=args.encoding, source_layer=args.source_layer,
+                              where=args.where, mode=args.mode, force=args.force, licence=args.licence,
+                              provider=args.provider, synthetic=args.synthetic,
+                              rejects_dir=args.rejects_dir)
+        _print_report(load_file(engine, args.path, args.layer, options))
+    elif args.command == "load-profile":
+        if args.if_empty and not is_empty(engine):
+            print("data already loaded; nothing to do / podatki so že naloženi")
+            return
+        for report in load_profile_data(engine, load_profile(args.profile)):
+            _print_report(report)
+    elif args.command == "catalog":
+        print(read_catalog(engine).to_string(index=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        run(args)
+    except GisError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

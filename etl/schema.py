@@ -1,0 +1,65 @@
+"""Versioned schema migrations: numbered SQL files applied once each, in order."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import Engine, make_url, text
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def pending_migrations(applied: set[str]) -> list[Path]:
+    """The migration files not yet in ``applied``, in order of their number."""
+    return [p for p in sorted(MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql")) if p.stem not in applied]
+
+
+def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
+    """Apply the pending migrations, each in its own transaction, and grant reading.
+
+    Parameters
+    ----------
+    engine
+        A connection as the writer role, which will own the tables.
+    reader_url
+        The dashboards' URL; its user is granted SELECT on every table and view.
+
+    Returns
+    -------
+    list of str
+        The versions applied now.
+    """
+    with engine.begin() as conn:
+        conn.execute(text(
+            "CREATE TABLE IF NOT EXISTS schema_migration ("
+            " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        ))
+        # One migrator at a time: a second `make run` waits instead of applying twice.
+        conn.execute(text("SELECT pg_advisory_xact_lock(37940001)"))
+        applied = set(conn.scalars(text("SELECT version FROM schema_migration")))
+        done = []
+        for path in pending_migrations(applied):
+            log.info("applying migration %s", path.name)
+            conn.exec_driver_sql(path.read_text())
+            conn.execute(text("INSERT INTO schema_migration (version) VALUES (:v)"),
+                         {"v": path.stem})
+            done.append(path.stem)
+    if reader_url:
+        grant_reading(engine, make_url(reader_url).username)
+    return done
+
+
+def grant_reading(engine: Engine, reader: str | None) -> None:
+    """Let ``reader`` select from every table and view, and nothing else."""
+    with engine.begin() as conn:
+        current = conn.scalar(text("SELECT current_user"))
+        exists = conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": reader})
+        if not reader or reader == current or not exists:
+            return
+        quote = conn.dialect.identifier_preparer.quote
+        role, schema = quote(reader), quote(conn.scalar(text("SELECT current_schema()")))
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")

@@ -1,0 +1,89 @@
+"""Database settings and the one engine per process and role.
+
+``DATABASE_URL`` (writer, used by the ETL) and ``DATABASE_READER_URL`` (read-only, used by the
+dashboards) point at a municipality's own PostGIS. Without them the project's own cluster is
+used, whose URLs ``scripts/pgcluster.sh`` writes to ``.local/db.env``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, make_url
+
+from layers.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL_ENV_FILE = ROOT / ".local" / "db.env"
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    """Where the ETL writes (``writer``) and where the dashboards read (``reader``)."""
+
+    writer: str
+    reader: str
+
+
+def read_env_file(path: Path = LOCAL_ENV_FILE) -> dict[str, str]:
+    """Return the ``KEY=value`` lines of ``path`` (empty when it does not exist)."""
+    if not path.exists():
+        return {}
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key.strip()] = value.strip()
+    return values
+
+
+def database_urls(environ: Mapping[str, str] | None = None) -> DatabaseUrls:
+    """Return the URLs from the environment, else from the project's own cluster.
+
+    Raises
+    ------
+    ConfigurationError
+        When neither is there.
+    """
+    environ = os.environ if environ is None else environ
+    source = environ if environ.get("DATABASE_URL") else read_env_file()
+    writer = source.get("DATABASE_URL")
+    if not writer:
+        raise ConfigurationError(
+            "no database is configured",
+            "baza ni nastavljena",
+            "run `make db` to start the project's PostGIS, or set DATABASE_URL",
+            "zaženite `make db` za lastni PostGIS ali nastavite DATABASE_URL",
+        )
+    return DatabaseUrls(writer=writer, reader=source.get("DATABASE_READER_URL", writer))
+
+
+def safe_url(url: str) -> str:
+    """Return ``url`` with the password hidden, for logs and messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cache
+def get_engine(url: str, application_name: str = "obcinski-zemljevid") -> Engine:
+    """Return the process-wide engine for ``url`` (one per URL, so one per role).
+
+    ``postgresql://`` URLs are given the psycopg 3 driver.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    log.info("connecting to %s", parsed.render_as_string(hide_password=True))
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"application_name": application_name, "connect_timeout": 10},
+    )

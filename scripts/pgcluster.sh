@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The project's own PostGIS cluster: created, started and stopped in the git-ignored .local/ folder.
+# PostgreSQL refuses to run as root, so as root the server runs as the `postgres` system user;
+# as anybody else it runs as that user. Connections: TCP on 127.0.0.1 with passwords (the app)
+# and a private Unix socket (this script, as the superuser).
+#
+#   scripts/pgcluster.sh start   create what is missing, start, ensure roles and databases
+#   scripts/pgcluster.sh stop    stop the cluster
+#   scripts/pgcluster.sh status  say whether it runs
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+LOCAL="$ROOT/.local"
+PGDATA="$LOCAL/pgdata"
+RUNDIR="$LOCAL/run"
+ENVFILE="$LOCAL/db.env"
+PORT="${GIS_PG_PORT:-55432}"
+PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
+DATABASES=(gis gis_test)
+
+if [ "$(id -u)" = 0 ]; then
+    RUN_AS=(runuser -u postgres --)
+    OWNER=postgres
+else
+    RUN_AS=()
+    OWNER=$(id -un)
+fi
+
+as_owner() { "${RUN_AS[@]}" "$@"; }
+psql_admin() { as_owner "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUNDIR" -p "$PORT" -U postgres "$@"; }
+
+fail() {
+    echo "pgcluster: $*" >&2
+    exit 1
+}
+
+check_binaries() {
+    [ -x "$PGBIN/initdb" ] || fail "PostgreSQL 15 is not installed ($PGBIN/initdb missing) / PostgreSQL 15 ni nameščen: run 'make system-packages'."
+    [ -f /usr/lib/postgresql/15/lib/postgis-3.so ] || fail "PostGIS is not installed / PostGIS ni nameščen: run 'make system-packages' (Debian package postgresql-15-postgis-3)."
+}
+
+init_cluster() {
+    mkdir -p "$LOCAL" "$RUNDIR"
+    chmod 755 "$LOCAL"
+    chown "$OWNER" "$RUNDIR"
+    chmod 700 "$RUNDIR"
+    as_owner test -w "$RUNDIR" \
+        || fail "user $OWNER cannot write $RUNDIR; every folder above $ROOT must be searchable (chmod o+x) / uporabnik $OWNER ne more pisati v $RUNDIR."
+    if [ ! -f "$PGDATA/PG_VERSION" ]; then
+        echo "pgcluster: creating the cluster in $PGDATA (port $PORT)"
+        mkdir -p "$PGDATA"
+        chown "$OWNER" "$PGDATA"
+        chmod 700 "$PGDATA"
+        # trust on the socket is safe: the socket folder is private to $OWNER (mode 700).
+        as_owner "$PGBIN/initdb" -D "$PGDATA" -U postgres -E UTF8 --locale=C.UTF-8 \
+            --auth-local=trust --auth-host=scram-sha-256 >"$RUNDIR/initdb.log"
+        cat >>"$PGDATA/postgresql.conf" <<CONF
+port = $PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$RUNDIR'
+unix_socket_permissions = 0700
+shared_buffers = 512MB
+work_mem = 32MB
+maintenance_work_mem = 256MB
+max_wal_size = 2GB
+application_name = 'pgcluster'
+CONF
+    fi
+}
+
+is_running() { as_owner "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
+
+start_server() {
+    if is_running; then
+        return
+    fi
+    as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -l "$RUNDIR/postgres.log" -w -t 60 start >/dev/null \
+        || fail "the server did not start; see $RUNDIR/postgres.log / strežnik se ni zagnal."
+}
+
+new_password() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+
+write_env_file() {
+    [ -f "$ENVFILE" ] && return
+    local writer reader
+    writer=$(new_password)
+    reader=$(new_password)
+    umask 077
+    cat >"$ENVFILE" <<ENV
+# Written by scripts/pgcluster.sh: connection URLs of the project's own cluster. Keep private.
+GIS_WRITER_PASSWORD=$writer
+GIS_READER_PASSWORD=$reader
+DATABASE_URL=postgresql+psycopg://gis_writer:$writer@127.0.0.1:$PORT/gis
+DATABASE_READER_URL=postgresql+psycopg://gis_reader:$reader@127.0.0.1:$PORT/gis
+TEST_DATABASE_URL=postgresql+psycopg://gis_writer:$writer@127.0.0.1:$PORT/gis_test
+TEST_DATABASE_READER_URL=postgresql+psycopg://gis_reader:$reader@127.0.0.1:$PORT/gis_test
+ENV
+}
+
+env_value() { sed -n "s/^$1=//p" "$ENVFILE"; }
+
+ensure_roles_and_databases() {
+    local writer reader
+    writer=$(env_value GIS_WRITER_PASSWORD)
+    reader=$(env_value GIS_READER_PASSWORD)
+    psql_admin -d postgres -v writer="$writer" -v reader="$reader" <<'SQL'
+SELECT format('CREATE ROLE gis_writer LOGIN PASSWORD %L', :'writer')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gis_writer') \gexec
+SELECT format('CREATE ROLE gis_reader LOGIN PASSWORD %L', :'reader')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gis_reader') \gexec
+SQL
+    for db in "${DATABASES[@]}"; do
+        psql_admin -d postgres -v db="$db" <<'SQL'
+SELECT format('CREATE DATABASE %I OWNER gis_writer', :'db')
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
+SQL
+        psql_admin -d "$db" -v db="$db" <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS postgis;
+GRANT CONNECT ON DATABASE :"db" TO gis_reader;
+SQL
+    done
+}
+
+case "${1:-}" in
+start)
+    check_binaries
+    init_cluster
+    start_server
+    write_env_file
+    ensure_roles_and_databases
+    echo "pgcluster: PostGIS runs on 127.0.0.1:$PORT (databases: ${DATABASES[*]})"
+    ;;
+stop)
+    if [ -f "$PGDATA/PG_VERSION" ] && is_running; then
+        as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -w -m fast stop >/dev/null
+        echo "pgcluster: stopped"
+    else
+        echo "pgcluster: not running"
+    fi
+    ;;
+status)
+    if [ -f "$PGDATA/PG_VERSION" ] && is_running; then echo "running on port $PORT"; else echo "stopped"; exit 3; fi
+    ;;
+*)
+    echo "usage: $0 start|stop|status" >&2
+    exit 2
+    ;;
+esac

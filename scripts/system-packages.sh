@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the Debian packages the project needs, only those missing.
+#   scripts/system-packages.sh postgis    PostGIS for PostgreSQL 15 (the project's own cluster)
+#   scripts/system-packages.sh browser    Chromium, for the browser tests
+set -euo pipefail
+
+declare -A PACKAGE=([postgis]=postgresql-15-postgis-3 [browser]=chromium)
+declare -A PRESENT=([postgis]=/usr/lib/postgresql/15/lib/postgis-3.so [browser]=/usr/bin/chromium)
+
+missing=()
+for want in "$@"; do
+    [ -e "${PRESENT[$want]}" ] || missing+=("${PACKAGE[$want]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "system-packages: need root to install ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+fi
+echo "system-packages: installing ${missing[*]}"
+"${sudo[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${missing[@]}"

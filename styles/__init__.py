@@ -1,0 +1,56 @@
+"""Styles as data: ``styles.toml`` holds every colour, class break and legend label by key."""
+
+from __future__ import annotations
+
+import html
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+STYLES_FILE = Path(__file__).resolve().parent / "styles.toml"
+
+
+@cache
+def all_styles() -> dict[str, dict[str, Any]]:
+    """Every style, by key."""
+    return tomllib.loads(STYLES_FILE.read_text(encoding="utf-8"))
+
+
+def style(key: str) -> dict[str, Any]:
+    """The style named ``key``; a missing key is a configuration error caught at start-up."""
+    return all_styles()[key]
+
+
+def legend_entries(key: str) -> list[dict[str, Any]]:
+    """Legend rows (``color``, ``sl``, ``en``, ``symbol``) of a style, classes included."""
+    spec = style(key)
+    if "classes" in spec:
+        symbol = "line" if spec["geometry"] == "line" else "area"
+        return [{**c, "symbol": symbol} for c in spec["classes"]]
+    return spec["legend"]
+
+
+def class_colors(key: str) -> dict[Any, str]:
+    """``{class value: colour}`` of a style coloured by an attribute."""
+    return {c["value"]: c["color"] for c in style(key).get("classes", [])}
+
+
+SWATCH = {
+    "line": "display:inline-block;width:22px;height:0;border-top:3px solid {c};vertical-align:middle",
+    "area": "display:inline-block;width:18px;height:12px;background:{c};border:1px solid #555",
+    "hatch": ("display:inline-block;width:18px;height:12px;border:1px solid {c};"
+              "background:repeating-linear-gradient(45deg,{c} 0 2px,transparent 2px 5px)"),
+    "point": ("display:inline-block;width:0;height:0;border-left:7px solid transparent;"
+              "border-right:7px solid transparent;border-bottom:12px solid {c}"),
+}
+
+
+def legend_html(key: str) -> str:
+    """The legend of a style as HTML rows: a swatch and the label in Slovenian and English."""
+    rows = []
+    for entry in legend_entries(key):
+        swatch = SWATCH[entry["symbol"]].format(c=html.escape(entry["color"]))
+        label = f"{html.escape(entry['sl'])} <span class='en'>· {html.escape(entry['en'])}</span>"
+        rows.append(f"<div class='legend-row'><span style='{swatch}'></span> {label}</div>")
+    return "".join(rows)

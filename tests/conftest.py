@@ -1,0 +1,117 @@
+"""Fixtures: a real PostGIS (the project's own cluster or TEST_DATABASE_URL), never a mock.
+
+Each test session works in schemas of its own, dropped at the end, so it never touches the
+data `make run` serves. Without a database the tests fail: they never skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from data.profiles import load_profile
+from etl.profile import load_profile_data
+from etl.schema import migrate
+from layers.db import get_engine, read_env_file
+from layers.registry import LAYERS
+
+
+@dataclass(frozen=True)
+class TestDatabase:
+    """A migrated schema of its own, reached as the writer (ETL) and as the reader (dashboards)."""
+
+    schema: str
+    writer_url: str
+    reader_url: str
+
+    @property
+    def writer(self) -> Engine:
+        return get_engine(self.writer_url, "tests")
+
+    @property
+    def reader(self) -> Engine:
+        return get_engine(self.reader_url, "tests")
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point the ETL and the app at this schema."""
+        return {**os.environ, "DATABASE_URL": self.writer_url, "DATABASE_READER_URL": self.reader_url}
+
+    def count(self, table: str) -> int:
+        with self.writer.connect() as conn:
+            return conn.scalar(text(f'SELECT count(*) FROM "{table}"'))
+
+
+def test_urls() -> tuple[str, str]:
+    if os.environ.get("TEST_DATABASE_URL"):
+        writer = os.environ["TEST_DATABASE_URL"]
+        return writer, os.environ.get("TEST_DATABASE_READER_URL", writer)
+    values = read_env_file()
+    if values.get("TEST_DATABASE_URL"):
+        return values["TEST_DATABASE_URL"], values["TEST_DATABASE_READER_URL"]
+    pytest.fail("no test database: run `make db` (the project's PostGIS) or set TEST_DATABASE_URL",
+                pytrace=False)
+
+
+def in_schema(url: str, schema: str) -> str:
+    """``url`` with ``schema`` first on the search path (PostGIS stays reachable in public)."""
+    parsed = make_url(url).update_query_dict({"options": f"-csearch_path={schema},public"})
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_schema(suffix: str) -> Iterator[TestDatabase]:
+    writer, reader = test_urls()
+    schema = f"test_{os.getpid()}_{suffix}"
+    admin = create_engine(make_url(writer).set(drivername="postgresql+psycopg"))
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        pytest.fail(f"PostGIS is not reachable at {make_url(writer).render_as_string()}: {exc}. "
+                    "Run `make db`.", pytrace=False)
+    database = TestDatabase(schema, in_schema(writer, schema), in_schema(reader, schema))
+    migrate(database.writer, database.reader_url)
+    yield database
+    database.writer.dispose()
+    database.reader.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def etl_database() -> Iterator[TestDatabase]:
+    """A schema for tests that load and check data themselves."""
+    yield from make_schema("etl")
+
+
+@pytest.fixture
+def database(etl_database: TestDatabase) -> TestDatabase:
+    """The ETL schema, emptied before the test."""
+    tables = ", ".join(f'"{spec.load_table}"' for spec in LAYERS.values())
+    with etl_database.writer.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables}, dataset_load RESTART IDENTITY"))
+    return etl_database
+
+
+@pytest.fixture(scope="session")
+def ptuj_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Ptuj sample, generated once per session into a temporary folder."""
+    from data.sample.generate import write_sample
+
+    return write_sample(load_profile("ptuj"), tmp_path_factory.mktemp("ptuj") / "sample").parent
+
+
+@pytest.fixture(scope="session")
+def sample_database(ptuj_sample: Path) -> Iterator[TestDatabase]:
+    """A schema holding the whole Ptuj profile, loaded through the ETL as `make run` does."""
+    for database in make_schema("sample"):
+        load_profile_data(database.writer, load_profile("ptuj"), ptuj_sample, progress=False)
+        yield database
