@@ -46,10 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GIS_PORT", "5006")))
     parser.add_argument("--address", default=os.environ.get("GIS_ADDRESS", "127.0.0.1"))
     parser.add_argument("--profile", default=None, help="municipality profile (GIS_PROFILE)")
-    parser.add_argument("--basemap-url", default=os.environ.get("GIS_BASEMAP_URL") or None,
-                        help="XYZ tile URL for an online basemap; none by default (offline)")
+    parser.add_argument(
+        "--basemap-url",
+        default=os.environ.get("GIS_BASEMAP_URL") or None,
+        help="XYZ tile URL for an online basemap; none by default (offline)",
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         urls = database_urls()
         log.info("reading from %s", safe_url(urls.reader))
@@ -59,8 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     origins = [f"localhost:{args.port}", f"127.0.0.1:{args.port}", f"{args.address}:{args.port}"]
     log.info("serving http://localhost:%d/planner", args.port)
-    pn.serve(routes, port=args.port, address=args.address, show=False, title="Občinski zemljevid",
-             websocket_origin=origins)
+    pn.serve(
+        routes,
+        port=args.port,
+        address=args.address,
+        show=False,
+        title="Občinski zemljevid",
+        websocket_origin=origins,
+    )
     return 0
 
 

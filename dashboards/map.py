@@ -29,23 +29,34 @@ log = logging.getLogger(__name__)
 CACHE_SECONDS = 60
 TAP_RADIUS_PX = 6
 ASSUMED_WIDTH_PX = 1200  # the server does not know the browser's width; this sets the detail
-NO_DETAILS = ("<p class='hint'>Kliknite objekt na karti za podrobnosti.<br>"
-              "<span class='en'>Click a feature on the map for its details.</span></p>")
+NO_DETAILS = (
+    "<p class='hint'>Kliknite objekt na karti za podrobnosti.<br>"
+    "<span class='en'>Click a feature on the map for its details.</span></p>"
+)
 
 
 @pn.cache(ttl=CACHE_SECONDS, max_items=500)
-def cached_features(url: str, layer_id: str, box: tuple[float, float, float, float], width_px: int,
-                    role: str):
+def cached_features(
+    url: str, layer_id: str, box: tuple[float, float, float, float], width_px: int, role: str
+):
     """Features of a layer in a snapped viewport, shared by every session for a minute."""
     return fetch_features(get_engine(url), layer(layer_id), Viewport(*box, width_px), role)
 
 
 def base_figure(specs: list[LayerSpec], basemap_url: str | None):
     """An empty map in EPSG:3857, ranged on the basemap layers, with an optional tile basemap."""
-    plot = figure(tools="pan,wheel_zoom,box_zoom,reset,tap", active_scroll="wheel_zoom",
-                  x_axis_type=None, y_axis_type=None, match_aspect=True, sizing_mode="stretch_both",
-                  min_height=560, background_fill_color="#e8edf0", toolbar_location="above",
-                  output_backend="canvas")
+    plot = figure(
+        tools="pan,wheel_zoom,box_zoom,reset,tap",
+        active_scroll="wheel_zoom",
+        x_axis_type=None,
+        y_axis_type=None,
+        match_aspect=True,
+        sizing_mode="stretch_both",
+        min_height=560,
+        background_fill_color="#e8edf0",
+        toolbar_location="above",
+        output_backend="canvas",
+    )
     plot.grid.visible = False
     if basemap_url:
         plot.add_tile(WMTSTileSource(url=basemap_url))
@@ -57,9 +68,15 @@ class LayerMap(pn.viewable.Viewer):
 
     details = param.Dict(default=None, allow_None=True, doc="The clicked feature and its layer.")
 
-    def __init__(self, engine: Engine, specs: list[LayerSpec], role: str,
-                 extent: tuple[float, float, float, float], basemap_url: str | None = None,
-                 **params) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        specs: list[LayerSpec],
+        role: str,
+        extent: tuple[float, float, float, float],
+        basemap_url: str | None = None,
+        **params,
+    ) -> None:
         super().__init__(**params)
         self._engine, self._specs, self._role = engine, specs, role
         self._url = engine.url.render_as_string(hide_password=False)
@@ -69,14 +86,25 @@ class LayerMap(pn.viewable.Viewer):
         fit = [self.renderers[s.id] for s in specs if s.basemap] or list(self.renderers.values())
         self.figure.x_range = DataRange1d(renderers=fit, range_padding=0.04)
         self.figure.y_range = DataRange1d(renderers=fit, range_padding=0.04)
-        self.toggles = {s.id: pn.widgets.Checkbox(name=s.title, value=s.visible) for s in specs}
-        self.opacity = {s.id: pn.widgets.FloatSlider(name="Prosojnost · Opacity", start=0, end=1,
-                                                     step=0.05, value=1.0, sizing_mode="stretch_width")
-                        for s in specs}
+        self.toggles = {s.id: pn.widgets.Checkbox(label=s.title, value=s.visible) for s in specs}
+        self.opacity = {
+            s.id: pn.widgets.FloatSlider(
+                label="Prosojnost · Opacity",
+                start=0,
+                end=1,
+                step=0.05,
+                value=1.0,
+                sizing_mode="stretch_width",
+            )
+            for s in specs
+        }
         for spec in specs:
-            self.toggles[spec.id].param.watch(lambda event, s=spec: self._toggle(s, event.new), "value")
+            self.toggles[spec.id].param.watch(
+                lambda event, s=spec: self._toggle(s, event.new), "value"
+            )
             self.opacity[spec.id].param.watch(
-                lambda event, s=spec: set_opacity(self.renderers[s.id], s, event.new), "value")
+                lambda event, s=spec: set_opacity(self.renderers[s.id], s, event.new), "value"
+            )
         self.viewport = Viewport(*extent, ASSUMED_WIDTH_PX)
         self.figure.on_event(RangesUpdate, self._on_ranges)
         self.figure.on_event(Tap, self._on_tap)
@@ -126,16 +154,26 @@ class LayerMap(pn.viewable.Viewer):
                 continue
             found = feature_at(self._engine, spec, x, y, radius, self._role)
             if found:
-                self.details = {"spec": spec, "attributes": found, "source": newest_load(self._engine, spec)}
+                self.details = {
+                    "spec": spec,
+                    "attributes": found,
+                    "source": newest_load(self._engine, spec),
+                }
                 return
         self.details = None
 
     def layer_list(self) -> pn.Column:
         """A card per layer, topmost first: the toggle, the legend and the opacity."""
-        cards = [pn.Column(self.toggles[s.id],
-                           html_pane(legend_html(s.style_key), margin=(0, 10)),
-                           self.opacity[s.id], css_classes=["layer-card"], sizing_mode="stretch_width")
-                 for s in reversed(self._specs)]
+        cards = [
+            pn.Column(
+                self.toggles[s.id],
+                html_pane(legend_html(s.style_key), margin=(0, 10)),
+                self.opacity[s.id],
+                css_classes=["layer-card", f"layer-{s.id}"],
+                sizing_mode="stretch_width",
+            )
+            for s in reversed(self._specs)
+        ]
         return pn.Column(*cards, sizing_mode="stretch_width", scroll=True)
 
     def _show_details(self, _event=None) -> None:
@@ -147,9 +185,12 @@ class LayerMap(pn.viewable.Viewer):
         rows = "".join(
             f"<tr><th>{html.escape(f.label_sl)}<br><span class='en'>{html.escape(f.label_en)}</span></th>"
             f"<td>{html.escape('' if values.get(f.name) is None else str(values[f.name]))}</td></tr>"
-            for f in spec.fields)
-        self.details_pane.object = (f"<h3>{html.escape(spec.title)}</h3><table class='details'>{rows}"
-                                    f"</table>{about_source(self.details['source'])}")
+            for f in spec.fields
+        )
+        self.details_pane.object = (
+            f"<h3>{html.escape(spec.title)}</h3><table class='details'>{rows}"
+            f"</table>{about_source(self.details['source'])}"
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._pane
@@ -160,6 +201,8 @@ def about_source(source: dict | None) -> str:
     if not source:
         return ""
     synthetic = " · <b>sintetični podatki · synthetic data</b>" if source["synthetic"] else ""
-    return (f"<p class='about'>Vir · Source: {html.escape(source['source_file'])}, "
-            f"{html.escape(source['provider'] or '')}; {html.escape(source['licence'] or '')}; "
-            f"naloženo · loaded {source['loaded_at']:%Y-%m-%d %H:%M}{synthetic}</p>")
+    return (
+        f"<p class='about'>Vir · Source: {html.escape(source['source_file'])}, "
+        f"{html.escape(source['provider'] or '')}; {html.escape(source['licence'] or '')}; "
+        f"naloženo · loaded {source['loaded_at']:%Y-%m-%d %H:%M}{synthetic}</p>"
+    )

@@ -14,9 +14,15 @@ import datetime as dt
 import geopandas as gpd
 import numpy as np
 import shapely
-from bokeh.models import (ColumnDataSource, GlyphRenderer, HoverTool, MultiLine, MultiPolygons,
-                          Scatter)
-from bokeh.plotting import figure as Figure
+from bokeh.models import (
+    ColumnDataSource,
+    GlyphRenderer,
+    HoverTool,
+    MultiLine,
+    MultiPolygons,
+    Scatter,
+)
+from bokeh.plotting import figure
 from bokeh.transform import factor_cmap
 
 from layers.registry import LayerSpec
@@ -69,12 +75,16 @@ def columns(spec: LayerSpec, frame: gpd.GeoDataFrame | None) -> dict[str, list]:
     entry = style(spec.style_key)
     if frame is None or frame.empty:
         data = {name: [] for name in names}
-        data.update({CLASS_COLUMN: []}, **({"x": [], "y": []} if entry["geometry"] == "point"
-                                           else {"xs": [], "ys": []}))
+        data.update(
+            {CLASS_COLUMN: []},
+            **({"x": [], "y": []} if entry["geometry"] == "point" else {"xs": [], "ys": []}),
+        )
         return data
     geometry = frame.geometry.array.to_numpy()
     data = {name: _as_text(frame[name].tolist()) for name in names}
-    data[CLASS_COLUMN] = [str(v) for v in frame[entry["color_by"]]] if "color_by" in entry else [""] * len(frame)
+    data[CLASS_COLUMN] = (
+        [str(v) for v in frame[entry["color_by"]]] if "color_by" in entry else [""] * len(frame)
+    )
     if entry["geometry"] == "point":
         data["x"], data["y"] = shapely.get_x(geometry), shapely.get_y(geometry)
     elif entry["geometry"] == "line":
@@ -88,8 +98,12 @@ def _colour(entry: dict, default_key: str):
     if "color_by" not in entry:
         return entry[default_key]
     classes = entry["classes"]
-    return factor_cmap(CLASS_COLUMN, palette=[c["color"] for c in classes],
-                       factors=[str(c["value"]) for c in classes], nan_color=entry.get("other_color", "#999999"))
+    return factor_cmap(
+        CLASS_COLUMN,
+        palette=[c["color"] for c in classes],
+        factors=[str(c["value"]) for c in classes],
+        nan_color=entry.get("other_color", "#999999"),
+    )
 
 
 def glyph(spec: LayerSpec):
@@ -97,26 +111,44 @@ def glyph(spec: LayerSpec):
     entry = style(spec.style_key)
     kind = entry["geometry"]
     if kind == "point":
-        return Scatter(x="x", y="y", marker=entry["marker"], size=entry["size"],
-                       fill_color=_colour(entry, "fill_color"), line_color=entry["line_color"],
-                       line_width=entry.get("line_width", 1.0))
+        return Scatter(
+            x="x",
+            y="y",
+            marker=entry["marker"],
+            size=entry["size"],
+            fill_color=_colour(entry, "fill_color"),
+            line_color=entry["line_color"],
+            line_width=entry.get("line_width", 1.0),
+        )
     if kind == "line":
-        return MultiLine(xs="xs", ys="ys", line_color=_colour(entry, "line_color"),
-                         line_width=entry.get("line_width", 1.0))
+        return MultiLine(
+            xs="xs",
+            ys="ys",
+            line_color=_colour(entry, "line_color"),
+            line_width=entry.get("line_width", 1.0),
+        )
     hatch = {k: entry[k] for k in ("hatch_pattern", "hatch_color", "hatch_alpha") if k in entry}
-    return MultiPolygons(xs="xs", ys="ys", fill_color=_colour(entry, "fill_color"),
-                         fill_alpha=entry.get("fill_alpha", 1.0), line_color=entry["line_color"],
-                         line_width=entry.get("line_width", 1.0),
-                         line_dash=entry.get("line_dash", "solid"), **hatch)
+    return MultiPolygons(
+        xs="xs",
+        ys="ys",
+        fill_color=_colour(entry, "fill_color"),
+        fill_alpha=entry.get("fill_alpha", 1.0),
+        line_color=entry["line_color"],
+        line_width=entry.get("line_width", 1.0),
+        line_dash=entry.get("line_dash", "solid"),
+        **hatch,
+    )
 
 
-def add_layer(figure: Figure, spec: LayerSpec) -> GlyphRenderer:
-    """Add an empty layer to ``figure``, with its hover tool; data arrives per viewport."""
-    renderer = figure.add_glyph(ColumnDataSource(columns(spec, None)), glyph(spec), name=spec.id)
+def add_layer(plot: figure, spec: LayerSpec) -> GlyphRenderer:
+    """Add an empty layer to ``plot``, with its hover tool; data arrives per viewport."""
+    renderer = plot.add_glyph(ColumnDataSource(columns(spec, None)), glyph(spec), name=spec.id)
     renderer.visible = spec.visible
-    tooltips = [(f"{spec.field(n).label_sl} · {spec.field(n).label_en}", f"@{{{n}}}")
-                for n in spec.hover_fields]
-    figure.add_tools(HoverTool(renderers=[renderer], tooltips=tooltips, description=spec.title))
+    tooltips = [
+        (f"{spec.field(n).label_sl} · {spec.field(n).label_en}", f"@{{{n}}}")
+        for n in spec.hover_fields
+    ]
+    plot.add_tools(HoverTool(renderers=[renderer], tooltips=tooltips, description=spec.title))
     return renderer
 
 

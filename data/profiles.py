@@ -62,10 +62,21 @@ def load_profile(name: str | None = None) -> Profile:
     path = PROFILES_DIR / f"{name}.toml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.toml")))
-        raise ConfigurationError(f"no profile {name!r} ({path})", f"profila {name!r} ni ({path})",
-                                 f"use one of: {known}", f"uporabite enega od: {known}")
+        raise ConfigurationError(
+            f"no profile {name!r} ({path})",
+            f"profila {name!r} ni ({path})",
+            f"use one of: {known}",
+            f"uporabite enega od: {known}",
+        )
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     real = tuple(Dataset(**{**d, "path": DATA_DIR / d["path"]}) for d in raw.get("real", []))
-    return Profile(id=raw["id"], name=raw["name"], name_en=raw["name_en"], ob_mid=raw["ob_mid"],
-                   area_km2=raw["area_km2"], residents=raw["residents"], real=real,
-                   sample=raw.get("sample", {}))
+    return Profile(
+        id=raw["id"],
+        name=raw["name"],
+        name_en=raw["name_en"],
+        ob_mid=raw["ob_mid"],
+        area_km2=raw["area_km2"],
+        residents=raw["residents"],
+        real=real,
+        sample=raw.get("sample", {}),
+    )

@@ -24,24 +24,34 @@ DEFAULT_REJECTS_DIR = ROOT / ".local" / "rejects"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m etl", description="Load municipal data into PostGIS.")
+    parser = argparse.ArgumentParser(
+        prog="python -m etl", description="Load municipal data into PostGIS."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply the pending schema migrations")
 
     load = commands.add_parser("load", help="load one file into one layer")
     load.add_argument("path", type=Path, help="shapefile, GeoPackage or GeoJSON")
     load.add_argument("--layer", required=True, help=f"target layer: {', '.join(LAYERS)}")
-    load.add_argument("--crs", help="CRS of the file when it has none or a wrong one, e.g. EPSG:3912")
+    load.add_argument(
+        "--crs", help="CRS of the file when it has none or a wrong one, e.g. EPSG:3912"
+    )
     load.add_argument("--encoding", help="attribute encoding (shapefiles without .cpg: cp1250)")
     load.add_argument("--source-layer", help="layer inside a multi-layer file (GeoPackage)")
-    load.add_argument("--where", help="attribute filter, e.g. \"OB_ID = 96\"")
+    load.add_argument("--where", help='attribute filter, e.g. "OB_ID = 96"')
     load.add_argument("--mode", choices=MODES, default="replace")
-    load.add_argument("--force", action="store_true", help="load even if this file was the last load")
+    load.add_argument(
+        "--force", action="store_true", help="load even if this file was the last load"
+    )
     load.add_argument("--licence")
     load.add_argument("--provider")
     load.add_argument("--synthetic", action="store_true", help="mark the data as synthetic")
-    load.add_argument("--rejects-dir", type=Path, default=DEFAULT_REJECTS_DIR,
-                      help="where rejected rows are written with their reasons (default: %(default)s)")
+    load.add_argument(
+        "--rejects-dir",
+        type=Path,
+        default=DEFAULT_REJECTS_DIR,
+        help="where rejected rows are written with their reasons (default: %(default)s)",
+    )
 
     profile = commands.add_parser("load-profile", help="load a municipality's real and sample data")
     profile.add_argument("profile", nargs="?", default=profile_name())
@@ -53,11 +63,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _print_report(report: LoadReport) -> None:
     if report.skipped:
-        print(f"{report.layer}: {report.path.name} unchanged since its last load, skipped "
-              "(--force loads it again) / nespremenjeno, preskočeno")
+        print(
+            f"{report.layer}: {report.path.name} unchanged since its last load, skipped "
+            "(--force loads it again) / nespremenjeno, preskočeno"
+        )
         return
-    line = (f"{report.layer}: {report.loaded} loaded, {report.rejected} rejected, "
-            f"{report.repaired} repaired from {report.path.name}")
+    line = (
+        f"{report.layer}: {report.loaded} loaded, {report.rejected} rejected, "
+        f"{report.repaired} repaired from {report.path.name}"
+    )
     print(line + (f"; rejected rows in {report.rejects_file}" if report.rejects_file else ""))
 
 
@@ -66,12 +80,24 @@ def run(args: argparse.Namespace) -> None:
     engine = get_engine(urls.writer, "etl")
     applied = migrate(engine, urls.reader)
     if args.command == "migrate":
-        print(f"applied: {', '.join(applied)}" if applied else "schema up to date / shema je posodobljena")
+        print(
+            f"applied: {', '.join(applied)}"
+            if applied
+            else "schema up to date / shema je posodobljena"
+        )
     elif args.command == "load":
-        options = LoadOptions(crs=args.crs, encoding=args.encoding, source_layer=args.source_layer,
-                              where=args.where, mode=args.mode, force=args.force, licence=args.licence,
-                              provider=args.provider, synthetic=args.synthetic,
-                              rejects_dir=args.rejects_dir)
+        options = LoadOptions(
+            crs=args.crs,
+            encoding=args.encoding,
+            source_layer=args.source_layer,
+            where=args.where,
+            mode=args.mode,
+            force=args.force,
+            licence=args.licence,
+            provider=args.provider,
+            synthetic=args.synthetic,
+            rejects_dir=args.rejects_dir,
+        )
         _print_report(load_file(engine, args.path, args.layer, options))
     elif args.command == "load-profile":
         if args.if_empty and not is_empty(engine):

@@ -28,27 +28,36 @@ class CatalogEntry:
 
 def record_load(conn: Connection, entry: CatalogEntry) -> None:
     """Insert ``entry`` in the transaction of the load it describes."""
-    conn.execute(text(
-        "INSERT INTO dataset_load (layer, source_file, sha256, source_crs, source_layer, licence,"
-        " provider, synthetic, features_loaded, features_rejected, features_repaired, duration_s)"
-        " VALUES (:layer, :source_file, :sha256, :source_crs, :source_layer, :licence, :provider,"
-        " :synthetic, :features_loaded, :features_rejected, :features_repaired, :duration_s)"
-    ), asdict(entry))
+    conn.execute(
+        text(
+            "INSERT INTO dataset_load (layer, source_file, sha256, source_crs, source_layer, licence,"
+            " provider, synthetic, features_loaded, features_rejected, features_repaired, duration_s)"
+            " VALUES (:layer, :source_file, :sha256, :source_crs, :source_layer, :licence, :provider,"
+            " :synthetic, :features_loaded, :features_rejected, :features_repaired, :duration_s)"
+        ),
+        asdict(entry),
+    )
 
 
 def last_checksum(conn: Connection, layer: str) -> str | None:
     """The checksum of the newest load of ``layer``."""
-    return conn.scalar(text(
-        "SELECT sha256 FROM dataset_load WHERE layer = :layer ORDER BY loaded_at DESC, id DESC LIMIT 1"
-    ), {"layer": layer})
+    return conn.scalar(
+        text(
+            "SELECT sha256 FROM dataset_load WHERE layer = :layer ORDER BY loaded_at DESC, id DESC LIMIT 1"
+        ),
+        {"layer": layer},
+    )
 
 
 def read_catalog(engine: Engine) -> pd.DataFrame:
     """Every load, newest first."""
     with engine.connect() as conn:
-        return pd.read_sql(text(
-            "SELECT layer, source_file, source_crs, features_loaded AS loaded,"
-            " features_rejected AS rejected, features_repaired AS repaired, synthetic, licence,"
-            " provider, sha256, loaded_by, loaded_at, round(duration_s::numeric, 2) AS seconds"
-            " FROM dataset_load ORDER BY loaded_at DESC, id DESC"
-        ), conn)
+        return pd.read_sql(
+            text(
+                "SELECT layer, source_file, source_crs, features_loaded AS loaded,"
+                " features_rejected AS rejected, features_repaired AS repaired, synthetic, licence,"
+                " provider, sha256, loaded_by, loaded_at, round(duration_s::numeric, 2) AS seconds"
+                " FROM dataset_load ORDER BY loaded_at DESC, id DESC"
+            ),
+            conn,
+        )

@@ -12,9 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import shapely
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
@@ -60,8 +59,9 @@ class LoadReport:
     rejects_file: Path | None = None
 
 
-def load_file(engine: Engine, path: Path, layer_id: str, options: LoadOptions = LoadOptions()
-              ) -> LoadReport:
+def load_file(
+    engine: Engine, path: Path, layer_id: str, options: LoadOptions = LoadOptions()
+) -> LoadReport:
     """Load ``path`` into layer ``layer_id``.
 
     Raises
@@ -71,8 +71,14 @@ def load_file(engine: Engine, path: Path, layer_id: str, options: LoadOptions = 
     """
     spec = layer(layer_id)
     if options.mode not in MODES:
-        raise LoadError(path, layer_id, f"unknown mode {options.mode!r}", f"neznan način {options.mode!r}",
-                        f"use one of {MODES}", f"uporabite {MODES}")
+        raise LoadError(
+            path,
+            layer_id,
+            f"unknown mode {options.mode!r}",
+            f"neznan način {options.mode!r}",
+            f"use one of {MODES}",
+            f"uporabite {MODES}",
+        )
     started = time.perf_counter()
     checksum = file_sha256(path) if path.is_file() else ""
     with engine.connect() as conn:
@@ -80,32 +86,61 @@ def load_file(engine: Engine, path: Path, layer_id: str, options: LoadOptions = 
     if unchanged and options.mode == "replace" and not options.force:
         log.info("%s: unchanged since its last load into %s; skipped (use --force)", path, spec.id)
         return LoadReport(spec.id, path, 0, 0, 0, skipped=True)
-    source = read_vector(path, spec.id, crs=options.crs, encoding=options.encoding,
-                         source_layer=options.source_layer, where=options.where)
+    source = read_vector(
+        path,
+        spec.id,
+        crs=options.crs,
+        encoding=options.encoding,
+        source_layer=options.source_layer,
+        where=options.where,
+    )
     prepared = prepare(source.frame, spec, path, source.source_crs)
     if prepared.rows.empty:
-        raise LoadError(path, spec.id, f"no feature could be loaded ({len(prepared.rejects)} rejected)",
-                        f"nobenega elementa ni bilo mogoče naložiti ({len(prepared.rejects)} zavrnjenih)",
-                        "see the reasons above", "glejte razloge zgoraj")
+        raise LoadError(
+            path,
+            spec.id,
+            f"no feature could be loaded ({len(prepared.rejects)} rejected)",
+            f"nobenega elementa ni bilo mogoče naložiti ({len(prepared.rejects)} zavrnjenih)",
+            "see the reasons above",
+            "glejte razloge zgoraj",
+        )
     entry = CatalogEntry(
-        layer=spec.id, source_file=path.name, sha256=checksum, source_crs=source.source_crs,
-        source_layer=source.source_layer, licence=options.licence, provider=options.provider,
-        synthetic=options.synthetic, features_loaded=len(prepared.rows),
-        features_rejected=len(prepared.rejects), features_repaired=prepared.repaired,
+        layer=spec.id,
+        source_file=path.name,
+        sha256=checksum,
+        source_crs=source.source_crs,
+        source_layer=source.source_layer,
+        licence=options.licence,
+        provider=options.provider,
+        synthetic=options.synthetic,
+        features_loaded=len(prepared.rows),
+        features_rejected=len(prepared.rejects),
+        features_repaired=prepared.repaired,
         duration_s=0.0,
     )
     try:
         with engine.begin() as conn:
-            copy_to_staging(conn, spec, prepared, options.progress)
-            swap_in(conn, spec, options.mode)
+            names = copy_to_staging(conn, spec, prepared, options.progress)
+            swap_in(conn, spec, names, options.mode)
             record_load(conn, _with_duration(entry, time.perf_counter() - started))
     except DBAPIError as exc:
-        raise LoadError(path, spec.id, f"the database refused the rows ({exc.orig})",
-                        f"baza je zavrnila vrstice ({exc.orig})", "fix the values named above",
-                        "popravite navedene vrednosti") from exc
+        raise LoadError(
+            path,
+            spec.id,
+            f"the database refused the rows ({exc.orig})",
+            f"baza je zavrnila vrstice ({exc.orig})",
+            "fix the values named above",
+            "popravite navedene vrednosti",
+        ) from exc
     rejects_file = write_rejects(source.frame, prepared, spec, path, options.rejects_dir)
-    return LoadReport(spec.id, path, len(prepared.rows), len(prepared.rejects), prepared.repaired,
-                      rejects_file=rejects_file)
+    return LoadReport(
+        spec.id,
+        path,
+        len(prepared.rows),
+        len(prepared.rejects),
+        prepared.repaired,
+        rejects_file=rejects_file,
+    )
 
 
 def _with_duration(entry: CatalogEntry, seconds: float) -> CatalogEntry:
@@ -116,48 +151,58 @@ def _columns(spec: LayerSpec, prepared: Prepared) -> list[str]:
     return [f.name for f in spec.loaded_fields if f.name in prepared.rows.columns]
 
 
-def copy_to_staging(conn: Connection, spec: LayerSpec, prepared: Prepared, progress: bool) -> None:
-    """COPY the prepared rows into a temporary table shaped like the layer's table."""
+def copy_to_staging(conn: Connection, spec: LayerSpec, prepared: Prepared, progress: bool) -> str:
+    """COPY the prepared rows into a temporary table shaped like the layer's table.
+
+    Returns the staged columns, quoted and joined, for the swap.
+    """
     columns = _columns(spec, prepared)
     quote = conn.dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in [*columns, spec.geometry_column])
-    conn.exec_driver_sql(
-        f"CREATE TEMP TABLE etl_stage ON COMMIT DROP AS"
-        f" SELECT {names} FROM {quote(spec.load_table)} WITH NO DATA"
+    table = quote(spec.load_table)  # names from the registry, quoted
+    stage = (
+        f"CREATE TEMP TABLE etl_stage ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"  # noqa: S608
     )
-    geometry = shapely.to_wkb(shapely.set_srid(prepared.geometry, spec.srid), hex=True,
-                              include_srid=True)
+    conn.exec_driver_sql(stage)
+    geometry = shapely.to_wkb(
+        shapely.set_srid(prepared.geometry, spec.srid), hex=True, include_srid=True
+    )
     values = prepared.rows[columns].astype(object).where(prepared.rows[columns].notna(), None)
     cursor = conn.connection.driver_connection.cursor()
     with (
         cursor.copy(f"COPY etl_stage ({names}) FROM STDIN") as copy,
-        tqdm(total=len(values), unit=" rows", desc=f"{spec.id}", disable=not progress,
-             mininterval=0.5) as bar,
+        tqdm(
+            total=len(values),
+            unit=" rows",
+            desc=f"{spec.id}",
+            disable=not progress,
+            mininterval=0.5,
+        ) as bar,
     ):
         for start in range(0, len(values), COPY_BATCH):
-            chunk = values.iloc[start:start + COPY_BATCH].itertuples(index=False)
-            for row, geom in zip(chunk, geometry[start:start + COPY_BATCH], strict=True):
+            chunk = values.iloc[start : start + COPY_BATCH].itertuples(index=False)
+            for row, geom in zip(chunk, geometry[start : start + COPY_BATCH], strict=True):
                 copy.write_row((*row, geom))
             bar.update(min(COPY_BATCH, len(values) - start))
+    return names
 
 
-def swap_in(conn: Connection, spec: LayerSpec, mode: str) -> None:
+def swap_in(conn: Connection, spec: LayerSpec, names: str, mode: str) -> None:
     """Replace (or extend) the layer's rows with the staged ones, in the caller's transaction.
 
     DELETE rather than TRUNCATE: readers keep seeing the old rows until commit instead of
-    waiting on an exclusive lock.
+    waiting on an exclusive lock. Table and column names come from the registry, quoted.
     """
-    quote = conn.dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in conn.execute(text("SELECT * FROM etl_stage LIMIT 0")).keys())
-    table = quote(spec.load_table)
+    table = conn.dialect.identifier_preparer.quote(spec.load_table)
     if mode == "replace":
-        conn.exec_driver_sql(f"DELETE FROM {table}")
-    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM etl_stage")
+        conn.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608 (registry name, quoted)
+    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM etl_stage")  # noqa: S608
     conn.exec_driver_sql(f"ANALYZE {table}")
 
 
-def write_rejects(frame, prepared: Prepared, spec: LayerSpec, path: Path, folder: Path | None
-                  ) -> Path | None:
+def write_rejects(
+    frame, prepared: Prepared, spec: LayerSpec, path: Path, folder: Path | None
+) -> Path | None:
     """Write the rejected source rows with their reasons as GeoJSON, so nothing is lost."""
     if not prepared.rejects or folder is None:
         return None

@@ -23,9 +23,17 @@ def sample_datasets(profile: Profile, directory: Path | None = None) -> list[Dat
         log.info("generating the sample data of %s", profile.id)
         write_sample(profile, directory)
     entries = json.loads(manifest.read_text(encoding="utf-8"))
-    return [Dataset(layer=e["layer"], path=directory / e["path"], licence=e["licence"],
-                    provider=e["provider"], source_layer=e["source_layer"], synthetic=e["synthetic"])
-            for e in entries]
+    return [
+        Dataset(
+            layer=e["layer"],
+            path=directory / e["path"],
+            licence=e["licence"],
+            provider=e["provider"],
+            source_layer=e["source_layer"],
+            synthetic=e["synthetic"],
+        )
+        for e in entries
+    ]
 
 
 def is_empty(engine: Engine) -> bool:
@@ -34,13 +42,20 @@ def is_empty(engine: Engine) -> bool:
         return not conn.scalar(text("SELECT EXISTS (SELECT FROM dataset_load)"))
 
 
-def load_profile_data(engine: Engine, profile: Profile, sample_dir: Path | None = None,
-                      progress: bool = True) -> list[LoadReport]:
+def load_profile_data(
+    engine: Engine, profile: Profile, sample_dir: Path | None = None, progress: bool = True
+) -> list[LoadReport]:
     """Load every dataset of ``profile``: the real files as they are, then the sample."""
     reports = []
     for dataset in (*profile.real, *sample_datasets(profile, sample_dir)):
-        options = LoadOptions(crs=dataset.crs, where=dataset.where, source_layer=dataset.source_layer,
-                              licence=dataset.licence, provider=dataset.provider,
-                              synthetic=dataset.synthetic, progress=progress)
+        options = LoadOptions(
+            crs=dataset.crs,
+            where=dataset.where,
+            source_layer=dataset.source_layer,
+            licence=dataset.licence,
+            provider=dataset.provider,
+            synthetic=dataset.synthetic,
+            progress=progress,
+        )
         reports.append(load_file(engine, dataset.path, dataset.layer, options))
     return reports

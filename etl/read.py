@@ -30,7 +30,11 @@ class SourceData:
 def file_sha256(path: Path) -> str:
     """The checksum of a file; for a shapefile, of its parts that carry data, in order."""
     digest = hashlib.sha256()
-    parts = [path.with_suffix(s) for s in SHAPEFILE_SIDECARS] if path.suffix.lower() == ".shp" else [path]
+    parts = (
+        [path.with_suffix(s) for s in SHAPEFILE_SIDECARS]
+        if path.suffix.lower() == ".shp"
+        else [path]
+    )
     for part in parts:
         if part.exists():
             with part.open("rb") as handle:
@@ -44,24 +48,38 @@ def parse_crs(value: str, path: Path, layer: str) -> CRS:
     try:
         return CRS.from_user_input(int(value) if value.isdigit() else value)
     except CRSError:
-        raise LoadError(path, layer, f"--crs {value!r} is not a coordinate system",
-                        f"--crs {value!r} ni koordinatni sistem",
-                        "give an EPSG code such as EPSG:3794 or EPSG:3912",
-                        "podajte kodo EPSG, npr. EPSG:3794 ali EPSG:3912") from None
+        raise LoadError(
+            path,
+            layer,
+            f"--crs {value!r} is not a coordinate system",
+            f"--crs {value!r} ni koordinatni sistem",
+            "give an EPSG code such as EPSG:3794 or EPSG:3912",
+            "podajte kodo EPSG, npr. EPSG:3794 ali EPSG:3912",
+        ) from None
 
 
 def _choose_source_layer(path: Path, layer: str, source_layer: str | None) -> str | None:
     names = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     if source_layer is not None:
         if source_layer not in names:
-            raise LoadError(path, layer, f"has no layer {source_layer!r} (it has: {', '.join(names)})",
-                            f"nima sloja {source_layer!r} (ima: {', '.join(names)})",
-                            "pass one of them with --source-layer", "izberite enega z --source-layer")
+            raise LoadError(
+                path,
+                layer,
+                f"has no layer {source_layer!r} (it has: {', '.join(names)})",
+                f"nima sloja {source_layer!r} (ima: {', '.join(names)})",
+                "pass one of them with --source-layer",
+                "izberite enega z --source-layer",
+            )
         return source_layer
     if len(names) > 1:
-        raise LoadError(path, layer, f"holds {len(names)} layers: {', '.join(names)}",
-                        f"vsebuje {len(names)} slojev: {', '.join(names)}",
-                        "choose one with --source-layer", "izberite enega z --source-layer")
+        raise LoadError(
+            path,
+            layer,
+            f"holds {len(names)} layers: {', '.join(names)}",
+            f"vsebuje {len(names)} slojev: {', '.join(names)}",
+            "choose one with --source-layer",
+            "izberite enega z --source-layer",
+        )
     return None
 
 
@@ -71,8 +89,15 @@ def _encoding_for(path: Path, encoding: str | None) -> str | None:
     return None if path.with_suffix(".cpg").exists() else DEFAULT_SHAPEFILE_ENCODING
 
 
-def read_vector(path: Path, layer: str, *, crs: str | None = None, encoding: str | None = None,
-                source_layer: str | None = None, where: str | None = None) -> SourceData:
+def read_vector(
+    path: Path,
+    layer: str,
+    *,
+    crs: str | None = None,
+    encoding: str | None = None,
+    source_layer: str | None = None,
+    where: str | None = None,
+) -> SourceData:
     """Read the features of ``path`` for ``layer``.
 
     Parameters
@@ -92,25 +117,48 @@ def read_vector(path: Path, layer: str, *, crs: str | None = None, encoding: str
         An OGR SQL filter on source attributes, e.g. ``OB_ID = 96``.
     """
     if not path.is_file():
-        raise LoadError(path, layer, "does not exist or is not a file", "ne obstaja ali ni datoteka",
-                        "check the path", "preverite pot")
+        raise LoadError(
+            path,
+            layer,
+            "does not exist or is not a file",
+            "ne obstaja ali ni datoteka",
+            "check the path",
+            "preverite pot",
+        )
     try:
         chosen = _choose_source_layer(path, layer, source_layer)
-        frame = pyogrio.read_dataframe(path, layer=chosen, encoding=_encoding_for(path, encoding),
-                                       where=where)
+        frame = pyogrio.read_dataframe(
+            path, layer=chosen, encoding=_encoding_for(path, encoding), where=where
+        )
     except LoadError:
         raise
     except Exception as exc:  # pyogrio raises several GDAL error types; all mean "unreadable"
-        raise LoadError(path, layer, f"cannot be read ({exc})", f"ni berljiva ({exc})",
-                        "check that it is a complete shapefile, GeoPackage or GeoJSON",
-                        "preverite, da je cel shapefile, GeoPackage ali GeoJSON") from exc
+        raise LoadError(
+            path,
+            layer,
+            f"cannot be read ({exc})",
+            f"ni berljiva ({exc})",
+            "check that it is a complete shapefile, GeoPackage or GeoJSON",
+            "preverite, da je cel shapefile, GeoPackage ali GeoJSON",
+        ) from exc
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
-        raise LoadError(path, layer, "has no geometry", "nima geometrije",
-                        "a shapefile needs its .shp beside the .dbf", "shapefile potrebuje datoteko .shp")
+        raise LoadError(
+            path,
+            layer,
+            "has no geometry",
+            "nima geometrije",
+            "a shapefile needs its .shp beside the .dbf",
+            "shapefile potrebuje datoteko .shp",
+        )
     if crs:
         frame = frame.set_crs(parse_crs(crs, path, layer), allow_override=True)
     elif frame.crs is None:
-        raise LoadError(path, layer, "has no coordinate system", "nima koordinatnega sistema",
-                        "pass --crs EPSG:3794 (or EPSG:3912 for D48/GK data) or add a .prj",
-                        "podajte --crs EPSG:3794 (ali EPSG:3912 za D48/GK) ali dodajte .prj")
+        raise LoadError(
+            path,
+            layer,
+            "has no coordinate system",
+            "nima koordinatnega sistema",
+            "pass --crs EPSG:3794 (or EPSG:3912 for D48/GK data) or add a .prj",
+            "podajte --crs EPSG:3794 (ali EPSG:3912 za D48/GK) ali dodajte .prj",
+        )
     return SourceData(frame=frame, source_crs=frame.crs.to_string(), source_layer=chosen)

@@ -14,7 +14,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def pending_migrations(applied: set[str]) -> list[Path]:
     """The migration files not yet in ``applied``, in order of their number."""
-    return [p for p in sorted(MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql")) if p.stem not in applied]
+    return [
+        p for p in sorted(MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql")) if p.stem not in applied
+    ]
 
 
 def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
@@ -33,10 +35,12 @@ def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
         The versions applied now.
     """
     with engine.begin() as conn:
-        conn.execute(text(
-            "CREATE TABLE IF NOT EXISTS schema_migration ("
-            " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        ))
+        conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS schema_migration ("
+                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+        )
         # One migrator at a time: a second `make run` waits instead of applying twice.
         conn.execute(text("SELECT pg_advisory_xact_lock(37940001)"))
         applied = set(conn.scalars(text("SELECT version FROM schema_migration")))
@@ -44,8 +48,9 @@ def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
         for path in pending_migrations(applied):
             log.info("applying migration %s", path.name)
             conn.exec_driver_sql(path.read_text())
-            conn.execute(text("INSERT INTO schema_migration (version) VALUES (:v)"),
-                         {"v": path.stem})
+            conn.execute(
+                text("INSERT INTO schema_migration (version) VALUES (:v)"), {"v": path.stem}
+            )
             done.append(path.stem)
     if reader_url:
         grant_reading(engine, make_url(reader_url).username)

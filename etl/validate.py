@@ -43,15 +43,22 @@ def map_columns(frame: pd.DataFrame, spec: LayerSpec, path: Path) -> dict[str, s
     by_lower = {str(c).lower(): c for c in frame.columns if c != frame.geometry.name}
     mapping, missing = {}, []
     for fld in spec.loaded_fields:
-        source = next((by_lower[n.lower()] for n in (fld.name, *fld.aliases) if n.lower() in by_lower), None)
+        source = next(
+            (by_lower[n.lower()] for n in (fld.name, *fld.aliases) if n.lower() in by_lower), None
+        )
         if source is not None:
             mapping[fld.name] = source
         elif fld.required:
             missing.append(f"{fld.name} (or {', '.join(fld.aliases)})" if fld.aliases else fld.name)
     if missing:
-        raise LoadError(path, spec.id, f"required fields missing: {'; '.join(missing)}",
-                        f"manjkajo obvezna polja: {'; '.join(missing)}",
-                        "rename the source columns or add them", "preimenujte ali dodajte stolpce")
+        raise LoadError(
+            path,
+            spec.id,
+            f"required fields missing: {'; '.join(missing)}",
+            f"manjkajo obvezna polja: {'; '.join(missing)}",
+            "rename the source columns or add them",
+            "preimenujte ali dodajte stolpce",
+        )
     return mapping
 
 
@@ -88,16 +95,18 @@ def convert_date(value: object) -> dt.date:
     raise ValueError(f"{value!r} is not a date")
 
 
-def convert_rows(frame: pd.DataFrame, spec: LayerSpec, mapping: dict[str, str]
-                 ) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+def convert_rows(
+    frame: pd.DataFrame, spec: LayerSpec, mapping: dict[str, str]
+) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """Convert every mapped value; a row with a bad or missing required value is rejected.
 
     Rows keep the index of ``frame``, and rejects name it, so both point at the source row.
     """
     records, rejects = {}, []
     fields = [spec.field(name) for name in mapping]
-    for index, row in zip(frame.index, frame[list(mapping.values())].itertuples(index=False),
-                          strict=True):
+    for index, row in zip(
+        frame.index, frame[list(mapping.values())].itertuples(index=False), strict=True
+    ):
         record, reason = {}, None
         for fld, value in zip(fields, row, strict=True):
             try:
@@ -146,7 +155,9 @@ def repair_geometry(geometry: np.ndarray, kind: str) -> tuple[np.ndarray, np.nda
 def _keep_kind(geom: shapely.Geometry, kind: str) -> shapely.Geometry:
     if geom.geom_type != "GeometryCollection":
         return geom
-    parts = [g for g in shapely.get_parts(geom) if shapely.get_type_id(g) in GEOMETRY_TYPE_IDS[kind]]
+    parts = [
+        g for g in shapely.get_parts(geom) if shapely.get_type_id(g) in GEOMETRY_TYPE_IDS[kind]
+    ]
     return shapely.union_all(parts) if parts else EMPTY
 
 
@@ -162,7 +173,8 @@ def check_extent(geometry: np.ndarray, source_crs: str, spec: LayerSpec, path: P
         outside = ~((x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
     if len(geometry) and outside.mean() > 0.5:
         raise LoadError(
-            path, spec.id,
+            path,
+            spec.id,
             f"after reprojection from {source_crs} the data lies far outside Slovenia "
             f"(e.g. x={x[0]:.0f}, y={y[0]:.0f} in EPSG:3794); the declared CRS is probably wrong "
             "or the axes are swapped",
@@ -186,11 +198,18 @@ def prepare(frame: gpd.GeoDataFrame, spec: LayerSpec, path: Path, source_crs: st
     checked = present & ~outside
     repaired = np.zeros(len(frame), dtype=bool)
     unusable = ~present
-    geometry[checked], repaired[checked], unusable[checked] = repair_geometry(geometry[checked],
-                                                                             spec.geometry_kind)
-    rejects += [(int(i), f"geometry null, empty or not {spec.geometry_kind}")
-                for i in np.flatnonzero(unusable)]
+    geometry[checked], repaired[checked], unusable[checked] = repair_geometry(
+        geometry[checked], spec.geometry_kind
+    )
+    rejects += [
+        (int(i), f"geometry null, empty or not {spec.geometry_kind}")
+        for i in np.flatnonzero(unusable)
+    ]
     rows, row_rejects = convert_rows(frame.loc[~unusable & ~outside], spec, mapping)
     accepted = rows.index.to_numpy(dtype=int)
-    return Prepared(rows=rows, geometry=geometry[accepted], rejects=sorted(rejects + row_rejects),
-                    repaired=int(repaired[accepted].sum()))
+    return Prepared(
+        rows=rows,
+        geometry=geometry[accepted],
+        rejects=sorted(rejects + row_rejects),
+        repaired=int(repaired[accepted].sum()),
+    )

@@ -28,12 +28,22 @@ def spec_problems(engine: Engine, spec: LayerSpec) -> list[str]:
         if not columns:
             return [*problems, f"{spec.id}: table or view {spec.read_table!r} does not exist"]
         wanted = {spec.id_column, spec.geometry_column, *(f.name for f in spec.fields)}
-        problems += [f"{spec.id}: column {c!r} missing in {spec.read_table}" for c in sorted(wanted - columns)]
-        geometry = conn.execute(GEOMETRY.bindparams(bindparam("table", spec.read_table),
-                                                    bindparam("column", spec.geometry_column))).first()
-    if geometry and (geometry.type.upper() != spec.geometry_kind.upper() or geometry.srid != spec.srid):
-        problems.append(f"{spec.id}: {spec.read_table}.{spec.geometry_column} is {geometry.type} "
-                        f"in SRID {geometry.srid}, the spec says {spec.geometry_kind} in {spec.srid}")
+        problems += [
+            f"{spec.id}: column {c!r} missing in {spec.read_table}"
+            for c in sorted(wanted - columns)
+        ]
+        geometry = conn.execute(
+            GEOMETRY.bindparams(
+                bindparam("table", spec.read_table), bindparam("column", spec.geometry_column)
+            )
+        ).first()
+    if geometry and (
+        geometry.type.upper() != spec.geometry_kind.upper() or geometry.srid != spec.srid
+    ):
+        problems.append(
+            f"{spec.id}: {spec.read_table}.{spec.geometry_column} is {geometry.type} "
+            f"in SRID {geometry.srid}, the spec says {spec.geometry_kind} in {spec.srid}"
+        )
     return problems
 
 
@@ -42,7 +52,9 @@ def check_database(engine: Engine) -> None:
     problems = [p for spec in LAYERS.values() for p in spec_problems(engine, spec)]
     if problems:
         listed = "; ".join(problems)
-        raise ConfigurationError(f"the layer registry does not match the database: {listed}",
-                                 f"register slojev se ne ujema z bazo: {listed}",
-                                 "run `python -m etl migrate`, or fix the spec in layers/registry.py",
-                                 "zaženite `python -m etl migrate` ali popravite specifikacijo")
+        raise ConfigurationError(
+            f"the layer registry does not match the database: {listed}",
+            f"register slojev se ne ujema z bazo: {listed}",
+            "run `python -m etl migrate`, or fix the spec in layers/registry.py",
+            "zaženite `python -m etl migrate` ali popravite specifikacijo",
+        )

@@ -35,8 +35,9 @@ class ConfigurationError(GisError):
 class LoadError(GisError):
     """A file could not be loaded into a layer; the database was left as it was."""
 
-    def __init__(self, path: object, layer: str, en: str, sl: str, fix_en: str = "",
-                 fix_sl: str = "") -> None:
+    def __init__(
+        self, path: object, layer: str, en: str, sl: str, fix_en: str = "", fix_sl: str = ""
+    ) -> None:
         prefix_en = f"file {path}, layer {layer}: "
         prefix_sl = f"datoteka {path}, sloj {layer}: "
         super().__init__(prefix_en + en, prefix_sl + sl, fix_en, fix_sl)

@@ -48,16 +48,22 @@ class Viewport:
         """This viewport grown outwards to a grid, so neighbouring requests coincide."""
         zoom_step = 2 ** math.ceil(math.log2(max(self.pixel_size, 1e-3)))
         cell = zoom_step * SNAP_PX
-        return Viewport(math.floor(self.xmin / cell) * cell, math.floor(self.ymin / cell) * cell,
-                        math.ceil(self.xmax / cell) * cell, math.ceil(self.ymax / cell) * cell,
-                        round((math.ceil(self.xmax / cell) - math.floor(self.xmin / cell)) * SNAP_PX))
+        return Viewport(
+            math.floor(self.xmin / cell) * cell,
+            math.floor(self.ymin / cell) * cell,
+            math.ceil(self.xmax / cell) * cell,
+            math.ceil(self.ymax / cell) * cell,
+            round((math.ceil(self.xmax / cell) - math.floor(self.xmin / cell)) * SNAP_PX),
+        )
 
 
 def check_access(spec: LayerSpec, role: str) -> None:
     """Refuse a role the spec does not name: rows never reach a session that may not see them."""
     if role not in spec.roles:
-        raise LayerAccessError(f"role {role!r} may not see layer {spec.id!r}",
-                               f"vloga {role!r} ne sme videti sloja {spec.id!r}")
+        raise LayerAccessError(
+            f"role {role!r} may not see layer {spec.id!r}",
+            f"vloga {role!r} ne sme videti sloja {spec.id!r}",
+        )
 
 
 def _table(spec: LayerSpec, names: list[str]):
@@ -65,9 +71,13 @@ def _table(spec: LayerSpec, names: list[str]):
 
 
 def _box(viewport: Viewport, srid: int):
-    envelope = func.ST_MakeEnvelope(bindparam("xmin", viewport.xmin), bindparam("ymin", viewport.ymin),
-                                    bindparam("xmax", viewport.xmax), bindparam("ymax", viewport.ymax),
-                                    WEB_MERCATOR)
+    envelope = func.ST_MakeEnvelope(
+        bindparam("xmin", viewport.xmin),
+        bindparam("ymin", viewport.ymin),
+        bindparam("xmax", viewport.xmax),
+        bindparam("ymax", viewport.ymax),
+        WEB_MERCATOR,
+    )
     return func.ST_Transform(envelope, srid)
 
 
@@ -75,7 +85,9 @@ def read_columns(spec: LayerSpec) -> list[str]:
     return [spec.id_column, *(f.name for f in spec.fields)]
 
 
-def fetch_features(engine: Engine, spec: LayerSpec, viewport: Viewport, role: str) -> gpd.GeoDataFrame:
+def fetch_features(
+    engine: Engine, spec: LayerSpec, viewport: Viewport, role: str
+) -> gpd.GeoDataFrame:
     """The features of ``spec`` meeting ``viewport``, in EPSG:3857, simplified to its pixel size.
 
     Parameters
@@ -89,11 +101,18 @@ def fetch_features(engine: Engine, spec: LayerSpec, viewport: Viewport, role: st
     names = read_columns(spec)
     source = _table(spec, [*names, spec.geometry_column])
     geom = source.c[spec.geometry_column]
-    shape = geom if spec.geometry_kind == "Point" else func.ST_SimplifyPreserveTopology(
-        geom, bindparam("tolerance", viewport.ground_pixel_size / 2))
+    shape = (
+        geom
+        if spec.geometry_kind == "Point"
+        else func.ST_SimplifyPreserveTopology(
+            geom, bindparam("tolerance", viewport.ground_pixel_size / 2)
+        )
+    )
     query = (
-        select(*(source.c[n] for n in names),
-               func.ST_AsBinary(func.ST_Transform(shape, WEB_MERCATOR)).label("wkb"))
+        select(
+            *(source.c[n] for n in names),
+            func.ST_AsBinary(func.ST_Transform(shape, WEB_MERCATOR)).label("wkb"),
+        )
         .where(geom.op("&&")(_box(viewport, spec.srid)))
         .order_by(source.c[spec.id_column])
         .limit(MAX_FEATURES)
@@ -105,15 +124,18 @@ def fetch_features(engine: Engine, spec: LayerSpec, viewport: Viewport, role: st
     return gpd.GeoDataFrame(records, columns=names, geometry=list(geometry), crs=WEB_MERCATOR)
 
 
-def feature_at(engine: Engine, spec: LayerSpec, x: float, y: float, radius_m: float, role: str
-               ) -> dict | None:
+def feature_at(
+    engine: Engine, spec: LayerSpec, x: float, y: float, radius_m: float, role: str
+) -> dict | None:
     """All attributes of the feature of ``spec`` nearest to (x, y) in EPSG:3857 within ``radius_m``."""
     check_access(spec, role)
     names = read_columns(spec)
     source = _table(spec, [*names, spec.geometry_column])
     geom = source.c[spec.geometry_column]
-    point = func.ST_Transform(func.ST_SetSRID(func.ST_MakePoint(bindparam("x", x), bindparam("y", y)),
-                                              WEB_MERCATOR), spec.srid)
+    point = func.ST_Transform(
+        func.ST_SetSRID(func.ST_MakePoint(bindparam("x", x), bindparam("y", y)), WEB_MERCATOR),
+        spec.srid,
+    )
     query = (
         select(*(source.c[n] for n in names))
         .where(func.ST_DWithin(geom, point, bindparam("radius", radius_m)))
@@ -128,10 +150,12 @@ def feature_at(engine: Engine, spec: LayerSpec, x: float, y: float, radius_m: fl
 def layer_extent(engine: Engine, spec: LayerSpec) -> tuple[float, float, float, float] | None:
     """The extent of a layer in EPSG:3857, or None when it is empty."""
     source = _table(spec, [spec.geometry_column])
-    extent = func.ST_Transform(func.ST_SetSRID(func.ST_Extent(source.c[spec.geometry_column]),
-                                               spec.srid), WEB_MERCATOR)
-    query = select(func.ST_XMin(extent), func.ST_YMin(extent), func.ST_XMax(extent),
-                   func.ST_YMax(extent)).select_from(source)
+    extent = func.ST_Transform(
+        func.ST_SetSRID(func.ST_Extent(source.c[spec.geometry_column]), spec.srid), WEB_MERCATOR
+    )
+    query = select(
+        func.ST_XMin(extent), func.ST_YMin(extent), func.ST_XMax(extent), func.ST_YMax(extent)
+    ).select_from(source)
     with engine.connect() as conn:
         row = conn.execute(query).first()
     return None if row is None or row[0] is None else tuple(float(v) for v in row)
@@ -139,10 +163,27 @@ def layer_extent(engine: Engine, spec: LayerSpec) -> tuple[float, float, float, 
 
 def newest_load(engine: Engine, spec: LayerSpec) -> dict | None:
     """The catalogue row of the newest load of ``spec``: where its data came from, and when."""
-    catalogue = table("dataset_load", *(column(n) for n in (
-        "layer", "source_file", "licence", "provider", "synthetic", "features_loaded", "loaded_at")))
-    query = (select(catalogue).where(catalogue.c.layer == bindparam("layer", spec.id))
-             .order_by(literal_column("loaded_at").desc()).limit(1))
+    catalogue = table(
+        "dataset_load",
+        *(
+            column(n)
+            for n in (
+                "layer",
+                "source_file",
+                "licence",
+                "provider",
+                "synthetic",
+                "features_loaded",
+                "loaded_at",
+            )
+        ),
+    )
+    query = (
+        select(catalogue)
+        .where(catalogue.c.layer == bindparam("layer", spec.id))
+        .order_by(literal_column("loaded_at").desc())
+        .limit(1)
+    )
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
     return dict(row) if row else None

@@ -74,8 +74,16 @@ class LayerSpec:
         return next(f for f in self.fields if f.name == name)
 
 
-def _f(name: str, type_: str, sl: str, en: str, *aliases: str, required: bool = False,
-       loaded: bool = True, allowed: tuple[object, ...] = ()) -> Field:
+def _f(
+    name: str,
+    type_: str,
+    sl: str,
+    en: str,
+    *aliases: str,
+    required: bool = False,
+    loaded: bool = True,
+    allowed: tuple[object, ...] = (),
+) -> Field:
     return Field(name, type_, sl, en, required, tuple(aliases), loaded, allowed)
 
 
@@ -92,8 +100,13 @@ LAYERS: dict[str, LayerSpec] = {
             fields=(
                 _f("code", "integer", "Šifra", "Code", "ODO_ID", required=True),
                 _f("name", "text", "Ime", "Name", "ODO_UIME", "IME", required=True),
-                _f("residents", "integer", "Prebivalci (iz stavb)", "Residents (from buildings)",
-                   loaded=False),
+                _f(
+                    "residents",
+                    "integer",
+                    "Prebivalci (iz stavb)",
+                    "Residents (from buildings)",
+                    loaded=False,
+                ),
             ),
             label_field="name",
             hover_fields=("name", "residents"),
@@ -128,8 +141,15 @@ LAYERS: dict[str, LayerSpec] = {
             read_table="municipality",
             geometry_kind="MultiPolygon",
             fields=(
-                _f("code", "integer", "Šifra občine", "Municipality code", "OB_ID", "SIFRA",
-                   required=True),
+                _f(
+                    "code",
+                    "integer",
+                    "Šifra občine",
+                    "Municipality code",
+                    "OB_ID",
+                    "SIFRA",
+                    required=True,
+                ),
                 _f("name", "text", "Ime", "Name", "OB_UIME", "OB_IME", "IME", required=True),
             ),
             label_field="name",
@@ -147,11 +167,26 @@ LAYERS: dict[str, LayerSpec] = {
             read_table="natura2000_site",
             geometry_kind="MultiPolygon",
             fields=(
-                _f("site_code", "text", "Šifra območja", "Site code", "SITECODE", "KODA",
-                   required=True),
+                _f(
+                    "site_code",
+                    "text",
+                    "Šifra območja",
+                    "Site code",
+                    "SITECODE",
+                    "KODA",
+                    required=True,
+                ),
                 _f("name", "text", "Ime", "Name", "SITENAME", "IME", required=True),
-                _f("site_type", "text", "Vrsta (POO/PVO)", "Type (SAC/SPA)", "SITETYPE", "VRSTA",
-                   required=True, allowed=("SAC", "SPA")),
+                _f(
+                    "site_type",
+                    "text",
+                    "Vrsta (POO/PVO)",
+                    "Type (SAC/SPA)",
+                    "SITETYPE",
+                    "VRSTA",
+                    required=True,
+                    allowed=("SAC", "SPA"),
+                ),
             ),
             label_field="name",
             hover_fields=("name", "site_code", "site_type"),
@@ -185,8 +220,15 @@ LAYERS: dict[str, LayerSpec] = {
             geometry_kind="MultiLineString",
             fields=(
                 _f("material", "text", "Material", "Material", "MATERIAL", "MAT", required=True),
-                _f("diameter_mm", "integer", "Premer (mm)", "Diameter (mm)", "PREMER", "DN",
-                   required=True),
+                _f(
+                    "diameter_mm",
+                    "integer",
+                    "Premer (mm)",
+                    "Diameter (mm)",
+                    "PREMER",
+                    "DN",
+                    required=True,
+                ),
                 _f("year_laid", "integer", "Leto vgradnje", "Year laid", "LETO", "LETO_VGR"),
                 _f("pressure_zone", "text", "Tlačna cona", "Pressure zone", "CONA", "TLACNA_CONA"),
             ),
@@ -205,13 +247,20 @@ LAYERS: dict[str, LayerSpec] = {
             geometry_kind="MultiLineString",
             fields=(
                 _f("name", "text", "Ime ceste", "Road name", "IME", "NAZIV", required=True),
-                _f("category", "text", "Kategorija", "Category", "KATEGORIJA", "KAT",
-                   required=True),
+                _f(
+                    "category", "text", "Kategorija", "Category", "KATEGORIJA", "KAT", required=True
+                ),
                 _f("surface", "text", "Vozišče", "Surface", "VOZISCE", "PODLAGA"),
-                _f("condition", "integer", "Stanje (1-5)", "Condition (1-5)", "STANJE",
-                   required=True, allowed=(1, 2, 3, 4, 5)),
-                _f("last_survey", "date", "Zadnji pregled", "Last survey", "PREGLED",
-                   "DAT_PREG"),
+                _f(
+                    "condition",
+                    "integer",
+                    "Stanje (1-5)",
+                    "Condition (1-5)",
+                    "STANJE",
+                    required=True,
+                    allowed=(1, 2, 3, 4, 5),
+                ),
+                _f("last_survey", "date", "Zadnji pregled", "Last survey", "PREGLED", "DAT_PREG"),
             ),
             label_field="name",
             hover_fields=("name", "category", "condition", "last_survey"),
@@ -227,12 +276,16 @@ LAYERS: dict[str, LayerSpec] = {
             geometry_kind="MultiPolygon",
             fields=(
                 _f("address", "text", "Naslov", "Address", "NASLOV", required=True),
-                _f("use_class", "text", "Namembnost", "Use", "NAMEMBNOST", "RABA",
-                   required=True),
-                _f("floor_area_m2", "real", "Uporabna površina (m²)", "Floor area (m²)",
-                   "POVRSINA", "UP_POV"),
-                _f("year_built", "integer", "Leto izgradnje", "Year built", "LETO_IZGR",
-                   "LETO"),
+                _f("use_class", "text", "Namembnost", "Use", "NAMEMBNOST", "RABA", required=True),
+                _f(
+                    "floor_area_m2",
+                    "real",
+                    "Uporabna površina (m²)",
+                    "Floor area (m²)",
+                    "POVRSINA",
+                    "UP_POV",
+                ),
+                _f("year_built", "integer", "Leto izgradnje", "Year built", "LETO_IZGR", "LETO"),
                 _f("occupants", "integer", "Prebivalci", "Occupants", "ST_PREB", "PREBIVALCI"),
                 _f("energy_class", "text", "Energijski razred", "Energy class", "EN_RAZRED"),
             ),
@@ -249,8 +302,15 @@ LAYERS: dict[str, LayerSpec] = {
             read_table="wifi_hotspot",
             geometry_kind="Point",
             fields=(
-                _f("location_name", "text", "Lokacija", "Location", "LOKACIJA", "NAME",
-                   required=True),
+                _f(
+                    "location_name",
+                    "text",
+                    "Lokacija",
+                    "Location",
+                    "LOKACIJA",
+                    "NAME",
+                    required=True,
+                ),
                 _f("status", "text", "Stanje", "Status", "STANJE", required=True),
             ),
             label_field="location_name",

@@ -1,6 +1,6 @@
 """Open a page in headless Chromium, report console errors and foreign requests, save a PNG.
 
-    python scripts/screenshot.py http://localhost:5006/planner planner.png [--wait 8]
+python scripts/screenshot.py http://localhost:5006/planner planner.png [--wait 8]
 """
 
 from __future__ import annotations
@@ -12,8 +12,14 @@ from urllib.parse import urlparse
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def main() -> int:
@@ -31,8 +37,14 @@ def main() -> int:
         page = browser.new_page(viewport={"width": args.width, "height": args.height})
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: urlparse(r.url).hostname not in (host, None)
-                and r.url.startswith("http") and foreign.append(r.url))
+        page.on(
+            "request",
+            lambda r: (
+                urlparse(r.url).hostname not in (host, None)
+                and r.url.startswith("http")
+                and foreign.append(r.url)
+            ),
+        )
         page.goto(args.url)
         page.wait_for_timeout(args.wait * 1000)
         page.screenshot(path=args.png)

@@ -39,10 +39,14 @@ def class_colors(key: str) -> dict[Any, str]:
 SWATCH = {
     "line": "display:inline-block;width:22px;height:0;border-top:3px solid {c};vertical-align:middle",
     "area": "display:inline-block;width:18px;height:12px;background:{c};border:1px solid #555",
-    "hatch": ("display:inline-block;width:18px;height:12px;border:1px solid {c};"
-              "background:repeating-linear-gradient(45deg,{c} 0 2px,transparent 2px 5px)"),
-    "point": ("display:inline-block;width:0;height:0;border-left:7px solid transparent;"
-              "border-right:7px solid transparent;border-bottom:12px solid {c}"),
+    "hatch": (
+        "display:inline-block;width:18px;height:12px;border:1px solid {c};"
+        "background:repeating-linear-gradient(45deg,{c} 0 2px,transparent 2px 5px)"
+    ),
+    "point": (
+        "display:inline-block;width:0;height:0;border-left:7px solid transparent;"
+        "border-right:7px solid transparent;border-bottom:12px solid {c}"
+    ),
 }
 
 

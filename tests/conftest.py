@@ -39,11 +39,15 @@ class TestDatabase:
 
     def environment(self) -> dict[str, str]:
         """Variables that point the ETL and the app at this schema."""
-        return {**os.environ, "DATABASE_URL": self.writer_url, "DATABASE_READER_URL": self.reader_url}
+        return {
+            **os.environ,
+            "DATABASE_URL": self.writer_url,
+            "DATABASE_READER_URL": self.reader_url,
+        }
 
     def count(self, table: str) -> int:
         with self.writer.connect() as conn:
-            return conn.scalar(text(f'SELECT count(*) FROM "{table}"'))
+            return conn.scalar(text(f'SELECT count(*) FROM "{table}"'))  # noqa: S608 (test's own names)
 
 
 def test_urls() -> tuple[str, str]:
@@ -53,8 +57,10 @@ def test_urls() -> tuple[str, str]:
     values = read_env_file()
     if values.get("TEST_DATABASE_URL"):
         return values["TEST_DATABASE_URL"], values["TEST_DATABASE_READER_URL"]
-    pytest.fail("no test database: run `make db` (the project's PostGIS) or set TEST_DATABASE_URL",
-                pytrace=False)
+    pytest.fail(
+        "no test database: run `make db` (the project's PostGIS) or set TEST_DATABASE_URL",
+        pytrace=False,
+    )
 
 
 def in_schema(url: str, schema: str) -> str:
@@ -74,8 +80,11 @@ def make_schema(suffix: str) -> Iterator[TestDatabase]:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:
-        pytest.fail(f"PostGIS is not reachable at {make_url(writer).render_as_string()}: {exc}. "
-                    "Run `make db`.", pytrace=False)
+        pytest.fail(
+            f"PostGIS is not reachable at {make_url(writer).render_as_string()}: {exc}. "
+            "Run `make db`.",
+            pytrace=False,
+        )
     database = TestDatabase(schema, in_schema(writer, schema), in_schema(reader, schema))
     migrate(database.writer, database.reader_url)
     yield database

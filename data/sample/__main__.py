@@ -13,14 +13,20 @@ from data.sample.generate import write_sample
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m data.sample", description=__doc__)
-    parser.add_argument("--profile", default=profile_name(), help="municipality profile (default: %(default)s)")
-    parser.add_argument("--out", type=Path, help="output folder (default: data/generated/<profile>)")
+    parser.add_argument(
+        "--profile", default=profile_name(), help="municipality profile (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="output folder (default: data/generated/<profile>)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
     started = time.perf_counter()
     manifest = write_sample(load_profile(args.profile), args.out)
-    print(f"sample for {args.profile} written to {manifest.parent} in {time.perf_counter() - started:.1f} s")
+    print(
+        f"sample for {args.profile} written to {manifest.parent} in {time.perf_counter() - started:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from shapely.geometry import Point, Polygon
+from shapely.geometry import Polygon
 
 from data.sample.geography import Geography
 from data.sample.network import Segment
@@ -25,34 +25,69 @@ ENERGY_BY_ERA = (  # (built before, classes to draw from)
 
 def rectangle(centre: np.ndarray, along: np.ndarray, width: float, depth: float) -> Polygon:
     across = np.array([-along[1], along[0]])
-    corners = [centre + sx * along * width / 2 + sy * across * depth / 2
-               for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+    corners = [
+        centre + sx * along * width / 2 + sy * across * depth / 2
+        for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))
+    ]
     return Polygon(corners)
 
 
 def _kind(segment: Segment, core: bool, rng: np.random.Generator) -> dict:
     """Size, spacing, setback and use of the next building along ``segment``."""
     if core:
-        return {"w": rng.uniform(10, 18), "d": rng.uniform(10, 16), "gap": rng.uniform(1, 3),
-                "setback": 2.0, "floors": int(rng.integers(2, 5)), "era": (1500, 1940),
-                "use": str(rng.choice(("večstanovanjska", "poslovna", "javna", "enostanovanjska"),
-                                      p=(0.45, 0.35, 0.12, 0.08)))}
+        return {
+            "w": rng.uniform(10, 18),
+            "d": rng.uniform(10, 16),
+            "gap": rng.uniform(1, 3),
+            "setback": 2.0,
+            "floors": int(rng.integers(2, 5)),
+            "era": (1500, 1940),
+            "use": str(
+                rng.choice(
+                    ("večstanovanjska", "poslovna", "javna", "enostanovanjska"),
+                    p=(0.45, 0.35, 0.12, 0.08),
+                )
+            ),
+        }
     if segment.urban and rng.random() < 0.12:
-        return {"w": rng.uniform(30, 50), "d": rng.uniform(12, 15), "gap": rng.uniform(18, 26),
-                "setback": 12.0, "floors": int(rng.integers(4, 9)), "era": (1960, 1992),
-                "use": "večstanovanjska"}
+        return {
+            "w": rng.uniform(30, 50),
+            "d": rng.uniform(12, 15),
+            "gap": rng.uniform(18, 26),
+            "setback": 12.0,
+            "floors": int(rng.integers(4, 9)),
+            "era": (1960, 1992),
+            "use": "večstanovanjska",
+        }
     if segment.urban:
-        return {"w": rng.uniform(9, 13), "d": rng.uniform(8, 12), "gap": rng.uniform(12, 20),
-                "setback": rng.uniform(6, 10), "floors": int(rng.integers(1, 3)), "era": (1950, 2024),
-                "use": str(rng.choice(("enostanovanjska", "poslovna", "industrijska", "javna"),
-                                      p=(0.85, 0.08, 0.04, 0.03)))}
-    return {"w": rng.uniform(8, 12), "d": rng.uniform(8, 11), "gap": rng.uniform(20, 40),
-            "setback": rng.uniform(8, 12), "floors": int(rng.integers(1, 3)), "era": (1900, 2024),
-            "use": str(rng.choice(("enostanovanjska", "poslovna"), p=(0.9, 0.1)))}
+        return {
+            "w": rng.uniform(9, 13),
+            "d": rng.uniform(8, 12),
+            "gap": rng.uniform(12, 20),
+            "setback": rng.uniform(6, 10),
+            "floors": int(rng.integers(1, 3)),
+            "era": (1950, 2024),
+            "use": str(
+                rng.choice(
+                    ("enostanovanjska", "poslovna", "industrijska", "javna"),
+                    p=(0.85, 0.08, 0.04, 0.03),
+                )
+            ),
+        }
+    return {
+        "w": rng.uniform(8, 12),
+        "d": rng.uniform(8, 11),
+        "gap": rng.uniform(20, 40),
+        "setback": rng.uniform(8, 12),
+        "floors": int(rng.integers(1, 3)),
+        "era": (1900, 2024),
+        "use": str(rng.choice(("enostanovanjska", "poslovna"), p=(0.9, 0.1))),
+    }
 
 
-def candidates(segments: list[Segment], geo: Geography, core_district: int,
-               rng: np.random.Generator) -> list[dict]:
+def candidates(
+    segments: list[Segment], geo: Geography, core_district: int, rng: np.random.Generator
+) -> list[dict]:
     """Buildings placed along both sides of every street, before overlaps are removed."""
     found = []
     for segment in segments:
@@ -67,19 +102,35 @@ def candidates(segments: list[Segment], geo: Geography, core_district: int,
                 along /= np.linalg.norm(along) or 1
                 across = np.array([-along[1], along[0]]) * side
                 centre = np.array([a.x, a.y]) + across * (kind["setback"] + kind["d"] / 2 + 4)
-                found.append({**kind, "geometry": rectangle(centre, along, kind["w"], kind["d"]),
-                              "segment": segment, "side": side})
+                found.append(
+                    {
+                        **kind,
+                        "geometry": rectangle(centre, along, kind["w"], kind["d"]),
+                        "segment": segment,
+                        "side": side,
+                    }
+                )
                 if kind["use"] == "enostanovanjska" and not segment.urban and rng.random() < 0.3:
                     barn = centre + across * (kind["d"] / 2 + 12)
-                    found.append({**kind, "w": 14, "d": 9, "floors": 1, "use": "kmetijska",
-                                  "geometry": rectangle(barn, along, 14, 9), "segment": segment,
-                                  "side": side})
+                    found.append(
+                        {
+                            **kind,
+                            "w": 14,
+                            "d": 9,
+                            "floors": 1,
+                            "use": "kmetijska",
+                            "geometry": rectangle(barn, along, 14, 9),
+                            "segment": segment,
+                            "side": side,
+                        }
+                    )
                 position += kind["w"] + kind["gap"]
     return found
 
 
-def keep_clear(found: list[dict], segments: list[Segment], geo: Geography, fixed: list[Polygon]
-               ) -> list[dict]:
+def keep_clear(
+    found: list[dict], segments: list[Segment], geo: Geography, fixed: list[Polygon]
+) -> list[dict]:
     """Drop buildings on roads, in water, across district edges or on top of another."""
     shapes = np.array([f["geometry"] for f in found], dtype=object)
     roads = shapely.STRtree([s.line for s in segments])
@@ -109,8 +160,12 @@ def allocate_residents(buildings: list[dict], geo: Geography, rng: np.random.Gen
         inside = np.flatnonzero(shapely.contains(district.geometry, points))
         homes = [i for i in inside if buildings[i]["use"] in RESIDENTIAL]
         if not homes:
-            raise ValueError(f"district {district.name} has no residential building for its residents")
-        weights = np.array([buildings[i]["floor_area"] for i in homes]) * rng.uniform(0.7, 1.3, len(homes))
+            raise ValueError(
+                f"district {district.name} has no residential building for its residents"
+            )
+        weights = np.array([buildings[i]["floor_area"] for i in homes]) * rng.uniform(
+            0.7, 1.3, len(homes)
+        )
         share = weights / weights.sum() * district.residents
         counts = np.floor(share).astype(int)
         # largest remainder: the rounding never loses or invents a resident
@@ -124,21 +179,40 @@ def _energy_class(year: int, rng: np.random.Generator) -> str:
 
 
 def landmarks(sample: dict, to_3794) -> list[dict]:
+    """The profile's landmark buildings (a castle), at their real places."""
     found = []
     for mark in sample.get("landmarks", []):
         x, y = to_3794(*mark["lonlat"])
         shape = rectangle(np.array([x, y]), np.array([1.0, 0.0]), *mark["size_m"])
-        found.append({"geometry": shape, "use": mark["use_class"], "floors": 3, "era": (1200, 1200),
-                      "address": mark["name"]})
+        found.append(
+            {
+                "geometry": shape,
+                "use": mark["use_class"],
+                "floors": 3,
+                "era": (1200, 1200),
+                "address": mark["name"],
+            }
+        )
     return found
 
 
-def build_buildings(segments: list[Segment], sample: dict, geo: Geography, to_3794,
-                    rng: np.random.Generator) -> list[dict]:
-    """Every building with its attributes, in the column names of the source file."""
-    fixed = landmarks(sample, to_3794)
-    found = fixed + keep_clear(candidates(segments, geo, sample["core_district"], rng), segments,
-                               geo, [f["geometry"] for f in fixed])
+def build_buildings(
+    segments: list[Segment],
+    fixed: list[dict],
+    sample: dict,
+    geo: Geography,
+    rng: np.random.Generator,
+) -> list[dict]:
+    """Every building with its attributes, in the column names of the source file.
+
+    ``fixed`` are the landmarks, placed first; the rest are placed around them.
+    """
+    found = fixed + keep_clear(
+        candidates(segments, geo, sample["core_district"], rng),
+        segments,
+        geo,
+        [f["geometry"] for f in fixed],
+    )
     numbers: dict[tuple[str, int], int] = {}
     for building in found:
         low, high = building["era"]
@@ -151,8 +225,15 @@ def build_buildings(segments: list[Segment], sample: dict, geo: Geography, to_37
             numbers[(street, side)] = number + 2
             building["address"] = f"{street} {number}"
     allocate_residents(found, geo, rng)
-    return [{
-        "NASLOV": b["address"], "NAMEMBNOST": b["use"], "POVRSINA": b["floor_area"],
-        "LETO_IZGR": b["year"], "ST_PREB": b["occupants"], "EN_RAZRED": _energy_class(b["year"], rng),
-        "geometry": b["geometry"],
-    } for b in found]
+    return [
+        {
+            "NASLOV": b["address"],
+            "NAMEMBNOST": b["use"],
+            "POVRSINA": b["floor_area"],
+            "LETO_IZGR": b["year"],
+            "ST_PREB": b["occupants"],
+            "EN_RAZRED": _energy_class(b["year"], rng),
+            "geometry": b["geometry"],
+        }
+        for b in found
+    ]

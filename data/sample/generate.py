@@ -19,7 +19,7 @@ import pyogrio
 from pyproj import Transformer
 
 from data.profiles import Profile
-from data.sample.buildings import build_buildings
+from data.sample.buildings import build_buildings, landmarks
 from data.sample.geography import read_geography
 from data.sample.network import build_mains, build_roads, road_attributes
 from data.sample.sites import build_degraded, build_hotspots, build_natura
@@ -62,7 +62,13 @@ def build_layers(profile: Profile) -> dict[str, gpd.GeoDataFrame]:
     rng = np.random.default_rng(sample["seed"])
     geo = read_geography(profile)
     to_3794 = Transformer.from_crs(4326, STORAGE_SRID, always_xy=True).transform
-    segments = build_roads(sample, geo, rng)
+    fixed = landmarks(sample, to_3794)
+    # no street runs through a landmark
+    segments = [
+        s
+        for s in build_roads(sample, geo, rng)
+        if all(s.line.distance(f["geometry"]) > 5 for f in fixed)
+    ]
     mains, main_records = build_mains(segments, sample, geo, rng)
 
     def frame(records: list[dict], crs: int = STORAGE_SRID) -> gpd.GeoDataFrame:
@@ -73,9 +79,10 @@ def build_layers(profile: Profile) -> dict[str, gpd.GeoDataFrame]:
         "natura2000": frame(build_natura(sample, geo, segments, rng)),
         "degraded_land": frame(build_degraded(sample, geo, rng)),
         "water_mains": gpd.GeoDataFrame(main_records, geometry=mains, crs=STORAGE_SRID),
-        "roads": gpd.GeoDataFrame(road_attributes(segments, rng),
-                                  geometry=[s.line for s in segments], crs=STORAGE_SRID),
-        "buildings": frame(build_buildings(segments, sample, geo, to_3794, rng)),
+        "roads": gpd.GeoDataFrame(
+            road_attributes(segments, rng), geometry=[s.line for s in segments], crs=STORAGE_SRID
+        ),
+        "buildings": frame(build_buildings(segments, fixed, sample, geo, rng)),
         "wifi_hotspots": frame(build_hotspots(sample, rng), crs=4326),
     }
 
@@ -103,12 +110,21 @@ def write_sample(profile: Profile, out_dir: Path | None = None) -> Path:
         pyogrio.write_dataframe(frame, target, driver=output.driver, **options)
         if output.drop_cpg:
             target.with_suffix(".cpg").unlink(missing_ok=True)
-        manifest.append({"layer": output.layer, "path": output.file, "source_layer": output.source_layer,
-                         "licence": SAMPLE_LICENCE, "provider": SAMPLE_PROVIDER, "synthetic": True,
-                         "features": len(frame)})
+        manifest.append(
+            {
+                "layer": output.layer,
+                "path": output.file,
+                "source_layer": output.source_layer,
+                "licence": SAMPLE_LICENCE,
+                "provider": SAMPLE_PROVIDER,
+                "synthetic": True,
+                "features": len(frame),
+            }
+        )
         log.info("wrote %s: %d features", output.file, len(frame))
-    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                                    encoding="utf-8")
+    (staging / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
     return out_dir / MANIFEST

@@ -48,12 +48,18 @@ def read_districts(profile: Profile) -> gpd.GeoDataFrame:
     residents = {int(k): v for k, v in profile.sample["district_residents"].items()}
     missing = set(residents) ^ set(frame["ODO_ID"].astype(int))
     if missing:
-        raise ValueError(f"profile {profile.id}: district codes differ from the file: {sorted(missing)}")
-    districts = gpd.GeoDataFrame({
-        "code": frame["ODO_ID"].astype(int),
-        "name": frame["ODO_UIME"],
-        "residents": frame["ODO_ID"].astype(int).map(residents),
-    }, geometry=frame.geometry.to_numpy(), crs=STORAGE_SRID)
+        raise ValueError(
+            f"profile {profile.id}: district codes differ from the file: {sorted(missing)}"
+        )
+    districts = gpd.GeoDataFrame(
+        {
+            "code": frame["ODO_ID"].astype(int),
+            "name": frame["ODO_UIME"],
+            "residents": frame["ODO_ID"].astype(int).map(residents),
+        },
+        geometry=frame.geometry.to_numpy(),
+        crs=STORAGE_SRID,
+    )
     districts["urban"] = districts["code"].isin(profile.sample["urban_districts"])
     return districts.sort_values("code").reset_index(drop=True)
 
@@ -62,11 +68,17 @@ def read_settlements(profile: Profile, districts: gpd.GeoDataFrame) -> gpd.GeoDa
     """GURS settlement label points of the municipality, each with its district."""
     table = pd.read_csv(SETTLEMENTS_CSV, encoding="utf-8-sig", keep_default_na=False)
     table = table[table["OB_MID"] == profile.ob_mid]
-    points = gpd.GeoDataFrame({"name": table["NA_UIME"].to_numpy()},
-                              geometry=gpd.points_from_xy(table["CEN_E"], table["CEN_N"]),
-                              crs=STORAGE_SRID)
+    points = gpd.GeoDataFrame(
+        {"name": table["NA_UIME"].to_numpy()},
+        geometry=gpd.points_from_xy(table["CEN_E"], table["CEN_N"]),
+        crs=STORAGE_SRID,
+    )
     joined = points.sjoin(districts[["code", "geometry"]], predicate="within", how="inner")
-    return joined.rename(columns={"code": "district"}).drop(columns="index_right").reset_index(drop=True)
+    return (
+        joined.rename(columns={"code": "district"})
+        .drop(columns="index_right")
+        .reset_index(drop=True)
+    )
 
 
 def build_water(profile: Profile, boundary: shapely.Geometry) -> gpd.GeoDataFrame:
@@ -75,7 +87,9 @@ def build_water(profile: Profile, boundary: shapely.Geometry) -> gpd.GeoDataFram
     rows = []
     for water in profile.sample["water"]:
         shape = LineString(water["line"]).buffer(water["width_m"] / 2, quad_segs=8)
-        rows.append({"name": water["name"], "kind": water["kind"], "geometry": shape.intersection(context)})
+        rows.append(
+            {"name": water["name"], "kind": water["kind"], "geometry": shape.intersection(context)}
+        )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_SRID)
 
 

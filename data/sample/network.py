@@ -19,12 +19,54 @@ from data.sample.geography import Geography
 URBAN_SPACING_M = 115
 RURAL_SPACING_M = 165
 SURNAMES = (
-    "Potrč", "Volkmer", "Čuček", "Krempelj", "Peršon", "Trstenjak", "Župančič", "Aškerc",
-    "Cankar", "Prešeren", "Slomšek", "Murko", "Vodnik", "Finžgar", "Rajšp", "Belšak",
-    "Arbajter", "Kraigher", "Jurčič", "Levstik", "Kersnik", "Tavčar", "Gregorčič", "Kosovel",
-    "Bračič", "Zelenik", "Vošnjak", "Miklošič", "Ljubič", "Žnidarič", "Meško", "Šuster",
-    "Čeh", "Puh", "Horvat", "Korošec", "Kovačič", "Vraz", "Trubar", "Orožen", "Klemenčič",
-    "Toplak", "Šegula", "Zupanič", "Gorišek", "Rakuša", "Plohl", "Ferk",
+    "Potrč",
+    "Volkmer",
+    "Čuček",
+    "Krempelj",
+    "Peršon",
+    "Trstenjak",
+    "Župančič",
+    "Aškerc",
+    "Cankar",
+    "Prešeren",
+    "Slomšek",
+    "Murko",
+    "Vodnik",
+    "Finžgar",
+    "Rajšp",
+    "Belšak",
+    "Arbajter",
+    "Kraigher",
+    "Jurčič",
+    "Levstik",
+    "Kersnik",
+    "Tavčar",
+    "Gregorčič",
+    "Kosovel",
+    "Bračič",
+    "Zelenik",
+    "Vošnjak",
+    "Miklošič",
+    "Ljubič",
+    "Žnidarič",
+    "Meško",
+    "Šuster",
+    "Čeh",
+    "Puh",
+    "Horvat",
+    "Korošec",
+    "Kovačič",
+    "Vraz",
+    "Trubar",
+    "Orožen",
+    "Klemenčič",
+    "Toplak",
+    "Šegula",
+    "Zupanič",
+    "Gorišek",
+    "Rakuša",
+    "Plohl",
+    "Ferk",
 )
 
 
@@ -56,7 +98,9 @@ def _wiggle(start: Point, end: Point, rng: np.random.Generator) -> LineString:
     normal = np.array([-direction[1], direction[0]]) / np.linalg.norm(direction)
     points = [start.coords[0]]
     for t in (0.2, 0.4, 0.6, 0.8):
-        points.append(tuple(np.array(start.coords[0]) + t * direction + normal * rng.normal(0, 180)))
+        points.append(
+            tuple(np.array(start.coords[0]) + t * direction + normal * rng.normal(0, 180))
+        )
     points.append(end.coords[0])
     return LineString(points)
 
@@ -81,7 +125,9 @@ def arterials(profile_sample: dict, geo: Geography, rng: np.random.Generator) ->
         for part in shapely.get_parts(line):
             for piece in cut(part, 400):
                 district, urban = _district_of(geo, piece)
-                segments.append(Segment(road["name"], road["category"], district, urban, piece, True))
+                segments.append(
+                    Segment(road["name"], road["category"], district, urban, piece, True)
+                )
     return segments
 
 
@@ -100,15 +146,26 @@ class Cluster:
 def clusters(geo: Geography, rng: np.random.Generator, core_district: int) -> list[Cluster]:
     found = []
     for district in geo.districts.itertuples():
-        points = [(row.geometry, row.name) for row in geo.settlements.itertuples()
-                  if row.district == district.code]
+        points = [
+            (row.geometry, row.name)
+            for row in geo.settlements.itertuples()
+            if row.district == district.code
+        ]
         if district.urban and not points:
             points = [(district.geometry.representative_point(), None)]
         if district.code == core_district:
             points = [(geo.centre, None)]
         for point, name in points:
-            found.append(Cluster(point, district.code, district.urban,
-                                 district.residents / len(points), rng.uniform(0, np.pi / 2), name))
+            found.append(
+                Cluster(
+                    point,
+                    district.code,
+                    district.urban,
+                    district.residents / len(points),
+                    rng.uniform(0, np.pi / 2),
+                    name,
+                )
+            )
     return found
 
 
@@ -130,7 +187,9 @@ def grid_lines(cluster: Cluster, radius: float, region: shapely.Geometry) -> lis
     return [p for g in clipped for p in shapely.get_parts(g) if p.length > spacing / 3]
 
 
-def local_streets(geo: Geography, found: list[Cluster], scale: float) -> list[tuple[Cluster, LineString]]:
+def local_streets(
+    geo: Geography, found: list[Cluster], scale: float
+) -> list[tuple[Cluster, LineString]]:
     """The grids of every cluster at radius ``scale * sqrt(weight)``, not overlapping."""
     dry = geo.boundary.difference(geo.water_union.buffer(15))
     taken: dict[int, shapely.Geometry] = {}
@@ -173,8 +232,10 @@ def build_roads(sample: dict, geo: Geography, rng: np.random.Generator) -> list[
             name = cluster.name
             category = "lokalna cesta" if number % 3 == 0 else "javna pot"
         spacing = URBAN_SPACING_M if cluster.urban else RURAL_SPACING_M
-        segments += [Segment(name, category, cluster.district, cluster.urban, piece)
-                     for piece in cut(line, spacing * 1.5)]
+        segments += [
+            Segment(name, category, cluster.district, cluster.urban, piece)
+            for piece in cut(line, spacing * 1.5)
+        ]
     return segments
 
 
@@ -183,24 +244,36 @@ def road_attributes(segments: list[Segment], rng: np.random.Generator) -> list[d
     street_base = {}
     records = []
     for segment in segments:
-        base = street_base.setdefault(segment.name, rng.normal(
-            1.9 if segment.arterial else 2.5 if segment.urban else 3.1, 0.6))
+        base = street_base.setdefault(
+            segment.name,
+            rng.normal(1.9 if segment.arterial else 2.5 if segment.urban else 3.1, 0.6),
+        )
         gravel = segment.category == "javna pot" and rng.random() < 0.25
-        records.append({
-            "IME": segment.name,
-            "KATEGORIJA": segment.category,
-            "VOZISCE": "makadam" if gravel else "asfalt",
-            "STANJE": int(np.clip(round(base + rng.normal(0, 0.7) + (0.8 if gravel else 0)), 1, 5)),
-            "PREGLED": dt.date(2022, 1, 1) + dt.timedelta(days=int(rng.integers(0, 1765))),
-        })
+        records.append(
+            {
+                "IME": segment.name,
+                "KATEGORIJA": segment.category,
+                "VOZISCE": "makadam" if gravel else "asfalt",
+                "STANJE": int(
+                    np.clip(round(base + rng.normal(0, 0.7) + (0.8 if gravel else 0)), 1, 5)
+                ),
+                "PREGLED": dt.date(2022, 1, 1) + dt.timedelta(days=int(rng.integers(0, 1765))),
+            }
+        )
     return records
 
 
-def build_mains(segments: list[Segment], sample: dict, geo: Geography, rng: np.random.Generator
-                ) -> tuple[list[LineString], list[dict]]:
+def build_mains(
+    segments: list[Segment], sample: dict, geo: Geography, rng: np.random.Generator
+) -> tuple[list[LineString], list[dict]]:
     """Mains under the streets, arterials and the nearest streets first, to the target length."""
-    order = sorted(range(len(segments)), key=lambda i: (
-        not segments[i].arterial, segments[i].line.distance(geo.centre) + rng.uniform(0, 400)))
+    order = sorted(
+        range(len(segments)),
+        key=lambda i: (
+            not segments[i].arterial,
+            segments[i].line.distance(geo.centre) + rng.uniform(0, 400),
+        ),
+    )
     high_zone = set(sample["high_pressure_zone_districts"])
     lines, records, total = [], [], 0.0
     for i in order:
@@ -213,13 +286,20 @@ def build_mains(segments: list[Segment], sample: dict, geo: Geography, rng: np.r
         year = int(rng.integers(1958, 2025))
         total += line.length
         lines.append(line)
-        records.append({
-            "MATERIAL": _material(year, rng),
-            "PREMER": int(rng.choice((250, 300)) if segment.arterial else
-                          rng.choice((100, 125, 150)) if segment.urban else rng.choice((80, 100, 110))),
-            "LETO": year,
-            "CONA": "višinska cona" if segment.district in high_zone else "nižinska cona",
-        })
+        records.append(
+            {
+                "MATERIAL": _material(year, rng),
+                "PREMER": int(
+                    rng.choice((250, 300))
+                    if segment.arterial
+                    else rng.choice((100, 125, 150))
+                    if segment.urban
+                    else rng.choice((80, 100, 110))
+                ),
+                "LETO": year,
+                "CONA": "višinska cona" if segment.district in high_zone else "nižinska cona",
+            }
+        )
     return lines, records
 
 

@@ -9,24 +9,33 @@ from shapely.geometry import Point, Polygon
 from data.sample.geography import Geography
 from data.sample.network import Segment
 
-DEGRADED_TYPES = ("opuščena gramoznica", "opuščeno industrijsko območje", "nesanirano odlagališče",
-                  "opuščen kmetijski objekt", "opuščeno vojaško območje")
+DEGRADED_TYPES = (
+    "opuščena gramoznica",
+    "opuščeno industrijsko območje",
+    "nesanirano odlagališče",
+    "opuščen kmetijski objekt",
+    "opuščeno vojaško območje",
+)
 DEGRADED_STATUS = ("neaktivno", "v sanaciji", "sanirano", "v prenovi")
 
 
 def blob(centre: tuple[float, float], area_m2: float, rng: np.random.Generator) -> Polygon:
     """An irregular, roughly round polygon of about ``area_m2``."""
     angles = np.linspace(0, 2 * np.pi, 28, endpoint=False)
-    radii = 1 + 0.22 * np.sin(angles * rng.integers(2, 5) + rng.uniform(0, 6)) + rng.normal(0, 0.05, 28)
+    radii = (
+        1 + 0.22 * np.sin(angles * rng.integers(2, 5) + rng.uniform(0, 6)) + rng.normal(0, 0.05, 28)
+    )
     ring = np.column_stack([np.cos(angles) * radii, np.sin(angles) * radii])
     shape = Polygon(ring)
     scale = np.sqrt(area_m2 / shape.area)
-    return shapely.affinity.translate(shapely.affinity.scale(shape, scale, scale, origin=(0, 0)),
-                                      *centre)
+    return shapely.affinity.translate(
+        shapely.affinity.scale(shape, scale, scale, origin=(0, 0)), *centre
+    )
 
 
-def build_natura(sample: dict, geo: Geography, streets: list[Segment], rng: np.random.Generator
-                 ) -> list[dict]:
+def build_natura(
+    sample: dict, geo: Geography, streets: list[Segment], rng: np.random.Generator
+) -> list[dict]:
     """The sites, with the river corridors widened until all sites cover the profile's hectares.
 
     Built-up land (within 60 m of a local street) is left out, as the real sites leave out towns.
@@ -34,12 +43,18 @@ def build_natura(sample: dict, geo: Geography, streets: list[Segment], rng: np.r
     river = shapely.union_all(geo.water[geo.water["kind"] != "potok"].geometry.to_numpy())
     built = shapely.union_all([s.line for s in streets if not s.arterial]).buffer(60, quad_segs=2)
     land = geo.boundary.difference(built)
-    patches = {i: blob(site["near"], site["area_ha"] * 1e4, rng).intersection(land).difference(river)
-               for i, site in enumerate(sample["natura"]) if not site.get("along_water")}
+    patches = {
+        i: blob(site["near"], site["area_ha"] * 1e4, rng).intersection(land).difference(river)
+        for i, site in enumerate(sample["natura"])
+        if not site.get("along_water")
+    }
 
     def sites(width: float) -> dict[int, shapely.Geometry]:
-        corridors = {i: river.buffer(width * site["bank_share"], quad_segs=4).intersection(land)
-                     for i, site in enumerate(sample["natura"]) if site.get("along_water")}
+        corridors = {
+            i: river.buffer(width * site["bank_share"], quad_segs=4).intersection(land)
+            for i, site in enumerate(sample["natura"])
+            if site.get("along_water")
+        }
         return {**corridors, **patches}
 
     low, high = 0.0, 3000.0
@@ -49,9 +64,15 @@ def build_natura(sample: dict, geo: Geography, streets: list[Segment], rng: np.r
         covered = shapely.union_all(list(sites(middle).values())).area
         low, high = (middle, high) if covered < target else (low, middle)
     shapes = sites((low + high) / 2)
-    return [{"SITECODE": site["site_code"], "SITENAME": site["name"], "SITETYPE": site["site_type"],
-             "geometry": shapely.MultiPolygon(list(shapely.get_parts(shapes[i])))}
-            for i, site in enumerate(sample["natura"])]
+    return [
+        {
+            "SITECODE": site["site_code"],
+            "SITENAME": site["name"],
+            "SITETYPE": site["site_type"],
+            "geometry": shapely.MultiPolygon(list(shapely.get_parts(shapes[i]))),
+        }
+        for i, site in enumerate(sample["natura"])
+    ]
 
 
 def _nearest_settlement(geo: Geography, point: Point) -> str:
@@ -61,9 +82,15 @@ def _nearest_settlement(geo: Geography, point: Point) -> str:
 
 def build_degraded(sample: dict, geo: Geography, rng: np.random.Generator) -> list[dict]:
     """The named sites of the profile, then others scattered away from the old town."""
-    found = [{"IME": s["name"], "VRSTA": s["land_type"], "STANJE": s["status"],
-              "geometry": blob(s["near"], s["area_ha"] * 1e4, rng).intersection(geo.boundary)}
-             for s in sample.get("named_degraded", [])]
+    found = [
+        {
+            "IME": s["name"],
+            "VRSTA": s["land_type"],
+            "STANJE": s["status"],
+            "geometry": blob(s["near"], s["area_ha"] * 1e4, rng).intersection(geo.boundary),
+        }
+        for s in sample.get("named_degraded", [])
+    ]
     xmin, ymin, xmax, ymax = geo.boundary.bounds
     wet = geo.water_union.buffer(50)
     names: dict[str, int] = {}
@@ -77,8 +104,14 @@ def build_degraded(sample: dict, geo: Geography, rng: np.random.Generator) -> li
         kind = str(rng.choice(DEGRADED_TYPES))
         base = f"{kind.capitalize()} {_nearest_settlement(geo, point)}"
         names[base] = names.get(base, 0) + 1
-        found.append({"IME": base if names[base] == 1 else f"{base} {names[base]}", "VRSTA": kind,
-                      "STANJE": str(rng.choice(DEGRADED_STATUS)), "geometry": shape})
+        found.append(
+            {
+                "IME": base if names[base] == 1 else f"{base} {names[base]}",
+                "VRSTA": kind,
+                "STANJE": str(rng.choice(DEGRADED_STATUS)),
+                "geometry": shape,
+            }
+        )
     for site in found:
         site["POVRSINA_HA"] = round(site["geometry"].area / 1e4, 2)
     return found
@@ -87,5 +120,11 @@ def build_degraded(sample: dict, geo: Geography, rng: np.random.Generator) -> li
 def build_hotspots(sample: dict, rng: np.random.Generator) -> list[dict]:
     """The profile's named hotspots; one in maintenance, as there always is."""
     in_maintenance = int(rng.integers(0, len(sample["hotspots"])))
-    return [{"LOKACIJA": h["name"], "STANJE": "v vzdrževanju" if i == in_maintenance else "aktivna",
-             "geometry": Point(h["lonlat"])} for i, h in enumerate(sample["hotspots"])]
+    return [
+        {
+            "LOKACIJA": h["name"],
+            "STANJE": "v vzdrževanju" if i == in_maintenance else "aktivna",
+            "geometry": Point(h["lonlat"]),
+        }
+        for i, h in enumerate(sample["hotspots"])
+    ]

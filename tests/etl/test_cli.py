@@ -11,14 +11,23 @@ from shapely.geometry import Point
 
 
 def etl(database, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "etl", *args], capture_output=True, text=True,
-                          env=database.environment(), timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "etl", *args],
+        capture_output=True,
+        text=True,
+        env=database.environment(),
+        timeout=120,
+        check=False,
+    )
 
 
 def test_load_then_catalog(database, tmp_path):
     path = tmp_path / "tocke.geojson"
-    frame = gpd.GeoDataFrame({"LOKACIJA": ["Mestni trg"], "STANJE": ["aktivna"]},
-                             geometry=[Point(15.8702, 46.4199)], crs=4326)
+    frame = gpd.GeoDataFrame(
+        {"LOKACIJA": ["Mestni trg"], "STANJE": ["aktivna"]},
+        geometry=[Point(15.8702, 46.4199)],
+        crs=4326,
+    )
     pyogrio.write_dataframe(frame, path)
 
     loaded = etl(database, "load", str(path), "--layer", "wifi_hotspots", "--licence", "CC BY 4.0")
@@ -28,13 +37,20 @@ def test_load_then_catalog(database, tmp_path):
 
     catalog = etl(database, "catalog")
     assert catalog.returncode == 0
-    assert "tocke.geojson" in catalog.stdout and "EPSG:4326" in catalog.stdout and "CC BY 4.0" in catalog.stdout
+    assert (
+        "tocke.geojson" in catalog.stdout
+        and "EPSG:4326" in catalog.stdout
+        and "CC BY 4.0" in catalog.stdout
+    )
 
 
 def test_a_file_without_crs_exits_2_naming_the_file_and_the_fix(database, tmp_path):
     path = tmp_path / "brez_prj.shp"
-    frame = gpd.GeoDataFrame({"LOKACIJA": ["Vrazov trg"], "STANJE": ["aktivna"]},
-                             geometry=[Point(566890, 142614)], crs=3794)
+    frame = gpd.GeoDataFrame(
+        {"LOKACIJA": ["Vrazov trg"], "STANJE": ["aktivna"]},
+        geometry=[Point(566890, 142614)],
+        crs=3794,
+    )
     pyogrio.write_dataframe(frame, path)
     path.with_suffix(".prj").unlink()
 

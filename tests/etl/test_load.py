@@ -16,8 +16,10 @@ from layers.errors import ConfigurationError, LoadError
 
 # Three hotspots in Ptuj's old town, in EPSG:3794, with the letters cp1250 must carry.
 HOTSPOTS_3794 = gpd.GeoDataFrame(
-    {"LOKACIJA": ["Čučkova ulica", "Šolski trg", "Žnidaričevo nabrežje"],
-     "STANJE": ["aktivna", "aktivna", "v vzdrževanju"]},
+    {
+        "LOKACIJA": ["Čučkova ulica", "Šolski trg", "Žnidaričevo nabrežje"],
+        "STANJE": ["aktivna", "aktivna", "v vzdrževanju"],
+    },
     geometry=[Point(566890.0, 142614.0), Point(567020.5, 142701.25), Point(566700.0, 142350.0)],
     crs=3794,
 )
@@ -34,16 +36,20 @@ FORMATS = {
 
 
 def write(frame: gpd.GeoDataFrame, path, driver="GeoJSON", encoding=None, **options):
-    pyogrio.write_dataframe(frame, path, driver=driver, **({"encoding": encoding} if encoding else {}),
-                            **options)
+    pyogrio.write_dataframe(
+        frame, path, driver=driver, **({"encoding": encoding} if encoding else {}), **options
+    )
     return path
 
 
 def hotspot_rows(database):
     with database.writer.connect() as conn:
-        return conn.execute(text(
-            "SELECT location_name, status, ST_X(geom), ST_Y(geom), ST_SRID(geom)"
-            " FROM wifi_hotspot ORDER BY location_name")).all()
+        return conn.execute(
+            text(
+                "SELECT location_name, status, ST_X(geom), ST_Y(geom), ST_SRID(geom)"
+                " FROM wifi_hotspot ORDER BY location_name"
+            )
+        ).all()
 
 
 @pytest.mark.parametrize("kind", FORMATS)
@@ -63,16 +69,23 @@ def test_each_format_and_crs_lands_in_d96tm_with_its_letters(database, tmp_path,
         assert row[4] == 3794
         assert abs(row[2] - point.x) < tolerance and abs(row[3] - point.y) < tolerance
     with database.writer.connect() as conn:
-        catalogued = conn.execute(text("SELECT source_crs, features_loaded, sha256 FROM dataset_load")).one()
+        catalogued = conn.execute(
+            text("SELECT source_crs, features_loaded, sha256 FROM dataset_load")
+        ).one()
     assert catalogued[0] == f"EPSG:{epsg}" and catalogued[1] == 3 and len(catalogued[2]) == 64
 
 
 def test_the_central_meridian_lands_on_the_false_easting(database, tmp_path):
     # D96/TM: central meridian 15° E, false easting 500 000 m; ETRS89 and WGS 84 agree to cm here.
-    frame = gpd.GeoDataFrame({"LOKACIJA": ["Meridian"], "STANJE": ["aktivna"]},
-                             geometry=[Point(15.0, 46.2)], crs=4326)
-    load_file(database.writer, write(frame, tmp_path / "m.geojson"), "wifi_hotspots",
-              LoadOptions(progress=False))
+    frame = gpd.GeoDataFrame(
+        {"LOKACIJA": ["Meridian"], "STANJE": ["aktivna"]}, geometry=[Point(15.0, 46.2)], crs=4326
+    )
+    load_file(
+        database.writer,
+        write(frame, tmp_path / "m.geojson"),
+        "wifi_hotspots",
+        LoadOptions(progress=False),
+    )
     assert abs(hotspot_rows(database)[0][2] - 500_000.0) < 0.01
 
 
@@ -87,8 +100,12 @@ def test_the_real_ptuj_boundary_has_its_official_area(database):
 
 
 def test_a_file_without_crs_is_refused_and_the_layer_kept(database, tmp_path):
-    load_file(database.writer, write(HOTSPOTS_3794, tmp_path / "good.gpkg", "GPKG"), "wifi_hotspots",
-              LoadOptions(progress=False))
+    load_file(
+        database.writer,
+        write(HOTSPOTS_3794, tmp_path / "good.gpkg", "GPKG"),
+        "wifi_hotspots",
+        LoadOptions(progress=False),
+    )
     path = write(HOTSPOTS_3794.iloc[:1], tmp_path / "bad.shp", "ESRI Shapefile", "UTF-8")
     path.with_suffix(".prj").unlink()
 
@@ -96,13 +113,17 @@ def test_a_file_without_crs_is_refused_and_the_layer_kept(database, tmp_path):
         load_file(database.writer, path, "wifi_hotspots", LoadOptions(progress=False))
 
     assert database.count("wifi_hotspot") == 3
-    report = load_file(database.writer, path, "wifi_hotspots", LoadOptions(crs="EPSG:3794", progress=False))
+    report = load_file(
+        database.writer, path, "wifi_hotspots", LoadOptions(crs="EPSG:3794", progress=False)
+    )
     assert report.loaded == 1 and database.count("wifi_hotspot") == 1
 
 
 def test_a_missing_required_field_is_named(database, tmp_path):
     path = write(HOTSPOTS_3794.drop(columns="LOKACIJA"), tmp_path / "no_name.geojson")
-    with pytest.raises(LoadError, match=r"no_name\.geojson.*required fields missing: location_name"):
+    with pytest.raises(
+        LoadError, match=r"no_name\.geojson.*required fields missing: location_name"
+    ):
         load_file(database.writer, path, "wifi_hotspots", LoadOptions(progress=False))
 
 
@@ -114,7 +135,7 @@ def test_an_unreadable_file_is_refused(database, tmp_path):
 
 
 def test_an_unknown_layer_lists_the_known_ones(database, tmp_path):
-    with pytest.raises(ConfigurationError, match="unknown layer 'parks'.*wifi_hotspots"):
+    with pytest.raises(ConfigurationError, match=r"unknown layer 'parks'.*wifi_hotspots"):
         load_file(database.writer, tmp_path / "x.geojson", "parks", LoadOptions(progress=False))
 
 
@@ -122,19 +143,27 @@ def test_a_wrongly_declared_crs_is_refused_with_that_suspicion(database, tmp_pat
     # D96/TM metres declared as WGS 84 degrees: the points land nowhere near Slovenia.
     wrong = HOTSPOTS_3794.set_crs(4326, allow_override=True)
     path = write(wrong, tmp_path / "swapped.geojson")
-    with pytest.raises(LoadError, match="outside Slovenia.*CRS is probably wrong"):
+    with pytest.raises(LoadError, match=r"outside Slovenia.*CRS is probably wrong"):
         load_file(database.writer, path, "wifi_hotspots", LoadOptions(progress=False))
 
 
 def test_bad_rows_are_rejected_with_reasons_and_the_rest_loaded(database, tmp_path):
     roads = gpd.GeoDataFrame(
-        {"IME": ["Ormoška cesta", "Potrčeva cesta", None, "Rogozniška cesta"],
-         "KATEGORIJA": ["regionalna cesta", "mestna cesta", "mestna cesta", "mestna cesta"],
-         "STANJE": ["2", "sedem", "3", "9"],
-         "PREGLED": ["2025/04/01", "2024-05-02", "2024-05-02", "1. 6. 2023"]},
-        geometry=[LineString([(566900, 142600), (567100, 142700)])] * 4, crs=3794)
-    report = load_file(database.writer, write(roads, tmp_path / "ceste.geojson"), "roads",
-                       LoadOptions(progress=False, rejects_dir=tmp_path / "rejects"))
+        {
+            "IME": ["Ormoška cesta", "Potrčeva cesta", None, "Rogozniška cesta"],
+            "KATEGORIJA": ["regionalna cesta", "mestna cesta", "mestna cesta", "mestna cesta"],
+            "STANJE": ["2", "sedem", "3", "9"],
+            "PREGLED": ["2025/04/01", "2024-05-02", "2024-05-02", "1. 6. 2023"],
+        },
+        geometry=[LineString([(566900, 142600), (567100, 142700)])] * 4,
+        crs=3794,
+    )
+    report = load_file(
+        database.writer,
+        write(roads, tmp_path / "ceste.geojson"),
+        "roads",
+        LoadOptions(progress=False, rejects_dir=tmp_path / "rejects"),
+    )
     assert (report.loaded, report.rejected) == (1, 3)
     rejects = json.loads(report.rejects_file.read_text())["features"]
     reasons = {f["properties"]["IME"]: f["properties"]["reject_reason"] for f in rejects}
@@ -143,31 +172,52 @@ def test_bad_rows_are_rejected_with_reasons_and_the_rest_loaded(database, tmp_pa
     assert "not one of" in reasons["Rogozniška cesta"]
     with database.writer.connect() as conn:
         assert conn.execute(text("SELECT name, last_survey::text FROM road_segment")).one() == (
-            "Ormoška cesta", "2025-04-01")
+            "Ormoška cesta",
+            "2025-04-01",
+        )
 
 
 def test_a_self_crossing_polygon_is_repaired_and_counted(database, tmp_path):
     bowtie = Polygon([(566000, 142000), (566100, 142100), (566100, 142000), (566000, 142100)])
-    frame = gpd.GeoDataFrame({"IME": ["Gramoznica"], "VRSTA": ["gramoznica"], "STANJE": ["neaktivno"]},
-                             geometry=[bowtie], crs=3794)
-    report = load_file(database.writer, write(frame, tmp_path / "bowtie.geojson"), "degraded_land",
-                       LoadOptions(progress=False))
+    frame = gpd.GeoDataFrame(
+        {"IME": ["Gramoznica"], "VRSTA": ["gramoznica"], "STANJE": ["neaktivno"]},
+        geometry=[bowtie],
+        crs=3794,
+    )
+    report = load_file(
+        database.writer,
+        write(frame, tmp_path / "bowtie.geojson"),
+        "degraded_land",
+        LoadOptions(progress=False),
+    )
     assert (report.loaded, report.repaired) == (1, 1)
     with database.writer.connect() as conn:
-        valid, kind, area = conn.execute(text(
-            "SELECT ST_IsValid(geom), GeometryType(geom), ST_Area(geom) FROM degraded_land")).one()
+        valid, kind, area = conn.execute(
+            text("SELECT ST_IsValid(geom), GeometryType(geom), ST_Area(geom) FROM degraded_land")
+        ).one()
     assert valid and kind == "MULTIPOLYGON" and area == pytest.approx(5000, rel=1e-6)
 
 
 def test_a_value_the_database_refuses_rolls_back_the_whole_load(database, tmp_path):
-    mains = gpd.GeoDataFrame({"MATERIAL": ["PE-HD", "PE-HD"], "PREMER": [110, 100]},
-                             geometry=[LineString([(566000, 142000), (566100, 142050)])] * 2, crs=3794)
-    load_file(database.writer, write(mains, tmp_path / "good.gpkg", "GPKG"), "water_mains",
-              LoadOptions(progress=False))
+    mains = gpd.GeoDataFrame(
+        {"MATERIAL": ["PE-HD", "PE-HD"], "PREMER": [110, 100]},
+        geometry=[LineString([(566000, 142000), (566100, 142050)])] * 2,
+        crs=3794,
+    )
+    load_file(
+        database.writer,
+        write(mains, tmp_path / "good.gpkg", "GPKG"),
+        "water_mains",
+        LoadOptions(progress=False),
+    )
     mains["PREMER"] = [150, -5]  # the schema's CHECK refuses a negative diameter
     with pytest.raises(LoadError, match="database refused the rows"):
-        load_file(database.writer, write(mains, tmp_path / "bad.gpkg", "GPKG"), "water_mains",
-                  LoadOptions(progress=False))
+        load_file(
+            database.writer,
+            write(mains, tmp_path / "bad.gpkg", "GPKG"),
+            "water_mains",
+            LoadOptions(progress=False),
+        )
     with database.writer.connect() as conn:
         assert sorted(conn.scalars(text("SELECT diameter_mm FROM water_main"))) == [100, 110]
         assert conn.scalar(text("SELECT count(*) FROM dataset_load")) == 1
@@ -177,8 +227,9 @@ def test_the_same_file_twice_is_skipped_unless_forced(database, tmp_path):
     path = write(HOTSPOTS_3794, tmp_path / "tocke.geojson")
     load_file(database.writer, path, "wifi_hotspots", LoadOptions(progress=False))
     assert load_file(database.writer, path, "wifi_hotspots", LoadOptions(progress=False)).skipped
-    assert not load_file(database.writer, path, "wifi_hotspots",
-                         LoadOptions(force=True, progress=False)).skipped
+    assert not load_file(
+        database.writer, path, "wifi_hotspots", LoadOptions(force=True, progress=False)
+    ).skipped
     assert database.count("dataset_load") == 2
 
 
@@ -186,19 +237,26 @@ def test_a_geopackage_with_several_layers_needs_a_choice(database, tmp_path):
     path = tmp_path / "komunala.gpkg"
     write(HOTSPOTS_3794, path, "GPKG", layer="tocke")
     write(HOTSPOTS_3794.iloc[:1], path, "GPKG", layer="rezerva", append=False)
-    with pytest.raises(LoadError, match="holds 2 layers: .*--source-layer"):
+    with pytest.raises(LoadError, match=r"holds 2 layers: .*--source-layer"):
         load_file(database.writer, path, "wifi_hotspots", LoadOptions(progress=False))
-    report = load_file(database.writer, path, "wifi_hotspots",
-                       LoadOptions(source_layer="rezerva", progress=False))
+    report = load_file(
+        database.writer, path, "wifi_hotspots", LoadOptions(source_layer="rezerva", progress=False)
+    )
     assert report.loaded == 1
 
 
 def test_z_values_are_dropped_and_single_parts_unified(database, tmp_path):
     line = LineString([(566000, 142000, 230.0), (566100, 142050, 231.0)])
     frame = gpd.GeoDataFrame({"MATERIAL": ["PE-HD"], "PREMER": [110]}, geometry=[line], crs=3794)
-    load_file(database.writer, write(frame, tmp_path / "z.gpkg", "GPKG"), "water_mains",
-              LoadOptions(progress=False))
+    load_file(
+        database.writer,
+        write(frame, tmp_path / "z.gpkg", "GPKG"),
+        "water_mains",
+        LoadOptions(progress=False),
+    )
     with database.writer.connect() as conn:
-        kind, dims = conn.execute(text("SELECT GeometryType(geom), ST_NDims(geom) FROM water_main")).one()
+        kind, dims = conn.execute(
+            text("SELECT GeometryType(geom), ST_NDims(geom) FROM water_main")
+        ).one()
     assert (kind, dims) == ("MULTILINESTRING", 2)
     assert shapely.__version__  # shapely is what repaired it; keep the import honest

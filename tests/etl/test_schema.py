@@ -14,13 +14,21 @@ from layers.registry import LAYERS
 def test_every_layer_table_has_its_geometry_type_srid_and_gist_index(etl_database):
     with etl_database.writer.connect() as conn:
         for spec in LAYERS.values():
-            kind, srid = conn.execute(text(
-                "SELECT type, srid FROM geometry_columns"
-                " WHERE f_table_schema = current_schema() AND f_table_name = :t"), {"t": spec.load_table}).one()
+            kind, srid = conn.execute(
+                text(
+                    "SELECT type, srid FROM geometry_columns"
+                    " WHERE f_table_schema = current_schema() AND f_table_name = :t"
+                ),
+                {"t": spec.load_table},
+            ).one()
             assert (kind, srid) == (spec.geometry_kind.upper(), 3794)
-            index = conn.scalar(text(
-                "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-                " AND tablename = :t AND indexdef LIKE '%USING gist%'"), {"t": spec.load_table})
+            index = conn.scalar(
+                text(
+                    "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+                    " AND tablename = :t AND indexdef LIKE '%USING gist%'"
+                ),
+                {"t": spec.load_table},
+            )
             assert index and "(geom)" in index
 
 
@@ -35,17 +43,20 @@ def test_the_registry_matches_the_migrated_database(etl_database):
     check_database(etl_database.reader)
 
 
-@pytest.mark.parametrize("statement", [
-    "INSERT INTO wifi_hotspot (location_name, status, geom) VALUES ('x', 'y', ST_Point(0, 0, 3794))",
-    "UPDATE building SET occupants = 0",
-    "DELETE FROM road_segment",
-    "CREATE TABLE intruder (id int)",
-    "DROP TABLE water_main",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO wifi_hotspot (location_name, status, geom) VALUES ('x', 'y', ST_Point(0, 0, 3794))",
+        "UPDATE building SET occupants = 0",
+        "DELETE FROM road_segment",
+        "CREATE TABLE intruder (id int)",
+        "DROP TABLE water_main",
+    ],
+)
 def test_the_dashboards_role_can_only_read(etl_database, statement):
     if etl_database.reader_url == etl_database.writer_url:
         pytest.fail("the tests need a separate read-only role (TEST_DATABASE_READER_URL)")
     with etl_database.reader.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM building")) >= 0
-        with pytest.raises(ProgrammingError, match="permission denied|must be owner"):
+        with pytest.raises(ProgrammingError, match=r"permission denied|must be owner"):
             conn.execute(text(statement))

@@ -20,8 +20,11 @@ TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
 def grid_of_hotspots(database, tmp_path):
     """25 hotspots on a 100 m grid in D96/TM, named by their column and row."""
     points = [(566000 + 100 * i, 142000 + 100 * j) for i in range(5) for j in range(5)]
-    frame = gpd.GeoDataFrame({"LOKACIJA": [f"{i}-{j}" for i in range(5) for j in range(5)],
-                              "STANJE": ["aktivna"] * 25}, geometry=[Point(p) for p in points], crs=3794)
+    frame = gpd.GeoDataFrame(
+        {"LOKACIJA": [f"{i}-{j}" for i in range(5) for j in range(5)], "STANJE": ["aktivna"] * 25},
+        geometry=[Point(p) for p in points],
+        crs=3794,
+    )
     pyogrio.write_dataframe(frame, tmp_path / "grid.gpkg")
     load_file(database.writer, tmp_path / "grid.gpkg", "wifi_hotspots", LoadOptions(progress=False))
     return database

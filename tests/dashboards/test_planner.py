@@ -1,0 +1,71 @@
+"""The planner's dashboard driven through its widgets, as a user would, on the real Ptuj sample."""
+
+from __future__ import annotations
+
+import pytest
+from pyproj import Transformer
+from sqlalchemy import text
+
+from dashboards.planner import PlannerDashboard
+from data.profiles import load_profile
+
+TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
+
+
+@pytest.fixture
+def planner(sample_database):
+    return PlannerDashboard(sample_database.reader, load_profile("ptuj"))
+
+
+def test_it_opens_on_the_whole_municipality_with_every_visible_layer_drawn(
+    planner, sample_database
+):
+    layer_map = planner.map
+    buildings = layer_map.renderers["buildings"].data_source.data
+    assert len(buildings["xs"]) == sample_database.count("building")
+    assert len(layer_map.renderers["wifi_hotspots"].data_source.data["x"]) == 13
+    assert len(layer_map.renderers["water_mains"].data_source.data["xs"]) == 0  # off by default
+    assert layer_map.renderers["water_mains"].visible is False
+
+
+def test_toggling_a_layer_fetches_or_drops_its_rows(planner, sample_database):
+    layer_map = planner.map
+    layer_map.toggles["water_mains"].value = True
+    assert len(layer_map.renderers["water_mains"].data_source.data["xs"]) == sample_database.count(
+        "water_main"
+    )
+    assert layer_map.renderers["water_mains"].visible
+    layer_map.toggles["buildings"].value = False
+    assert len(layer_map.renderers["buildings"].data_source.data["xs"]) == 0
+    assert layer_map.renderers["buildings"].visible is False
+
+
+def test_opacity_scales_outline_and_the_styles_own_fill(planner):
+    layer_map = planner.map
+    layer_map.opacity["natura2000"].value = 0.5
+    glyph = layer_map.renderers["natura2000"].glyph
+    assert glyph.line_alpha == 0.5 and glyph.fill_alpha == pytest.approx(0.5 * 0.22)
+
+
+def test_a_click_shows_every_attribute_and_where_the_data_came_from(planner, sample_database):
+    with sample_database.reader.connect() as conn:
+        x, y = conn.execute(
+            text(
+                "SELECT ST_X(geom), ST_Y(geom) FROM wifi_hotspot WHERE location_name = 'Vrazov trg'"
+            )
+        ).one()
+    planner.map.select_at(*TO_MERCATOR(x + 3, y - 2))
+    shown = planner.map.details_pane.object
+    assert "Vrazov trg" in shown and "Lokacija" in shown and "Location" in shown
+    assert "wifi_tocke.geojson" in shown and "synthetic data" in shown
+
+
+def test_a_click_on_nothing_clears_the_details(planner):
+    planner.map.select_at(*TO_MERCATOR(600_000, 100_000))
+    assert "Click a feature" in planner.map.details_pane.object
+
+
+def test_the_public_map_holds_no_restricted_layer(sample_database):
+    public = PlannerDashboard(sample_database.reader, load_profile("ptuj"), role="public")
+    assert "water_mains" not in public.map.renderers and "buildings" not in public.map.renderers
+    assert "natura2000" in public.map.renderers

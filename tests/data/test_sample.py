@@ -1,0 +1,172 @@
+"""The Ptuj sample respects the brief's facts, is plausible, and is the same every time."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+from sqlalchemy import text
+
+from data.profiles import load_profile
+from data.sample.generate import build_layers
+from etl.profile import load_profile_data
+
+PTUJ = load_profile("ptuj")
+HOTSPOT_PLACES = {
+    "Tržnica",
+    "Mestni park",
+    "Minoritski trg",
+    "Lackova ulica",
+    "Vrazov trg",
+    "Mestni trg",
+    "Murkova ulica",
+    "Slovenski trg",
+    "Prešernova ulica",
+    "Slomškova ulica",
+    "Grad Ptuj, spodnje dvorišče",
+    "Grad Ptuj, zgornje dvorišče",
+    "Parkirišče pod gradom",
+}
+
+
+def sum_in(database, sql: str) -> float:
+    with database.reader.connect() as conn:
+        return conn.scalar(text(sql))
+
+
+def test_residents_add_up_per_district_and_in_all(sample_database):
+    with sample_database.reader.connect() as conn:
+        by_code = dict(
+            conn.execute(text("SELECT code, residents FROM district_with_residents")).all()
+        )
+    expected = {int(k): v for k, v in PTUJ.sample["district_residents"].items()}
+    assert by_code == expected
+    assert sum(by_code.values()) == 23_509
+    urban = sum(v for k, v in by_code.items() if k in PTUJ.sample["urban_districts"])
+    assert urban / 23_509 == pytest.approx(0.78, abs=0.005)
+
+
+def test_lengths_and_areas_match_the_strategy(sample_database):
+    roads_km = sum_in(sample_database, "SELECT sum(ST_Length(geom)) / 1000 FROM road_segment")
+    mains_km = sum_in(sample_database, "SELECT sum(ST_Length(geom)) / 1000 FROM water_main")
+    natura_ha = sum_in(sample_database, "SELECT ST_Area(ST_Union(geom)) / 1e4 FROM natura2000_site")
+    municipality_ha = sum_in(sample_database, "SELECT ST_Area(geom) / 1e4 FROM municipality")
+    assert roads_km == pytest.approx(257.3, rel=0.01)
+    assert mains_km == pytest.approx(230.648, rel=0.01)
+    assert natura_ha == pytest.approx(1422, rel=0.01)
+    assert natura_ha / municipality_ha == pytest.approx(0.2133, abs=0.003)
+
+
+def test_natura_has_the_four_sites_of_two_directives(sample_database):
+    with sample_database.reader.connect() as conn:
+        sites = sorted(conn.execute(text("SELECT name, site_type FROM natura2000_site")).all())
+    assert sites == [("Drava", "SAC"), ("Drava", "SPA"), ("Podvinci", "SAC"), ("Velovlek", "SAC")]
+
+
+def test_the_thirteen_hotspots_are_in_the_old_town(sample_database):
+    with sample_database.reader.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT h.location_name, d.name FROM wifi_hotspot h"
+                " JOIN district d ON ST_Contains(d.geom, h.geom)"
+            )
+        ).all()
+    assert {name for name, _ in rows} == HOTSPOT_PLACES
+    assert {district for _, district in rows} == {"Četrt Center"}
+
+
+def test_buildings_stand_beside_streets_not_on_them_nor_in_water(sample_database):
+    on_road = sum_in(
+        sample_database,
+        "SELECT count(*) FROM building b JOIN road_segment r ON ST_DWithin(b.geom, r.geom, 2.5)",
+    )
+    in_water = sum_in(
+        sample_database,
+        "SELECT count(*) FROM building b JOIN water_body w ON ST_Intersects(b.geom, w.geom)",
+    )
+    near_street = sum_in(
+        sample_database,
+        "SELECT avg((SELECT min(ST_Distance(b.geom, r.geom)) FROM road_segment r"
+        " WHERE ST_DWithin(b.geom, r.geom, 200))) FROM building b",
+    )
+    assert (on_road, in_water) == (0, 0)
+    assert near_street < 25
+
+
+def test_mains_run_under_the_streets(sample_database):
+    share_near_road = sum_in(
+        sample_database,
+        "SELECT avg(CASE WHEN EXISTS (SELECT FROM road_segment r"
+        " WHERE ST_DWithin(m.geom, r.geom, 5)) THEN 1.0 ELSE 0 END) FROM water_main m",
+    )
+    assert share_near_road > 0.99
+
+
+def test_the_castle_and_the_drava_are_where_they_are(sample_database):
+    # Ptuj castle stands on its hill above the old town, north of the Drava.
+    with sample_database.reader.connect() as conn:
+        castle = conn.execute(
+            text(
+                "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM building"
+                " WHERE address = 'Ptujski grad'"
+            )
+        ).one()
+        drava_south_of_castle = conn.scalar(
+            text(
+                "SELECT ST_Intersects(geom, ST_MakeLine(ST_Point(:x, :y, 3794), ST_Point(:x, :y - 1500, 3794)))"
+                " FROM water_body WHERE name = 'Drava'"
+            ),
+            {"x": castle[0], "y": castle[1]},
+        )
+    assert castle == pytest.approx((566757, 142868), abs=30)
+    assert drava_south_of_castle
+
+
+def test_every_sample_layer_is_marked_synthetic_and_the_real_ones_are_not(sample_database):
+    with sample_database.reader.connect() as conn:
+        marks = dict(conn.execute(text("SELECT layer, synthetic FROM dataset_load")).all())
+    assert marks.pop("municipality") is False and marks.pop("districts") is False
+    assert set(marks.values()) == {True} and len(marks) == 7
+
+
+def test_buildings_come_as_a_d48_shapefile_in_cp1250_without_cpg(ptuj_sample):
+    path = ptuj_sample / "stavbe.shp"
+    assert not path.with_suffix(".cpg").exists()
+    assert pyogrio.read_info(path)["crs"] == "EPSG:3912"
+    raw = path.with_suffix(".dbf").read_bytes()
+    assert "č".encode("cp1250") in raw and "č".encode() not in raw
+    addresses = pyogrio.read_dataframe(path, encoding="cp1250")["NASLOV"]
+    assert addresses.str.contains("č").any() and addresses.str.contains("ž|š").any()
+
+
+def test_the_generator_is_deterministic(ptuj_sample):
+    again = build_layers(PTUJ)
+    manifest = {e["layer"]: e for e in json.loads((ptuj_sample / "manifest.json").read_text())}
+    for layer_id, frame in again.items():
+        written = pyogrio.read_dataframe(
+            ptuj_sample / manifest[layer_id]["path"],
+            encoding="cp1250" if layer_id == "buildings" else None,
+        )
+        assert len(written) == len(frame) == manifest[layer_id]["features"], layer_id
+        original = written.to_crs(frame.crs).geometry  # D48/GK and back moves points by cm
+        same = shapely.equals_exact(
+            shapely.normalize(original.to_numpy()),
+            shapely.normalize(frame.geometry.to_numpy()),
+            tolerance=0.5,
+        )
+        assert same.all(), layer_id
+
+
+def test_maribor_works_from_its_profile_alone(etl_database, tmp_path):
+    maribor = load_profile("maribor")
+    reports = load_profile_data(etl_database.writer, maribor, tmp_path / "maribor", progress=False)
+    assert {r.layer for r in reports} >= {"municipality", "districts", "buildings", "roads"}
+    with etl_database.reader.connect() as conn:
+        assert conn.scalar(text("SELECT name FROM municipality")) == "Maribor"
+        assert conn.scalar(text("SELECT count(*) FROM district")) == 11
+        residents = conn.scalar(text("SELECT sum(residents) FROM district_with_residents"))
+    assert residents == sum(maribor.sample["district_residents"].values())
+    gpd.read_file(tmp_path / "maribor" / "wifi_tocke.geojson")  # the files are real files
