@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from etl.load import LoadOptions
 from layers.errors import ConfigurationError
 
 DATA_DIR = Path(__file__).resolve().parent
@@ -25,12 +26,7 @@ class Dataset:
 
     layer: str
     path: Path
-    licence: str | None = None
-    provider: str | None = None
-    where: str | None = None
-    source_layer: str | None = None
-    crs: str | None = None
-    synthetic: bool = False
+    options: LoadOptions
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,10 @@ def load_profile(name: str | None = None) -> Profile:
             f"uporabite enega od: {known}",
         )
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    real = tuple(Dataset(**{**d, "path": DATA_DIR / d["path"]}) for d in raw.get("real", []))
+    real = tuple(
+        Dataset(d.pop("layer"), DATA_DIR / d.pop("path"), LoadOptions(**d))
+        for d in raw.get("real", [])
+    )
     return Profile(
         id=raw["id"],
         name=raw["name"],

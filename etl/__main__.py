@@ -13,14 +13,12 @@ from pathlib import Path
 
 from data.profiles import load_profile, profile_name
 from etl.catalog import read_catalog
-from etl.load import MODES, LoadOptions, LoadReport, load_file
+from etl.load import DEFAULT_REJECTS_DIR, MODES, LoadOptions, LoadReport, load_file
 from etl.profile import is_empty, load_profile_data
 from etl.schema import migrate
-from layers.db import ROOT, database_urls, get_engine
+from layers.db import database_urls, get_engine
 from layers.errors import GisError
 from layers.registry import LAYERS
-
-DEFAULT_REJECTS_DIR = ROOT / ".local" / "rejects"
 
 
 def _parser() -> argparse.ArgumentParser:

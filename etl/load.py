@@ -20,12 +20,14 @@ from tqdm import tqdm
 from etl.catalog import CatalogEntry, last_checksum, record_load
 from etl.read import file_sha256, read_vector
 from etl.validate import Prepared, prepare
+from layers.db import ROOT
 from layers.errors import LoadError
 from layers.registry import LayerSpec, layer
 
 log = logging.getLogger(__name__)
 
 COPY_BATCH = 5_000
+DEFAULT_REJECTS_DIR = ROOT / ".local" / "rejects"
 MODES = ("replace", "append")
 
 
@@ -42,7 +44,7 @@ class LoadOptions:
     licence: str | None = None
     provider: str | None = None
     synthetic: bool = False
-    rejects_dir: Path | None = None
+    rejects_dir: Path | None = DEFAULT_REJECTS_DIR
     progress: bool = True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -24,15 +25,7 @@ def sample_datasets(profile: Profile, directory: Path | None = None) -> list[Dat
         write_sample(profile, directory)
     entries = json.loads(manifest.read_text(encoding="utf-8"))
     return [
-        Dataset(
-            layer=e["layer"],
-            path=directory / e["path"],
-            licence=e["licence"],
-            provider=e["provider"],
-            source_layer=e["source_layer"],
-            synthetic=e["synthetic"],
-        )
-        for e in entries
+        Dataset(e["layer"], directory / e["path"], LoadOptions(**e["options"])) for e in entries
     ]
 
 
@@ -48,14 +41,6 @@ def load_profile_data(
     """Load every dataset of ``profile``: the real files as they are, then the sample."""
     reports = []
     for dataset in (*profile.real, *sample_datasets(profile, sample_dir)):
-        options = LoadOptions(
-            crs=dataset.crs,
-            where=dataset.where,
-            source_layer=dataset.source_layer,
-            licence=dataset.licence,
-            provider=dataset.provider,
-            synthetic=dataset.synthetic,
-            progress=progress,
-        )
+        options = dataclasses.replace(dataset.options, progress=progress)
         reports.append(load_file(engine, dataset.path, dataset.layer, options))
     return reports

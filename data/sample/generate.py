@@ -104,22 +104,20 @@ def write_sample(profile: Profile, out_dir: Path | None = None) -> Path:
     for output in OUTPUTS:
         target = staging / output.file
         frame = layers[output.layer].to_crs(output.crs)
-        options = {"layer": output.source_layer} if output.source_layer else {}
+        write_options = {"layer": output.source_layer} if output.source_layer else {}
         if output.encoding:
-            options["encoding"] = output.encoding
-        pyogrio.write_dataframe(frame, target, driver=output.driver, **options)
+            write_options["encoding"] = output.encoding
+        pyogrio.write_dataframe(frame, target, driver=output.driver, **write_options)
         if output.drop_cpg:
             target.with_suffix(".cpg").unlink(missing_ok=True)
+        options = {
+            "source_layer": output.source_layer,
+            "licence": SAMPLE_LICENCE,
+            "provider": SAMPLE_PROVIDER,
+            "synthetic": True,
+        }
         manifest.append(
-            {
-                "layer": output.layer,
-                "path": output.file,
-                "source_layer": output.source_layer,
-                "licence": SAMPLE_LICENCE,
-                "provider": SAMPLE_PROVIDER,
-                "synthetic": True,
-                "features": len(frame),
-            }
+            {"layer": output.layer, "path": output.file, "features": len(frame), "options": options}
         )
         log.info("wrote %s: %d features", output.file, len(frame))
     (staging / MANIFEST).write_text(

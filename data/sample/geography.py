@@ -37,14 +37,14 @@ def _real_dataset(profile: Profile, layer: str):
 
 def read_boundary(profile: Profile) -> shapely.Geometry:
     boundary = _real_dataset(profile, "municipality")
-    frame = pyogrio.read_dataframe(boundary.path, where=boundary.where).to_crs(STORAGE_SRID)
+    frame = pyogrio.read_dataframe(boundary.path, where=boundary.options.where).to_crs(STORAGE_SRID)
     return shapely.union_all(frame.geometry.to_numpy())
 
 
 def read_districts(profile: Profile) -> gpd.GeoDataFrame:
     """The real districts with the profile's residents; and whether each is urban."""
     source = _real_dataset(profile, "districts")
-    frame = pyogrio.read_dataframe(source.path, where=source.where).to_crs(STORAGE_SRID)
+    frame = pyogrio.read_dataframe(source.path, where=source.options.where).to_crs(STORAGE_SRID)
     residents = {int(k): v for k, v in profile.sample["district_residents"].items()}
     missing = set(residents) ^ set(frame["ODO_ID"].astype(int))
     if missing:

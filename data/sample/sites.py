@@ -82,15 +82,21 @@ def _nearest_settlement(geo: Geography, point: Point) -> str:
 
 def build_degraded(sample: dict, geo: Geography, rng: np.random.Generator) -> list[dict]:
     """The named sites of the profile, then others scattered away from the old town."""
-    found = [
-        {
-            "IME": s["name"],
-            "VRSTA": s["land_type"],
-            "STANJE": s["status"],
-            "geometry": blob(s["near"], s["area_ha"] * 1e4, rng).intersection(geo.boundary),
-        }
-        for s in sample.get("named_degraded", [])
-    ]
+    found = []
+    for site in sample.get("named_degraded", []):
+        shape = blob(site["near"], site["area_ha"] * 1e4, rng).intersection(geo.boundary)
+        if shape.is_empty:
+            raise ValueError(
+                f"degraded site {site['name']!r}: 'near' lies outside the municipality"
+            )
+        found.append(
+            {
+                "IME": site["name"],
+                "VRSTA": site["land_type"],
+                "STANJE": site["status"],
+                "geometry": shape,
+            }
+        )
     xmin, ymin, xmax, ymax = geo.boundary.bounds
     wet = geo.water_union.buffer(50)
     names: dict[str, int] = {}

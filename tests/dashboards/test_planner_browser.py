@@ -27,6 +27,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 MAP_BACKGROUND = (0xE8, 0xED, 0xF0)
+SCREENSHOTS = ROOT / ".local" / "screenshots"
 
 pytestmark = pytest.mark.browser
 
@@ -106,6 +107,8 @@ def map_pixels(page) -> np.ndarray:
 
 
 def test_the_map_is_drawn_with_no_console_error_and_nothing_from_elsewhere(page):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "planner.png")  # for a person to look at
     pixels = map_pixels(page)
     drawn = np.any(np.abs(pixels.astype(int) - MAP_BACKGROUND) > 6, axis=2)
     assert drawn.mean() > 0.3, "most of the map should be covered by the municipality"

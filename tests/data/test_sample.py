@@ -125,9 +125,11 @@ def test_the_castle_and_the_drava_are_where_they_are(sample_database):
     assert drava_south_of_castle
 
 
-def test_every_sample_layer_is_marked_synthetic_and_the_real_ones_are_not(sample_database):
+def test_every_file_loads_whole_and_the_sample_is_marked_synthetic(sample_database):
     with sample_database.reader.connect() as conn:
         marks = dict(conn.execute(text("SELECT layer, synthetic FROM dataset_load")).all())
+        rejected = conn.scalar(text("SELECT sum(features_rejected) FROM dataset_load"))
+    assert rejected == 0
     assert marks.pop("municipality") is False and marks.pop("districts") is False
     assert set(marks.values()) == {True} and len(marks) == 7
 
