@@ -144,11 +144,12 @@ def add_layer(plot: figure, spec: LayerSpec) -> GlyphRenderer:
     """Add an empty layer to ``plot``, with its hover tool; data arrives per viewport."""
     renderer = plot.add_glyph(ColumnDataSource(columns(spec, None)), glyph(spec), name=spec.id)
     renderer.visible = spec.visible
-    tooltips = [
-        (f"{spec.field(n).label_sl} · {spec.field(n).label_en}", f"@{{{n}}}")
-        for n in spec.hover_fields
-    ]
-    plot.add_tools(HoverTool(renderers=[renderer], tooltips=tooltips, description=spec.title))
+    if spec.hover_fields:
+        tooltips = [
+            (f"{spec.field(n).label_sl} · {spec.field(n).label_en}", f"@{{{n}}}")
+            for n in spec.hover_fields
+        ]
+        plot.add_tools(HoverTool(renderers=[renderer], tooltips=tooltips, description=spec.title))
     return renderer
 
 

@@ -50,14 +50,15 @@ def last_checksum(conn: Connection, layer: str) -> str | None:
 
 
 def read_catalog(engine: Engine) -> pd.DataFrame:
-    """Every load, newest first."""
+    """Every load, newest first, in the columns a person reads (the checksum shortened)."""
     with engine.connect() as conn:
         return pd.read_sql(
             text(
-                "SELECT layer, source_file, source_crs, features_loaded AS loaded,"
-                " features_rejected AS rejected, features_repaired AS repaired, synthetic, licence,"
-                " provider, sha256, loaded_by, loaded_at, round(duration_s::numeric, 2) AS seconds"
-                " FROM dataset_load ORDER BY loaded_at DESC, id DESC"
+                "SELECT to_char(loaded_at, 'YYYY-MM-DD HH24:MI') AS loaded_at, layer, source_file,"
+                " source_crs, features_loaded AS loaded, features_rejected AS rejected,"
+                " features_repaired AS repaired, synthetic, licence, loaded_by,"
+                " round(duration_s::numeric, 2) AS seconds, left(sha256, 12) AS sha256"
+                " FROM dataset_load ORDER BY dataset_load.loaded_at DESC, id DESC"
             ),
             conn,
         )

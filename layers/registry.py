@@ -153,7 +153,7 @@ LAYERS: dict[str, LayerSpec] = {
                 _f("name", "text", "Ime", "Name", "OB_UIME", "OB_IME", "IME", required=True),
             ),
             label_field="name",
-            hover_fields=("name",),
+            hover_fields=(),  # the boundary is everywhere: a tooltip there would cover every other
             style_key="boundary",
             roles=EVERYONE,
             basemap=True,

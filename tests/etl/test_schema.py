@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
 from etl.schema import migrate, pending_migrations
-from layers.checks import check_database
+from layers.checks import check_database, spec_problems
 from layers.registry import LAYERS
 
 
@@ -60,3 +62,22 @@ def test_the_dashboards_role_can_only_read(etl_database, statement):
         assert conn.scalar(text("SELECT count(*) FROM building")) >= 0
         with pytest.raises(ProgrammingError, match=r"permission denied|must be owner"):
             conn.execute(text(statement))
+
+
+def test_a_spec_that_does_not_match_the_database_is_named_at_start(etl_database):
+    broken = dataclasses.replace(
+        LAYERS["roads"],
+        read_table="road_segment",
+        fields=(*LAYERS["roads"].fields, LAYERS["buildings"].field("address")),
+    )
+    problems = spec_problems(etl_database.reader, broken)
+    assert problems == ["roads: column 'address' missing in road_segment"]
+    missing = dataclasses.replace(LAYERS["roads"], read_table="ceste")
+    assert spec_problems(etl_database.reader, missing) == [
+        "roads: table or view 'ceste' does not exist"
+    ]
+    wrong_srid = dataclasses.replace(LAYERS["roads"], srid=3912)
+    assert (
+        "SRID 3794, the spec says MultiLineString in 3912"
+        in spec_problems(etl_database.reader, wrong_srid)[0]
+    )
