@@ -6,6 +6,8 @@ profile's residents of that district exactly.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import shapely
 from shapely.geometry import Polygon
@@ -32,56 +34,70 @@ def rectangle(centre: np.ndarray, along: np.ndarray, width: float, depth: float)
     return Polygon(corners)
 
 
+@dataclass(frozen=True)
+class BuildingKind:
+    """Ranges to draw a building from: size and spacing in metres, floors, years, uses."""
+
+    width: tuple[float, float]
+    depth: tuple[float, float]
+    gap: tuple[float, float]
+    setback: tuple[float, float]
+    floors: tuple[int, int]  # lowest, highest + 1
+    era: tuple[int, int]
+    uses: dict[str, float]  # use class: probability
+
+
+KINDS = {
+    "old_town": BuildingKind(
+        (10, 18),
+        (10, 16),
+        (1, 3),
+        (2, 2),
+        (2, 5),
+        (1500, 1940),
+        {"večstanovanjska": 0.45, "poslovna": 0.35, "javna": 0.12, "enostanovanjska": 0.08},
+    ),
+    "block": BuildingKind(
+        (30, 50), (12, 15), (18, 26), (12, 12), (4, 9), (1960, 1992), {"večstanovanjska": 1.0}
+    ),
+    "town_house": BuildingKind(
+        (9, 13),
+        (8, 12),
+        (12, 20),
+        (6, 10),
+        (1, 3),
+        (1950, 2024),
+        {"enostanovanjska": 0.85, "poslovna": 0.08, "industrijska": 0.04, "javna": 0.03},
+    ),
+    "village_house": BuildingKind(
+        (8, 12),
+        (8, 11),
+        (20, 40),
+        (8, 12),
+        (1, 3),
+        (1900, 2024),
+        {"enostanovanjska": 0.9, "poslovna": 0.1},
+    ),
+}
+BLOCK_SHARE = 0.12  # of the buildings along town streets, apartment blocks
+
+
 def _kind(segment: Segment, core: bool, rng: np.random.Generator) -> dict:
     """Size, spacing, setback and use of the next building along ``segment``."""
     if core:
-        return {
-            "w": rng.uniform(10, 18),
-            "d": rng.uniform(10, 16),
-            "gap": rng.uniform(1, 3),
-            "setback": 2.0,
-            "floors": int(rng.integers(2, 5)),
-            "era": (1500, 1940),
-            "use": str(
-                rng.choice(
-                    ("večstanovanjska", "poslovna", "javna", "enostanovanjska"),
-                    p=(0.45, 0.35, 0.12, 0.08),
-                )
-            ),
-        }
-    if segment.urban and rng.random() < 0.12:
-        return {
-            "w": rng.uniform(30, 50),
-            "d": rng.uniform(12, 15),
-            "gap": rng.uniform(18, 26),
-            "setback": 12.0,
-            "floors": int(rng.integers(4, 9)),
-            "era": (1960, 1992),
-            "use": "večstanovanjska",
-        }
-    if segment.urban:
-        return {
-            "w": rng.uniform(9, 13),
-            "d": rng.uniform(8, 12),
-            "gap": rng.uniform(12, 20),
-            "setback": rng.uniform(6, 10),
-            "floors": int(rng.integers(1, 3)),
-            "era": (1950, 2024),
-            "use": str(
-                rng.choice(
-                    ("enostanovanjska", "poslovna", "industrijska", "javna"),
-                    p=(0.85, 0.08, 0.04, 0.03),
-                )
-            ),
-        }
+        kind = KINDS["old_town"]
+    elif segment.urban:
+        kind = KINDS["block"] if rng.random() < BLOCK_SHARE else KINDS["town_house"]
+    else:
+        kind = KINDS["village_house"]
     return {
-        "w": rng.uniform(8, 12),
-        "d": rng.uniform(8, 11),
-        "gap": rng.uniform(20, 40),
-        "setback": rng.uniform(8, 12),
-        "floors": int(rng.integers(1, 3)),
-        "era": (1900, 2024),
-        "use": str(rng.choice(("enostanovanjska", "poslovna"), p=(0.9, 0.1))),
+        "w": rng.uniform(*kind.width),
+        "d": rng.uniform(*kind.depth),
+        "gap": rng.uniform(*kind.gap),
+        "setback": rng.uniform(*kind.setback),
+        "floors": int(rng.integers(*kind.floors)),
+        "era": kind.era,
+        "use": str(rng.choice(list(kind.uses), p=list(kind.uses.values()))),
     }
 
 
