@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--force", action="store_true", help="load even if this file was the last load"
     )
+    load.add_argument(
+        "--dry-run", action="store_true", help="check the file and report; change nothing"
+    )
     load.add_argument("--licence")
     load.add_argument("--provider")
     load.add_argument("--synthetic", action="store_true", help="mark the data as synthetic")
@@ -66,11 +69,22 @@ def _print_report(report: LoadReport) -> None:
             "(--force loads it again) / nespremenjeno, preskočeno"
         )
         return
-    line = (
-        f"{report.layer}: {report.loaded} loaded, {report.rejected} rejected, "
+    verb = "would load" if report.dry_run else "loaded"
+    print(
+        f"{report.layer}: {report.loaded} {verb}, {report.rejected} rejected, "
         f"{report.repaired} repaired from {report.path.name}"
+        + (
+            " (dry run: the database was not changed / preizkus: baza ni spremenjena)"
+            if report.dry_run
+            else ""
+        )
     )
-    print(line + (f"; rejected rows in {report.rejects_file}" if report.rejects_file else ""))
+    if report.flattened:
+        print(f"  note: Z/M values dropped from {report.flattened} features (the layer is 2-D)")
+    for reason, count in report.reasons.most_common():
+        print(f"  rejected for {reason}: {count}")
+    if report.rejects_file:
+        print(f"  rejected rows with their reasons: {report.rejects_file}")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -91,6 +105,7 @@ def run(args: argparse.Namespace) -> None:
             where=args.where,
             mode=args.mode,
             force=args.force,
+            dry_run=args.dry_run,
             licence=args.licence,
             provider=args.provider,
             synthetic=args.synthetic,

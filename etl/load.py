@@ -1,39 +1,43 @@
-"""The vector loader contract: read, check, COPY into staging, swap in one transaction.
+"""The vector loader contract: read in batches, check, COPY into staging, swap in one transaction.
 
 A load either replaces (or appends to) a layer's rows and records itself in the catalogue, or
-fails and leaves the database exactly as it was: every step runs inside one transaction, and
-readers see the old rows until it commits.
+fails and leaves the database exactly as it was: every step runs inside one transaction, so a
+refused row, a database error or the process being killed mid-way all roll back, and readers see
+the old rows until the commit.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 from etl.catalog import CatalogEntry, last_checksum, record_load
-from etl.read import file_sha256, read_vector
-from etl.validate import Prepared, prepare
+from etl.read import Source, file_sha256, open_source
+from etl.validate import map_columns, prepare
 from layers.db import ROOT
 from layers.errors import LoadError
 from layers.registry import LayerSpec, layer
 
 log = logging.getLogger(__name__)
 
-COPY_BATCH = 5_000
-DEFAULT_REJECTS_DIR = ROOT / ".local" / "rejects"
 MODES = ("replace", "append")
+DEFAULT_REJECTS_DIR = ROOT / ".local" / "rejects"
 
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """How to read a file and what to record about it."""
+    """How to read a file, what to record about it, and whether to write at all."""
 
     crs: str | None = None
     encoding: str | None = None
@@ -41,6 +45,7 @@ class LoadOptions:
     where: str | None = None
     mode: str = "replace"
     force: bool = False
+    dry_run: bool = False
     licence: str | None = None
     provider: str | None = None
     synthetic: bool = False
@@ -48,16 +53,19 @@ class LoadOptions:
     progress: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass
 class LoadReport:
-    """What a load did."""
+    """What a load did (or, for a dry run, would do)."""
 
     layer: str
     path: Path
-    loaded: int
-    rejected: int
-    repaired: int
+    loaded: int = 0
+    rejected: int = 0
+    repaired: int = 0
+    flattened: int = 0
+    reasons: Counter = field(default_factory=Counter)
     skipped: bool = False
+    dry_run: bool = False
     rejects_file: Path | None = None
 
 
@@ -85,10 +93,10 @@ def load_file(
     checksum = file_sha256(path) if path.is_file() else ""
     with engine.connect() as conn:
         unchanged = checksum and last_checksum(conn, spec.id) == checksum
-    if unchanged and options.mode == "replace" and not options.force:
+    if unchanged and options.mode == "replace" and not options.force and not options.dry_run:
         log.info("%s: unchanged since its last load into %s; skipped (use --force)", path, spec.id)
-        return LoadReport(spec.id, path, 0, 0, 0, skipped=True)
-    source = read_vector(
+        return LoadReport(spec.id, path, skipped=True)
+    source = open_source(
         path,
         spec.id,
         crs=options.crs,
@@ -96,35 +104,20 @@ def load_file(
         source_layer=options.source_layer,
         where=options.where,
     )
-    prepared = prepare(source.frame, spec, path, source.source_crs)
-    if prepared.rows.empty:
-        raise LoadError(
-            path,
-            spec.id,
-            f"no feature could be loaded ({len(prepared.rejects)} rejected)",
-            f"nobenega elementa ni bilo mogoče naložiti ({len(prepared.rejects)} zavrnjenih)",
-            "see the reasons above",
-            "glejte razloge zgoraj",
-        )
-    entry = CatalogEntry(
-        layer=spec.id,
-        source_file=path.name,
-        sha256=checksum,
-        source_crs=source.source_crs,
-        source_layer=source.source_layer,
-        licence=options.licence,
-        provider=options.provider,
-        synthetic=options.synthetic,
-        features_loaded=len(prepared.rows),
-        features_rejected=len(prepared.rejects),
-        features_repaired=prepared.repaired,
-        duration_s=0.0,
-    )
+    report = LoadReport(spec.id, path, dry_run=options.dry_run)
+    rejected_rows: list[gpd.GeoDataFrame] = []
     try:
-        with engine.begin() as conn:
-            names = copy_to_staging(conn, spec, prepared, options.progress)
-            swap_in(conn, spec, names, options.mode)
-            record_load(conn, _with_duration(entry, time.perf_counter() - started))
+        with engine.connect() as conn, conn.begin() as transaction:
+            names = create_stage(conn, spec)
+            stream_into_stage(conn, source, spec, names, options, report, rejected_rows)
+            refuse_if_nothing_loaded(report)
+            if options.dry_run:
+                transaction.rollback()  # checked end to end; nothing kept
+            else:
+                swap_in(conn, spec, names, options.mode)
+                record_load(
+                    conn, catalog_entry(spec, path, checksum, source, options, report, started)
+                )
     except DBAPIError as exc:
         raise LoadError(
             path,
@@ -134,59 +127,122 @@ def load_file(
             "fix the values named above",
             "popravite navedene vrednosti",
         ) from exc
-    rejects_file = write_rejects(source.frame, prepared, spec, path, options.rejects_dir)
-    return LoadReport(
-        spec.id,
-        path,
-        len(prepared.rows),
-        len(prepared.rejects),
-        prepared.repaired,
-        rejects_file=rejects_file,
+    report.rejects_file = write_rejects(rejected_rows, spec, path, options.rejects_dir)
+    return report
+
+
+def refuse_if_nothing_loaded(report: LoadReport) -> None:
+    """An empty file, or one whose every row was refused, replaces nothing."""
+    if report.loaded:
+        return
+    if not report.rejected:
+        raise LoadError(
+            report.path,
+            report.layer,
+            "has no features",
+            "nima nobenega elementa",
+            "check that this is the right file and layer",
+            "preverite datoteko in sloj",
+        )
+    reasons = ", ".join(f"{k}: {v}" for k, v in report.reasons.items())
+    raise LoadError(
+        report.path,
+        report.layer,
+        f"no feature could be loaded ({report.rejected} rejected; {reasons})",
+        f"nobenega elementa ni bilo mogoče naložiti ({report.rejected} zavrnjenih; {reasons})",
+        "fix the rows named in the reasons",
+        "popravite navedene vrstice",
     )
 
 
-def _with_duration(entry: CatalogEntry, seconds: float) -> CatalogEntry:
-    return CatalogEntry(**{**entry.__dict__, "duration_s": round(seconds, 3)})
+def catalog_entry(
+    spec: LayerSpec,
+    path: Path,
+    checksum: str,
+    source: Source,
+    options: LoadOptions,
+    report: LoadReport,
+    started: float,
+) -> CatalogEntry:
+    return CatalogEntry(
+        layer=spec.id,
+        source_file=path.name,
+        sha256=checksum,
+        source_crs=source.crs_name,
+        source_layer=source.source_layer,
+        licence=options.licence,
+        provider=options.provider,
+        synthetic=options.synthetic,
+        features_loaded=report.loaded,
+        features_rejected=report.rejected,
+        features_repaired=report.repaired,
+        duration_s=round(time.perf_counter() - started, 3),
+    )
 
 
-def _columns(spec: LayerSpec, prepared: Prepared) -> list[str]:
-    return [f.name for f in spec.loaded_fields if f.name in prepared.rows.columns]
-
-
-def copy_to_staging(conn: Connection, spec: LayerSpec, prepared: Prepared, progress: bool) -> str:
-    """COPY the prepared rows into a temporary table shaped like the layer's table.
-
-    Returns the staged columns, quoted and joined, for the swap.
-    """
-    columns = _columns(spec, prepared)
+def create_stage(conn: Connection, spec: LayerSpec) -> str:
+    """A temporary table shaped like the layer's; returns its columns, quoted and joined."""
     quote = conn.dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in [*columns, spec.geometry_column])
+    names = ", ".join(
+        quote(c) for c in [*(f.name for f in spec.loaded_fields), spec.geometry_column]
+    )
     table = quote(spec.load_table)  # names from the registry, quoted
     stage = (
         f"CREATE TEMP TABLE etl_stage ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"  # noqa: S608
     )
     conn.exec_driver_sql(stage)
-    geometry = shapely.to_wkb(
+    return names
+
+
+def stream_into_stage(
+    conn: Connection,
+    source: Source,
+    spec: LayerSpec,
+    names: str,
+    options: LoadOptions,
+    report: LoadReport,
+    rejected_rows: list,
+) -> None:
+    """Check each batch and COPY its good rows; count and keep the rest."""
+    cursor = conn.connection.driver_connection.cursor()
+    mapping = None
+    offset = 0
+    with (
+        cursor.copy(f"COPY etl_stage ({names}) FROM STDIN WITH (FORMAT csv)") as copy,
+        tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar,
+    ):
+        for batch in source.batches():
+            mapping = mapping or map_columns(
+                list(batch.columns.drop(batch.geometry.name)), spec, source.path
+            )
+            prepared = prepare(batch, spec, source.path, mapping)
+            copy.write(csv_rows(spec, prepared))
+            report.loaded += len(prepared.rows)
+            report.repaired += prepared.repaired
+            report.flattened += prepared.flattened
+            if prepared.rejects:
+                report.rejected += len(prepared.rejects)
+                report.reasons.update(reason.split(":")[0] for _, reason in prepared.rejects)
+                kept = batch.iloc[[i for i, _ in prepared.rejects]].copy()
+                kept["reject_reason"] = [reason for _, reason in prepared.rejects]
+                kept.index += offset
+                rejected_rows.append(kept)
+            offset += len(batch)
+            bar.update(len(batch))
+
+
+def csv_rows(spec: LayerSpec, prepared) -> str:
+    """The prepared rows as COPY CSV: every field in order, then the geometry as hex EWKB."""
+    columns = [f.name for f in spec.loaded_fields]
+    table = pd.DataFrame(index=prepared.rows.index, columns=columns, dtype=object)
+    for name in prepared.rows.columns:
+        table[name] = prepared.rows[name]
+    table[spec.geometry_column] = shapely.to_wkb(
         shapely.set_srid(prepared.geometry, spec.srid), hex=True, include_srid=True
     )
-    values = prepared.rows[columns].astype(object).where(prepared.rows[columns].notna(), None)
-    cursor = conn.connection.driver_connection.cursor()
-    with (
-        cursor.copy(f"COPY etl_stage ({names}) FROM STDIN") as copy,
-        tqdm(
-            total=len(values),
-            unit=" rows",
-            desc=f"{spec.id}",
-            disable=not progress,
-            mininterval=0.5,
-        ) as bar,
-    ):
-        for start in range(0, len(values), COPY_BATCH):
-            chunk = values.iloc[start : start + COPY_BATCH].itertuples(index=False)
-            for row, geom in zip(chunk, geometry[start : start + COPY_BATCH], strict=True):
-                copy.write_row((*row, geom))
-            bar.update(min(COPY_BATCH, len(values) - start))
-    return names
+    buffer = io.StringIO()
+    table.to_csv(buffer, header=False, index=False)
+    return buffer.getvalue()
 
 
 def swap_in(conn: Connection, spec: LayerSpec, names: str, mode: str) -> None:
@@ -203,14 +259,14 @@ def swap_in(conn: Connection, spec: LayerSpec, names: str, mode: str) -> None:
 
 
 def write_rejects(
-    frame, prepared: Prepared, spec: LayerSpec, path: Path, folder: Path | None
+    rejected: list[gpd.GeoDataFrame], spec: LayerSpec, path: Path, folder: Path | None
 ) -> Path | None:
     """Write the rejected source rows with their reasons as GeoJSON, so nothing is lost."""
-    if not prepared.rejects or folder is None:
+    if not rejected or folder is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{path.stem}.{spec.id}.rejects.geojson"
-    rejected = frame.reset_index(drop=True).iloc[[i for i, _ in prepared.rejects]].copy()
-    rejected["reject_reason"] = [reason for _, reason in prepared.rejects]
-    rejected.to_file(target, driver="GeoJSON")
+    frame = pd.concat(rejected)
+    frame = frame.set_geometry(frame.geometry.where(frame.geometry.notna()))
+    frame.to_file(target, driver="GeoJSON")
     return target

@@ -1,13 +1,23 @@
-"""Reading vector files (shapefile, GeoPackage, GeoJSON) with pyogrio, with the CRS settled."""
+"""Reading vector files in batches, with the CRS settled before the first row is read.
+
+Shapefiles (plain or zipped), GeoPackages, GeoJSON and CSV (WKT, x/y or lon/lat columns) are read
+by GDAL through pyogrio's Arrow stream; Parquet and GeoParquet by pyarrow. Either way the file
+arrives as GeoDataFrames of at most ``batch_size`` rows, so a large file is never held whole.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import pyarrow.parquet as pq
 import pyogrio
+import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
@@ -15,27 +25,23 @@ from layers.errors import LoadError
 
 # Slovenian authorities wrote shapefiles in Windows-1250 long before .cpg files existed.
 DEFAULT_SHAPEFILE_ENCODING = "cp1250"
-SHAPEFILE_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
-
-
-@dataclass(frozen=True)
-class SourceData:
-    """What was read from a file: the features and the CRS they were in."""
-
-    frame: gpd.GeoDataFrame
-    source_crs: str
-    source_layer: str | None
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+CSV_OPTIONS = {  # GDAL's CSV driver: where the geometry may be, under the names people use
+    "GEOM_POSSIBLE_NAMES": "wkt,geometry,geom,the_geom",
+    "X_POSSIBLE_NAMES": "x,lon,lng,longitude,e,easting",
+    "Y_POSSIBLE_NAMES": "y,lat,latitude,n,northing",
+    "KEEP_GEOM_COLUMNS": "NO",
+}
+LONLAT_NAMES = {"lon", "lng", "longitude"}
+PARQUET_GEOMETRY_NAMES = ("geometry", "geom", "wkb_geometry", "wkt")
+BATCH_SIZE = 50_000
 
 
 def file_sha256(path: Path) -> str:
     """The checksum of a file; for a shapefile, of its parts that carry data, in order."""
     digest = hashlib.sha256()
-    parts = (
-        [path.with_suffix(s) for s in SHAPEFILE_SIDECARS]
-        if path.suffix.lower() == ".shp"
-        else [path]
-    )
-    for part in parts:
+    shapefile = path.suffix.lower() == ".shp"
+    for part in [path.with_suffix(s) for s in SHAPEFILE_PARTS] if shapefile else [path]:
         if part.exists():
             with part.open("rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
@@ -44,7 +50,7 @@ def file_sha256(path: Path) -> str:
 
 
 def parse_crs(value: str, path: Path, layer: str) -> CRS:
-    """Return the CRS named by ``value`` (``EPSG:3794``, ``3794``, WKT), or a clear error."""
+    """The CRS named by ``value`` (``EPSG:3794``, ``3794``, WKT), or a clear error."""
     try:
         return CRS.from_user_input(int(value) if value.isdigit() else value)
     except CRSError:
@@ -58,20 +64,92 @@ def parse_crs(value: str, path: Path, layer: str) -> CRS:
         ) from None
 
 
+def unreadable(path: Path, layer: str, exc: Exception) -> LoadError:
+    return LoadError(
+        path,
+        layer,
+        f"cannot be read ({exc})",
+        f"ni berljiva ({exc})",
+        "check that the file is complete and is a shapefile, GeoPackage, GeoJSON, CSV or Parquet",
+        "preverite, da je datoteka cela in je shapefile, GeoPackage, GeoJSON, CSV ali Parquet",
+    )
+
+
+def no_crs(path: Path, layer: str) -> LoadError:
+    return LoadError(
+        path,
+        layer,
+        "has no coordinate system",
+        "nima koordinatnega sistema",
+        "pass --crs EPSG:3794 (or EPSG:3912 for D48/GK data) or add a .prj",
+        "podajte --crs EPSG:3794 (ali EPSG:3912 za D48/GK) ali dodajte .prj",
+    )
+
+
+@dataclass
+class Source:
+    """An opened file: its CRS and layer settled, its features still on disk."""
+
+    path: Path
+    layer: str
+    crs: CRS
+    source_layer: str | None = None
+    encoding: str | None = None
+    where: str | None = None
+    parquet_geometry: str | None = None
+    gdal_options: dict = field(default_factory=dict)
+
+    @property
+    def crs_name(self) -> str:
+        return self.crs.to_string()
+
+    def batches(self, size: int = BATCH_SIZE) -> Iterator[gpd.GeoDataFrame]:
+        """The features, ``size`` at a time."""
+        reader = self._parquet_batches if self.parquet_geometry else self._gdal_batches
+        try:
+            yield from reader(size)
+        except LoadError:
+            raise
+        except Exception as exc:  # GDAL and Arrow raise many types; all mean the file is broken
+            raise unreadable(self.path, self.layer, exc) from exc
+
+    def _gdal_batches(self, size: int) -> Iterator[gpd.GeoDataFrame]:
+        with pyogrio.open_arrow(
+            self.path,
+            layer=self.source_layer,
+            encoding=self.encoding,
+            where=self.where,
+            batch_size=size,
+            use_pyarrow=True,
+            **self.gdal_options,
+        ) as (meta, stream):
+            name = meta["geometry_name"] or "wkb_geometry"
+            for batch in stream:
+                frame = batch.to_pandas()
+                geometry = shapely.from_wkb(frame.pop(name).to_numpy())
+                yield gpd.GeoDataFrame(frame, geometry=geometry, crs=self.crs)
+
+    def _parquet_batches(self, size: int) -> Iterator[gpd.GeoDataFrame]:
+        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=size):
+            frame = batch.to_pandas()
+            values = frame.pop(self.parquet_geometry).to_numpy()
+            text = len(values) and isinstance(values[0], str)
+            geometry = shapely.from_wkt(values) if text else shapely.from_wkb(values)
+            yield gpd.GeoDataFrame(frame, geometry=geometry, crs=self.crs)
+
+
 def _choose_source_layer(path: Path, layer: str, source_layer: str | None) -> str | None:
     names = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
-    if source_layer is not None:
-        if source_layer not in names:
-            raise LoadError(
-                path,
-                layer,
-                f"has no layer {source_layer!r} (it has: {', '.join(names)})",
-                f"nima sloja {source_layer!r} (ima: {', '.join(names)})",
-                "pass one of them with --source-layer",
-                "izberite enega z --source-layer",
-            )
-        return source_layer
-    if len(names) > 1:
+    if source_layer is not None and source_layer not in names:
+        raise LoadError(
+            path,
+            layer,
+            f"has no layer {source_layer!r} (it has: {', '.join(names)})",
+            f"nima sloja {source_layer!r} (ima: {', '.join(names)})",
+            "pass one of them with --source-layer",
+            "izberite enega z --source-layer",
+        )
+    if source_layer is None and len(names) > 1:
         raise LoadError(
             path,
             layer,
@@ -80,16 +158,98 @@ def _choose_source_layer(path: Path, layer: str, source_layer: str | None) -> st
             "choose one with --source-layer",
             "izberite enega z --source-layer",
         )
+    return source_layer
+
+
+def _shapefile_encoding(path: Path, encoding: str | None) -> str | None:
+    """cp1250 for a shapefile without .cpg (also inside a zip); the given one always wins."""
+    if encoding:
+        return encoding
+    if path.suffix.lower() == ".shp":
+        return None if path.with_suffix(".cpg").exists() else DEFAULT_SHAPEFILE_ENCODING
+    if path.suffix.lower() == ".zip":
+        names = [n.lower() for n in zipfile.ZipFile(path).namelist()]
+        has_shapefile = any(n.endswith(".shp") for n in names)
+        return (
+            DEFAULT_SHAPEFILE_ENCODING
+            if has_shapefile and not any(n.endswith(".cpg") for n in names)
+            else None
+        )
     return None
 
 
-def _encoding_for(path: Path, encoding: str | None) -> str | None:
-    if encoding or path.suffix.lower() != ".shp":
-        return encoding
-    return None if path.with_suffix(".cpg").exists() else DEFAULT_SHAPEFILE_ENCODING
+def _open_gdal(
+    path: Path,
+    layer: str,
+    crs: str | None,
+    encoding: str | None,
+    source_layer: str | None,
+    where: str | None,
+) -> Source:
+    csv = path.suffix.lower() == ".csv"
+    options = CSV_OPTIONS if csv else {}
+    source_layer = _choose_source_layer(path, layer, source_layer)
+    info = pyogrio.read_info(path, layer=source_layer, **options)
+    if info["geometry_type"] is None:
+        raise LoadError(
+            path,
+            layer,
+            "has no geometry",
+            "nima geometrije",
+            "a shapefile needs its .shp beside the .dbf; a CSV needs WKT, x/y or lon/lat columns",
+            "shapefile potrebuje .shp; CSV potrebuje stolpce WKT, x/y ali lon/lat",
+        )
+    file_crs = info["crs"]
+    if csv and file_crs is None and LONLAT_NAMES & {n.lower() for n in _csv_header(path)}:
+        file_crs = "EPSG:4326"  # columns named lon/lat hold WGS 84 degrees by convention
+    resolved = (
+        parse_crs(crs, path, layer) if crs else CRS.from_user_input(file_crs) if file_crs else None
+    )
+    if resolved is None:
+        raise no_crs(path, layer)
+    return Source(
+        path,
+        layer,
+        resolved,
+        source_layer,
+        _shapefile_encoding(path, encoding),
+        where,
+        gdal_options=options,
+    )
 
 
-def read_vector(
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        return [name.strip().strip('"') for name in handle.readline().split(",")]
+
+
+def _open_parquet(path: Path, layer: str, crs: str | None) -> Source:
+    schema = pq.read_schema(path)
+    metadata = json.loads((schema.metadata or {}).get(b"geo", b"{}"))
+    column = metadata.get("primary_column") or next(
+        (n for n in schema.names if n.lower() in PARQUET_GEOMETRY_NAMES), None
+    )
+    if column is None:
+        raise LoadError(
+            path,
+            layer,
+            "has no geometry column",
+            "nima stolpca z geometrijo",
+            "name it geometry (WKB) or wkt",
+            "poimenujte ga geometry (WKB) ali wkt",
+        )
+    file_crs = (
+        metadata.get("columns", {}).get(column, {}).get("crs", "OGC:CRS84" if metadata else None)
+    )
+    resolved = (
+        parse_crs(crs, path, layer) if crs else CRS.from_user_input(file_crs) if file_crs else None
+    )
+    if resolved is None:
+        raise no_crs(path, layer)
+    return Source(path, layer, resolved, parquet_geometry=column)
+
+
+def open_source(
     path: Path,
     layer: str,
     *,
@@ -97,15 +257,11 @@ def read_vector(
     encoding: str | None = None,
     source_layer: str | None = None,
     where: str | None = None,
-) -> SourceData:
-    """Read the features of ``path`` for ``layer``.
+) -> Source:
+    """Open ``path`` for ``layer`` and settle its CRS; nothing is read yet but the metadata.
 
     Parameters
     ----------
-    path
-        A shapefile, GeoPackage or GeoJSON file.
-    layer
-        The target layer's id, for messages.
     crs
         The CRS to assume; it overrides the file's own, which is needed when that one is wrong
         or missing.
@@ -126,39 +282,10 @@ def read_vector(
             "preverite pot",
         )
     try:
-        chosen = _choose_source_layer(path, layer, source_layer)
-        frame = pyogrio.read_dataframe(
-            path, layer=chosen, encoding=_encoding_for(path, encoding), where=where
-        )
+        if path.suffix.lower() in (".parquet", ".geoparquet"):
+            return _open_parquet(path, layer, crs)
+        return _open_gdal(path, layer, crs, encoding, source_layer, where)
     except LoadError:
         raise
-    except Exception as exc:  # pyogrio raises several GDAL error types; all mean "unreadable"
-        raise LoadError(
-            path,
-            layer,
-            f"cannot be read ({exc})",
-            f"ni berljiva ({exc})",
-            "check that it is a complete shapefile, GeoPackage or GeoJSON",
-            "preverite, da je cel shapefile, GeoPackage ali GeoJSON",
-        ) from exc
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
-        raise LoadError(
-            path,
-            layer,
-            "has no geometry",
-            "nima geometrije",
-            "a shapefile needs its .shp beside the .dbf",
-            "shapefile potrebuje datoteko .shp",
-        )
-    if crs:
-        frame = frame.set_crs(parse_crs(crs, path, layer), allow_override=True)
-    elif frame.crs is None:
-        raise LoadError(
-            path,
-            layer,
-            "has no coordinate system",
-            "nima koordinatnega sistema",
-            "pass --crs EPSG:3794 (or EPSG:3912 for D48/GK data) or add a .prj",
-            "podajte --crs EPSG:3794 (ali EPSG:3912 za D48/GK) ali dodajte .prj",
-        )
-    return SourceData(frame=frame, source_crs=frame.crs.to_string(), source_layer=chosen)
+    except Exception as exc:
+        raise unreadable(path, layer, exc) from exc

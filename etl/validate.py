@@ -1,13 +1,12 @@
 """Checking features against a layer's spec: fields mapped and typed, geometry repaired and unified.
 
 A row that cannot be loaded is rejected with a reason; the file is refused only when the problem
-is the file's (a missing required field, coordinates that land outside Slovenia).
+is the file's (a missing required field, coordinates that land outside Slovenia). Values are
+converted a column at a time, so a million rows take seconds, not minutes.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,22 +29,25 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%d. %m. %Y")
 
 @dataclass
 class Prepared:
-    """Rows ready for COPY (in the spec's columns, geometry in the storage SRID) and the rest."""
+    """Rows ready for COPY (in the spec's columns, geometry in the storage SRID) and the rest.
+
+    ``rejects`` pairs a row's position in the batch with the reason it was refused.
+    """
 
     rows: pd.DataFrame
     geometry: np.ndarray
     rejects: list[tuple[int, str]] = field(default_factory=list)
     repaired: int = 0
+    flattened: int = 0  # rows whose Z or M values were dropped
 
 
-def map_columns(frame: pd.DataFrame, spec: LayerSpec, path: Path) -> dict[str, str]:
+def map_columns(columns: list[str], spec: LayerSpec, path: Path) -> dict[str, str]:
     """Return ``{target column: source column}``; refuse a file missing a required field."""
-    by_lower = {str(c).lower(): c for c in frame.columns if c != frame.geometry.name}
+    by_lower = {str(c).lower(): c for c in columns}
     mapping, missing = {}, []
     for fld in spec.loaded_fields:
-        source = next(
-            (by_lower[n.lower()] for n in (fld.name, *fld.aliases) if n.lower() in by_lower), None
-        )
+        names = (fld.name, *fld.aliases)
+        source = next((by_lower[n.lower()] for n in names if n.lower() in by_lower), None)
         if source is not None:
             mapping[fld.name] = source
         elif fld.required:
@@ -62,80 +64,92 @@ def map_columns(frame: pd.DataFrame, spec: LayerSpec, path: Path) -> dict[str, s
     return mapping
 
 
-def convert_value(value: object, fld: Field) -> object:
-    """Return ``value`` as the field's type, None for a missing value; ValueError if it is not."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        if value == "":
-            return None
-    if fld.type == "text":
-        return str(value)
-    if fld.type == "integer":
-        number = float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
-        if not number.is_integer():
-            raise ValueError(f"{value!r} is not a whole number")
-        return int(number)
-    if fld.type == "real":
-        return float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
-    return convert_date(value)
+def _blank_to_missing(values: pd.Series) -> pd.Series:
+    values = values.astype(object)
+    text = values.map(lambda v: isinstance(v, str))
+    values[text] = values[text].str.strip().replace("", None)
+    return values.where(values.notna(), None)
 
 
-def convert_date(value: object) -> dt.date:
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+def _numbers(values: pd.Series) -> pd.Series:
+    text = values.map(lambda v: isinstance(v, str))
+    values = values.copy()
+    values[text] = values[text].str.replace(",", ".", regex=False)
+    return pd.to_numeric(values, errors="coerce")
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    as_text = values.astype(str)
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     for fmt in DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(str(value), fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"{value!r} is not a date")
+        parsed = parsed.fillna(pd.to_datetime(as_text, format=fmt, errors="coerce"))
+    stamps = values.map(lambda v: hasattr(v, "year"))
+    parsed[stamps] = pd.to_datetime(values[stamps])
+    return parsed
+
+
+def convert_column(values: pd.Series, fld: Field) -> tuple[pd.Series, pd.Series]:
+    """The column in the field's type, and a mask of values that are not of that type."""
+    values = _blank_to_missing(values)
+    present = values.notna()
+    if fld.type == "text":
+        return values.where(~present, values.astype(str)), pd.Series(False, index=values.index)
+    if fld.type == "date":
+        parsed = _dates(values)
+        return parsed.dt.date.where(parsed.notna(), None), present & parsed.isna()
+    numbers = _numbers(values)
+    bad = present & numbers.isna()
+    if fld.type == "integer":
+        bad |= present & numbers.notna() & (numbers % 1 != 0)
+        return numbers.where(~bad).astype("Int64"), bad
+    return numbers, bad
+
+
+def _type_message(fld: Field) -> str:
+    return {"integer": "is not a whole number", "real": "is not a number", "date": "is not a date"}[
+        fld.type
+    ]
 
 
 def convert_rows(
     frame: pd.DataFrame, spec: LayerSpec, mapping: dict[str, str]
 ) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
-    """Convert every mapped value; a row with a bad or missing required value is rejected.
+    """Convert every mapped column; a row with a bad or missing required value is rejected.
 
-    Rows keep the index of ``frame``, and rejects name it, so both point at the source row.
+    Rows keep the index of ``frame`` and rejects name it, so both point at the source row.
     """
-    records, rejects = {}, []
-    fields = [spec.field(name) for name in mapping]
-    for index, row in zip(
-        frame.index, frame[list(mapping.values())].itertuples(index=False), strict=True
-    ):
-        record, reason = {}, None
-        for fld, value in zip(fields, row, strict=True):
-            try:
-                converted = convert_value(value, fld)
-            except (ValueError, TypeError) as exc:
-                reason = f"{fld.name}: {exc}"
-                break
-            if converted is None and fld.required:
-                reason = f"{fld.name}: required value missing"
-                break
-            if converted is not None and fld.allowed and converted not in fld.allowed:
-                reason = f"{fld.name}: {converted!r} not one of {fld.allowed}"
-                break
-            record[fld.name] = converted
-        if reason:
-            rejects.append((int(index), reason))
-        else:
-            records[index] = record
-    rows = pd.DataFrame.from_dict(records, orient="index", columns=list(mapping))
-    return rows, rejects
+    reasons = pd.Series(None, index=frame.index, dtype=object)
+    converted = {}
+    for name, source in mapping.items():
+        fld = spec.field(name)
+        values, bad = convert_column(frame[source], fld)
+        original = frame[source]
+        problems = [(bad, lambda i, f=fld, o=original: f"{f.name}: {o[i]!r} {_type_message(f)}")]
+        if fld.required:
+            problems.append(
+                (values.isna() & ~bad, lambda i, f=fld: f"{f.name}: required value missing")
+            )
+        if fld.allowed:
+            outside = values.notna() & ~values.isin(fld.allowed) & ~bad
+            problems.append(
+                (outside, lambda i, f=fld, v=values: f"{f.name}: {v[i]!r} not one of {f.allowed}")
+            )
+        for mask, message in problems:
+            for index in mask[mask & reasons.isna()].index:
+                reasons[index] = message(index)
+        converted[name] = values
+    rows = pd.DataFrame(converted, index=frame.index)[reasons.isna()]
+    return rows, [(int(i), str(r)) for i, r in reasons.dropna().items()]
 
 
 def repair_geometry(geometry: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Drop Z/M, repair invalid shapes and unify single and multi parts.
+    """Repair invalid shapes and unify single and multi parts (Z and M already dropped).
 
     Returns the geometries, a mask of those repaired and a mask of those unusable (null, empty,
     or of the wrong kind even after repair).
     """
-    geometry = shapely.force_2d(geometry)
     invalid = ~shapely.is_valid(geometry) & ~shapely.is_missing(geometry)
     if invalid.any():
         # make_valid may return a collection mixing the shape with stray lines or points.
@@ -143,12 +157,10 @@ def repair_geometry(geometry: np.ndarray, kind: str) -> tuple[np.ndarray, np.nda
     type_ids = shapely.get_type_id(geometry)
     unusable = shapely.is_missing(geometry) | shapely.is_empty(geometry)
     unusable |= ~np.isin(type_ids, GEOMETRY_TYPE_IDS[kind])
-    if kind == "MultiPolygon":
-        single = type_ids == 3
-        geometry[single] = [shapely.MultiPolygon([g]) for g in geometry[single]]
-    elif kind == "MultiLineString":
-        single = type_ids == 1
-        geometry[single] = [shapely.MultiLineString([g]) for g in geometry[single]]
+    single = (type_ids == 3) if kind == "MultiPolygon" else (type_ids == 1)
+    if kind != "Point" and single.any():
+        make_multi = shapely.multipolygons if kind == "MultiPolygon" else shapely.multilinestrings
+        geometry[single] = make_multi(geometry[single], indices=np.arange(single.sum()))
     return geometry, invalid, unusable
 
 
@@ -186,11 +198,16 @@ def check_extent(geometry: np.ndarray, source_crs: str, spec: LayerSpec, path: P
     return outside
 
 
-def prepare(frame: gpd.GeoDataFrame, spec: LayerSpec, path: Path, source_crs: str) -> Prepared:
-    """Map, convert and check ``frame`` for ``spec``; geometry ends in the storage SRID."""
-    mapping = map_columns(frame, spec, path)
-    frame = frame.to_crs(spec.srid).reset_index(drop=True)
+def prepare(
+    frame: gpd.GeoDataFrame, spec: LayerSpec, path: Path, mapping: dict[str, str]
+) -> Prepared:
+    """Convert and check one batch for ``spec``; geometry ends in the storage SRID."""
+    source_crs = frame.crs.to_string()
+    frame = frame.reset_index(drop=True)
     geometry = frame.geometry.array.to_numpy().copy()
+    flattened = int(shapely.has_z(geometry).sum())
+    geometry = shapely.force_2d(geometry)
+    geometry = gpd.GeoSeries(geometry, crs=frame.crs).to_crs(spec.srid).to_numpy().copy()
     present = ~(shapely.is_missing(geometry) | shapely.is_empty(geometry))
     outside = np.zeros(len(frame), dtype=bool)
     outside[present] = check_extent(geometry[present], source_crs, spec, path)
@@ -212,4 +229,5 @@ def prepare(frame: gpd.GeoDataFrame, spec: LayerSpec, path: Path, source_crs: st
         geometry=geometry[accepted],
         rejects=sorted(rejects + row_rejects),
         repaired=int(repaired[accepted].sum()),
+        flattened=flattened,
     )
