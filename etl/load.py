@@ -8,7 +8,6 @@ the old rows until the commit.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections import Counter
@@ -194,6 +193,15 @@ def create_stage(conn: Connection, spec: LayerSpec) -> str:
     return names
 
 
+def stage_types(conn: Connection) -> list[int | str]:
+    """The staging table's column types for binary COPY; geometry travels as (E)WKB bytes."""
+    rows = conn.exec_driver_sql(
+        "SELECT atttypid, format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = 'etl_stage'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+    ).all()
+    return ["bytea" if name.startswith("geometry") else oid for oid, name in rows]
+
+
 def stream_into_stage(
     conn: Connection,
     source: Source,
@@ -203,20 +211,23 @@ def stream_into_stage(
     report: LoadReport,
     rejected_rows: list,
 ) -> None:
-    """Check each batch and COPY its good rows; count and keep the rest."""
+    """Check each batch and COPY its good rows (binary); count and keep the rest."""
     cursor = conn.connection.driver_connection.cursor()
+    types = stage_types(conn)
     mapping = None
     offset = 0
     with (
-        cursor.copy(f"COPY etl_stage ({names}) FROM STDIN WITH (FORMAT csv)") as copy,
+        cursor.copy(f"COPY etl_stage ({names}) FROM STDIN WITH (FORMAT binary)") as copy,
         tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar,
     ):
+        copy.set_types(types)
         for batch in source.batches():
             mapping = mapping or map_columns(
                 list(batch.columns.drop(batch.geometry.name)), spec, source.path
             )
             prepared = prepare(batch, spec, source.path, mapping)
-            copy.write(csv_rows(spec, prepared))
+            for row in copy_rows(spec, prepared):
+                copy.write_row(row)
             report.loaded += len(prepared.rows)
             report.repaired += prepared.repaired
             report.flattened += prepared.flattened
@@ -231,18 +242,22 @@ def stream_into_stage(
             bar.update(len(batch))
 
 
-def csv_rows(spec: LayerSpec, prepared) -> str:
-    """The prepared rows as COPY CSV: every field in order, then the geometry as hex EWKB."""
-    columns = [f.name for f in spec.loaded_fields]
-    table = pd.DataFrame(index=prepared.rows.index, columns=columns, dtype=object)
-    for name in prepared.rows.columns:
-        table[name] = prepared.rows[name]
-    table[spec.geometry_column] = shapely.to_wkb(
-        shapely.set_srid(prepared.geometry, spec.srid), hex=True, include_srid=True
-    )
-    buffer = io.StringIO()
-    table.to_csv(buffer, header=False, index=False)
-    return buffer.getvalue()
+def copy_rows(spec: LayerSpec, prepared) -> zip:
+    """The prepared rows as tuples of plain Python values, geometry last as EWKB."""
+    count = len(prepared.rows)
+    columns = []
+    for fld in spec.loaded_fields:
+        if fld.name not in prepared.rows:
+            columns.append([None] * count)
+        else:
+            values = prepared.rows[fld.name]
+            columns.append(
+                values.to_numpy(dtype=object, na_value=None).tolist()
+                if fld.type == "integer"
+                else values.astype(object).where(values.notna(), None).tolist()
+            )
+    geometry = shapely.to_wkb(shapely.set_srid(prepared.geometry, spec.srid), include_srid=True)
+    return zip(*columns, geometry, strict=True)
 
 
 def swap_in(conn: Connection, spec: LayerSpec, names: str, mode: str) -> None:

@@ -64,30 +64,38 @@ def map_columns(columns: list[str], spec: LayerSpec, path: Path) -> dict[str, st
     return mapping
 
 
+def _is_text(values: pd.Series) -> bool:
+    return values.dtype == object or pd.api.types.is_string_dtype(values)
+
+
 def _blank_to_missing(values: pd.Series) -> pd.Series:
-    values = values.astype(object)
-    text = values.map(lambda v: isinstance(v, str))
-    values[text] = values[text].str.strip().replace("", None)
-    return values.where(values.notna(), None)
+    """Text stripped, and blank text as missing; other values as they are."""
+    if not _is_text(values):
+        return values.astype(object).where(values.notna(), None)
+    stripped = values.str.strip()
+    values = stripped.where(stripped.notna(), values).replace("", None)
+    return values.astype(object).where(values.notna(), None)
 
 
 def _numbers(values: pd.Series) -> pd.Series:
-    text = values.map(lambda v: isinstance(v, str))
-    values = values.copy()
-    values[text] = values[text].str.replace(",", ".", regex=False)
-    return pd.to_numeric(values, errors="coerce")
+    """Numbers, from text too (a decimal comma allowed); what is no number becomes NaN."""
+    if not _is_text(values) and pd.api.types.is_numeric_dtype(values.infer_objects()):
+        return pd.to_numeric(values.infer_objects(), errors="coerce")
+    text = values.astype(str).str.replace(",", ".", regex=False).where(values.notna())
+    return pd.to_numeric(text, errors="coerce")
 
 
 def _dates(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
+    """Dates from date values or from text in the formats Slovenian files use."""
+    if not _is_text(values):
+        return pd.to_datetime(values, errors="coerce")
+    already = pd.to_datetime(
+        values.where(values.map(lambda v: not isinstance(v, str))), errors="coerce"
+    )
     as_text = values.astype(str)
-    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     for fmt in DATE_FORMATS:
-        parsed = parsed.fillna(pd.to_datetime(as_text, format=fmt, errors="coerce"))
-    stamps = values.map(lambda v: hasattr(v, "year"))
-    parsed[stamps] = pd.to_datetime(values[stamps])
-    return parsed
+        already = already.fillna(pd.to_datetime(as_text, format=fmt, errors="coerce"))
+    return already
 
 
 def convert_column(values: pd.Series, fld: Field) -> tuple[pd.Series, pd.Series]:
