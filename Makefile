@@ -22,6 +22,7 @@ test: python-env db load
 
 bench: python-env db load
 	$(PY) benchmarks/viewport.py
+	$(PY) benchmarks/load.py
 
 lint: python-env
 	$(VENV)/bin/ruff check .

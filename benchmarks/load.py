@@ -72,7 +72,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     url = make_url(database_urls().writer).update_query_dict(
-        {"options": f"-csearch_path={SCHEMA},public"})
+        {"options": f"-csearch_path={SCHEMA},public"}
+    )
     in_schema = url.render_as_string(hide_password=False)
     admin = get_engine(database_urls().writer, "bench")
     with admin.begin() as conn:
@@ -83,21 +84,29 @@ def main() -> None:
             path = Path(folder) / "stavbe.gpkg"
             started = time.perf_counter()
             write_buildings(path, args.rows)
-            print(f"{args.rows:,} polygons written to a GeoPackage ({path.stat().st_size / 2**20:.0f} MiB)"
-                  f" in {time.perf_counter() - started:.1f} s")
+            print(
+                f"{args.rows:,} polygons written to a GeoPackage ({path.stat().st_size / 2**20:.0f} MiB)"
+                f" in {time.perf_counter() - started:.1f} s"
+            )
             environment = {**os.environ, "DATABASE_URL": in_schema}
-            ours = run_measured([sys.executable, "-m", "etl", "load", str(path), "--layer", "buildings",
-                                 "--force"], environment)
+            ours = run_measured(
+                [sys.executable, "-m", "etl", "load", str(path), "--layer", "buildings", "--force"],
+                environment,
+            )
             plain = in_schema.replace("postgresql+psycopg", "postgresql+psycopg", 1)
             baseline = run_measured([sys.executable, "-c", BASELINE, str(path), plain], environment)
         with get_engine(in_schema, "bench").connect() as conn:
             loaded = conn.scalar(text("SELECT count(*) FROM building"))
             copied = conn.scalar(text("SELECT count(*) FROM building_baseline"))
         print(f"{'':<26}{'rows':>10}{'seconds':>10}{'rows/s':>10}{'peak MiB':>10}")
-        for name, (seconds, memory), rows in (("ours (checked, COPY)", ours, loaded),
-                                               ("GeoDataFrame.to_postgis", baseline, copied)):
+        for name, (seconds, memory), rows in (
+            ("ours (checked, COPY)", ours, loaded),
+            ("GeoDataFrame.to_postgis", baseline, copied),
+        ):
             print(f"{name:<26}{rows:>10,}{seconds:>10.1f}{rows / seconds:>10,.0f}{memory:>10,.0f}")
-        print(f"speed-up: {baseline[0] / ours[0]:.1f}x; memory: {ours[1] / baseline[1]:.2f} of the baseline's")
+        print(
+            f"speed-up: {baseline[0] / ours[0]:.1f}x; memory: {ours[1] / baseline[1]:.2f} of the baseline's"
+        )
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))

@@ -109,7 +109,9 @@ class LayerMap(pn.viewable.Viewer):
         self.figure.on_event(RangesUpdate, self._on_ranges)
         self.figure.on_event(Tap, self._on_tap)
         self._pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_both", min_height=560)
-        self.details_pane = html_pane(NO_DETAILS, sizing_mode="stretch_width")
+        self.details_pane = html_pane(
+            NO_DETAILS, sizing_mode="stretch_width", css_classes=["details-pane"]
+        )
         self.param.watch(self._show_details, "details")
         self.refresh()
 
@@ -163,11 +165,14 @@ class LayerMap(pn.viewable.Viewer):
         self.details = None
 
     def layer_list(self) -> pn.Column:
-        """A card per layer, topmost first: the toggle, the legend and the opacity."""
+        """A card per layer, topmost first: the toggle, the legend, its source and the opacity."""
         cards = [
             pn.Column(
                 self.toggles[s.id],
-                html_pane(legend_html(s.style_key), margin=(0, 10)),
+                html_pane(
+                    legend_html(s.style_key) + about_source(newest_load(self._engine, s)),
+                    margin=(0, 10),
+                ),
                 self.opacity[s.id],
                 css_classes=["layer-card", f"layer-{s.id}"],
                 sizing_mode="stretch_width",

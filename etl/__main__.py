@@ -7,12 +7,13 @@ the database is left as it was.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
 
 from data.profiles import load_profile, profile_name
-from etl.catalog import read_catalog
+from etl.catalog import catalog_dcat, read_catalog
 from etl.load import DEFAULT_REJECTS_DIR, MODES, LoadOptions, LoadReport, load_file
 from etl.profile import is_empty, load_profile_data
 from etl.schema import migrate
@@ -58,7 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("profile", nargs="?", default=profile_name())
     profile.add_argument("--if-empty", action="store_true", help="only when nothing was loaded yet")
 
-    commands.add_parser("catalog", help="list every load, newest first")
+    catalog = commands.add_parser("catalog", help="list every load, newest first")
+    catalog.add_argument(
+        "--json",
+        action="store_true",
+        help="the newest load of each layer, DCAT-AP-like, for the open-data portal",
+    )
     return parser
 
 
@@ -118,6 +124,8 @@ def run(args: argparse.Namespace) -> None:
             return
         for report in load_profile_data(engine, load_profile(args.profile)):
             _print_report(report)
+    elif args.command == "catalog" and args.json:
+        print(json.dumps(catalog_dcat(engine, LAYERS), ensure_ascii=False, indent=2))
     elif args.command == "catalog":
         print(read_catalog(engine).to_string(index=False))
 

@@ -62,3 +62,49 @@ def read_catalog(engine: Engine) -> pd.DataFrame:
             ),
             conn,
         )
+
+
+def catalog_dcat(engine: Engine, specs: dict) -> dict:
+    """The newest load of every layer as a DCAT-AP-like catalogue for the open-data portal.
+
+    Parameters
+    ----------
+    specs
+        The layer registry, for titles and for whether a layer is open (the public role may see it).
+    """
+    with engine.connect() as conn:
+        rows = (
+            conn.execute(
+                text(
+                    "SELECT DISTINCT ON (layer) layer, source_file, sha256, source_crs, licence, provider,"
+                    " synthetic, features_loaded, loaded_at FROM dataset_load ORDER BY layer, loaded_at DESC"
+                )
+            )
+            .mappings()
+            .all()
+        )
+    datasets = []
+    for row in rows:
+        spec = specs.get(row["layer"])
+        datasets.append(
+            {
+                "@type": "dcat:Dataset",
+                "dct:identifier": row["layer"],
+                "dct:title": {"sl": spec.title_sl, "en": spec.title_en} if spec else row["layer"],
+                "dct:accessRights": "public" if spec and "public" in spec.roles else "restricted",
+                "dct:license": row["licence"],
+                "dct:publisher": row["provider"],
+                "dct:modified": row["loaded_at"].isoformat(),
+                "dct:source": row["source_file"],
+                "dct:conformsTo": "EPSG:3794",
+                "dct:provenance": f"source CRS {row['source_crs']}"
+                + ("; synthetic sample data" if row["synthetic"] else ""),
+                "spdx:checksum": {"spdx:algorithm": "sha256", "spdx:checksumValue": row["sha256"]},
+                "features": row["features_loaded"],
+            }
+        )
+    return {
+        "@type": "dcat:Catalog",
+        "dct:title": "Katalog podatkov · Dataset catalogue",
+        "dcat:dataset": datasets,
+    }

@@ -69,3 +69,10 @@ def test_the_public_map_holds_no_restricted_layer(sample_database):
     public = PlannerDashboard(sample_database.reader, load_profile("ptuj"), role="public")
     assert "water_mains" not in public.map.renderers and "buildings" not in public.map.renderers
     assert "natura2000" in public.map.renderers
+
+
+def test_each_layer_card_says_where_its_data_came_from(planner):
+    cards = {card.css_classes[-1]: card for card in planner.map.layer_list()}
+    about = cards["layer-buildings"][1].object
+    assert "stavbe.shp" in about and "synthetic data" in about and "CC0" in about
+    assert "GURS" in cards["layer-municipality"][1].object

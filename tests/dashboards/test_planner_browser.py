@@ -132,5 +132,5 @@ def test_a_click_on_the_map_shows_the_features_details(page):
     box = page.locator(".bk-Canvas").first.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.locator("table.details").wait_for(timeout=10_000)
-    assert "Vir · Source" in page.locator(".about").inner_text()
+    assert "Vir · Source" in page.locator(".details-pane .about").inner_text()
     assert page.console_errors == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -42,6 +43,12 @@ def test_load_then_catalog(database, tmp_path):
         and "EPSG:4326" in catalog.stdout
         and "CC BY 4.0" in catalog.stdout
     )
+
+    portal = json.loads(etl(database, "catalog", "--json").stdout)
+    (dataset,) = portal["dcat:dataset"]
+    assert dataset["dct:identifier"] == "wifi_hotspots" and dataset["dct:accessRights"] == "public"
+    assert dataset["dct:license"] == "CC BY 4.0" and dataset["features"] == 1
+    assert dataset["dct:title"] == {"sl": "Točke WiFi4EU", "en": "Wi-Fi hotspots"}
 
 
 def test_a_file_without_crs_exits_2_naming_the_file_and_the_fix(database, tmp_path):

@@ -1,0 +1,101 @@
+"""Nothing lost: a load killed mid-way changes nothing, and readers never see half a layer."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+from sqlalchemy import text
+
+from etl.load import LoadOptions, load_file
+
+OLD_ROWS = 3
+NEW_ROWS = 200_000
+
+
+@pytest.fixture
+def loaded_and_big_file(database, tmp_path):
+    """Three hotspots loaded, and a file that replaces them with many more."""
+    old = gpd.GeoDataFrame(
+        {"LOKACIJA": ["A", "B", "C"], "STANJE": ["aktivna"] * 3},
+        geometry=gpd.points_from_xy([566000, 566100, 566200], [142000] * 3),
+        crs=3794,
+    )
+    pyogrio.write_dataframe(old, tmp_path / "old.gpkg")
+    load_file(database.writer, tmp_path / "old.gpkg", "wifi_hotspots", LoadOptions(progress=False))
+    x = 560_000 + np.arange(NEW_ROWS) % 1000 * 10.0
+    y = 140_000 + np.arange(NEW_ROWS) // 1000 * 10.0
+    new = gpd.GeoDataFrame(
+        {"LOKACIJA": [f"T{i}" for i in range(NEW_ROWS)], "STANJE": ["aktivna"] * NEW_ROWS},
+        geometry=gpd.points_from_xy(x, y),
+        crs=3794,
+    )
+    pyogrio.write_dataframe(new, tmp_path / "big.gpkg", use_arrow=True)
+    return tmp_path / "big.gpkg"
+
+
+def copy_is_running(database) -> bool:
+    with database.writer.connect() as conn:
+        return bool(
+            conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'etl'"
+                    " AND datname = current_database() AND query LIKE 'COPY etl_stage%'"
+                )
+            )
+        )
+
+
+def test_a_load_killed_mid_way_leaves_the_old_rows(database, loaded_and_big_file):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "etl", "load", str(loaded_and_big_file), "--layer", "wifi_hotspots"],
+        env=database.environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not copy_is_running(database):
+        assert process.poll() is None and time.monotonic() < deadline, "the load never reached COPY"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+    assert database.count("wifi_hotspot") == OLD_ROWS
+    assert database.count("dataset_load") == 1
+    with database.writer.connect() as conn:
+        assert sorted(conn.scalars(text("SELECT location_name FROM wifi_hotspot"))) == [
+            "A",
+            "B",
+            "C",
+        ]
+
+
+def test_a_reader_during_a_load_sees_the_old_layer_or_the_new(database, loaded_and_big_file):
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def read_until_done() -> None:
+        with database.reader.connect() as conn:
+            while not done.is_set():
+                seen.add(conn.scalar(text("SELECT count(*) FROM wifi_hotspot")))
+                conn.commit()
+
+    reader = threading.Thread(target=read_until_done)
+    reader.start()
+    try:
+        load_file(
+            database.writer, loaded_and_big_file, "wifi_hotspots", LoadOptions(progress=False)
+        )
+        time.sleep(0.2)
+    finally:
+        done.set()
+        reader.join(timeout=30)
+    assert seen <= {OLD_ROWS, NEW_ROWS}
+    assert OLD_ROWS in seen and NEW_ROWS in seen
