@@ -170,7 +170,7 @@ class LayerMap(pn.viewable.Viewer):
             pn.Column(
                 self.toggles[s.id],
                 html_pane(
-                    legend_html(s.style_key) + about_source(newest_load(self._engine, s)),
+                    legend_html(s.style_key) + source_line(newest_load(self._engine, s)),
                     margin=(0, 10),
                 ),
                 self.opacity[s.id],
@@ -210,4 +210,14 @@ def about_source(source: dict | None) -> str:
         f"<p class='about'>Vir · Source: {html.escape(source['source_file'])}, "
         f"{html.escape(source['provider'] or '')}; {html.escape(source['licence'] or '')}; "
         f"naloženo · loaded {source['loaded_at']:%Y-%m-%d %H:%M}{synthetic}</p>"
+    )
+
+
+def source_line(source: dict | None) -> str:
+    """The short form for a layer card: file, licence and load date."""
+    if not source:
+        return "<p class='about'>Ni podatkov · No data loaded</p>"
+    return (
+        f"<p class='about'>{html.escape(source['source_file'])} · "
+        f"{html.escape(source['licence'] or '')} · {source['loaded_at']:%Y-%m-%d}</p>"
     )
