@@ -8,6 +8,7 @@ the old rows until the commit.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
@@ -126,7 +127,7 @@ def load_file(
             "fix the values named above",
             "popravite navedene vrednosti",
         ) from exc
-    report.rejects_file = write_rejects(rejected_rows, spec, path, options.rejects_dir)
+    report.rejects_file = write_rejects(rejected_rows, report, options.rejects_dir)
     return report
 
 
@@ -179,18 +180,21 @@ def catalog_entry(
     )
 
 
-def create_stage(conn: Connection, spec: LayerSpec) -> str:
-    """A temporary table shaped like the layer's; returns its columns, quoted and joined."""
+def create_stage(conn: Connection, spec: LayerSpec) -> list[str]:
+    """A temporary table with the layer's columns and a plain geometry; returns the names.
+
+    The geometry is untyped here so single parts and SRID-less WKB stage as they come; the swap
+    makes them multi and sets the SRID in PostGIS, faster than in Python.
+    """
     quote = conn.dialect.identifier_preparer.quote
-    names = ", ".join(
-        quote(c) for c in [*(f.name for f in spec.loaded_fields), spec.geometry_column]
-    )
+    columns = [quote(f.name) for f in spec.loaded_fields]
+    geometry = quote(spec.geometry_column)
     table = quote(spec.load_table)  # names from the registry, quoted
-    stage = (
-        f"CREATE TEMP TABLE etl_stage ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"  # noqa: S608
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE etl_stage ON COMMIT DROP AS SELECT {', '.join(columns)},"  # noqa: S608
+        f" {geometry}::geometry AS {geometry} FROM {table} WITH NO DATA"
     )
-    conn.exec_driver_sql(stage)
-    return names
+    return [*columns, geometry]
 
 
 def stage_types(conn: Connection) -> list[int | str]:
@@ -206,7 +210,7 @@ def stream_into_stage(
     conn: Connection,
     source: Source,
     spec: LayerSpec,
-    names: str,
+    names: list[str],
     options: LoadOptions,
     report: LoadReport,
     rejected_rows: list,
@@ -217,7 +221,7 @@ def stream_into_stage(
     mapping = None
     offset = 0
     with (
-        cursor.copy(f"COPY etl_stage ({names}) FROM STDIN WITH (FORMAT binary)") as copy,
+        cursor.copy(f"COPY etl_stage ({', '.join(names)}) FROM STDIN WITH (FORMAT binary)") as copy,
         tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar,
     ):
         copy.set_types(types)
@@ -243,7 +247,7 @@ def stream_into_stage(
 
 
 def copy_rows(spec: LayerSpec, prepared) -> zip:
-    """The prepared rows as tuples of plain Python values, geometry last as EWKB."""
+    """The prepared rows as tuples of plain Python values, geometry last as WKB."""
     count = len(prepared.rows)
     columns = []
     for fld in spec.loaded_fields:
@@ -256,32 +260,56 @@ def copy_rows(spec: LayerSpec, prepared) -> zip:
                 if fld.type == "integer"
                 else values.astype(object).where(values.notna(), None).tolist()
             )
-    geometry = shapely.to_wkb(shapely.set_srid(prepared.geometry, spec.srid), include_srid=True)
-    return zip(*columns, geometry, strict=True)
+    return zip(*columns, shapely.to_wkb(prepared.geometry), strict=True)
 
 
-def swap_in(conn: Connection, spec: LayerSpec, names: str, mode: str) -> None:
+def swap_in(conn: Connection, spec: LayerSpec, names: list[str], mode: str) -> None:
     """Replace (or extend) the layer's rows with the staged ones, in the caller's transaction.
 
     DELETE rather than TRUNCATE: readers keep seeing the old rows until commit instead of
     waiting on an exclusive lock. Table and column names come from the registry, quoted.
     """
     table = conn.dialect.identifier_preparer.quote(spec.load_table)
+    *columns, geometry = names
+    shape = f"ST_SetSRID({geometry}, {int(spec.srid)})"
+    if spec.geometry_kind.startswith("Multi"):
+        shape = f"ST_Multi({shape})"
     if mode == "replace":
         conn.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608 (registry name, quoted)
-    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM etl_stage")  # noqa: S608
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(names)})"  # noqa: S608
+        f" SELECT {', '.join(columns)}, {shape} FROM etl_stage"
+    )
     conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 def write_rejects(
-    rejected: list[gpd.GeoDataFrame], spec: LayerSpec, path: Path, folder: Path | None
+    rejected: list[gpd.GeoDataFrame], report: LoadReport, folder: Path | None
 ) -> Path | None:
-    """Write the rejected source rows with their reasons as GeoJSON, so nothing is lost."""
+    """Write the rejected source rows with their reasons as GeoJSON, and a summary beside them.
+
+    Nothing is lost: every row of the file is either in the layer or in this file.
+    """
     if not rejected or folder is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{path.stem}.{spec.id}.rejects.geojson"
+    stem = f"{report.path.stem}.{report.layer}"
+    target = folder / f"{stem}.rejects.geojson"
     frame = pd.concat(rejected)
     frame = frame.set_geometry(frame.geometry.where(frame.geometry.notna()))
     frame.to_file(target, driver="GeoJSON")
+    summary = {
+        "file": str(report.path),
+        "layer": report.layer,
+        "dry_run": report.dry_run,
+        "loaded": report.loaded,
+        "rejected": report.rejected,
+        "repaired": report.repaired,
+        "z_or_m_dropped": report.flattened,
+        "reasons": dict(report.reasons),
+        "rejects": target.name,
+    }
+    (folder / f"{stem}.summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     return target

@@ -153,7 +153,7 @@ def convert_rows(
 
 
 def repair_geometry(geometry: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Repair invalid shapes and unify single and multi parts (Z and M already dropped).
+    """Repair invalid shapes (Z and M already dropped); single parts become multi in the swap.
 
     Returns the geometries, a mask of those repaired and a mask of those unusable (null, empty,
     or of the wrong kind even after repair).
@@ -165,10 +165,6 @@ def repair_geometry(geometry: np.ndarray, kind: str) -> tuple[np.ndarray, np.nda
     type_ids = shapely.get_type_id(geometry)
     unusable = shapely.is_missing(geometry) | shapely.is_empty(geometry)
     unusable |= ~np.isin(type_ids, GEOMETRY_TYPE_IDS[kind])
-    single = (type_ids == 3) if kind == "MultiPolygon" else (type_ids == 1)
-    if kind != "Point" and single.any():
-        make_multi = shapely.multipolygons if kind == "MultiPolygon" else shapely.multilinestrings
-        geometry[single] = make_multi(geometry[single], indices=np.arange(single.sum()))
     return geometry, invalid, unusable
 
 

@@ -170,6 +170,9 @@ def test_bad_rows_are_rejected_with_reasons_and_the_rest_loaded(database, tmp_pa
     assert reasons["Potrčeva cesta"].startswith("condition:")
     assert "required value missing" in reasons[None]
     assert "not one of" in reasons["Rogozniška cesta"]
+    summary = json.loads((tmp_path / "rejects" / "ceste.roads.summary.json").read_text())
+    assert (summary["loaded"], summary["rejected"]) == (1, 3)
+    assert summary["reasons"] == {"condition": 2, "name": 1}
     with database.writer.connect() as conn:
         assert conn.execute(text("SELECT name, last_survey::text FROM road_segment")).one() == (
             "Ormoška cesta",
