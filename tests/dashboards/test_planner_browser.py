@@ -106,24 +106,41 @@ def map_pixels(page) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB"))
 
 
+def wait_for(condition, seconds: float = 15.0, step: float = 0.25):
+    """Poll ``condition`` until it returns something true, or give up and return its last value."""
+    deadline = time.monotonic() + seconds
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(step)
+    return value
+
+
+def drawn_share(page) -> float:
+    pixels = map_pixels(page)
+    return float(np.any(np.abs(pixels.astype(int) - MAP_BACKGROUND) > 6, axis=2).mean())
+
+
 def test_the_map_is_drawn_with_no_console_error_and_nothing_from_elsewhere(page):
+    assert wait_for(lambda: drawn_share(page) > 0.3), (
+        "most of the map should be covered by the municipality"
+    )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "planner.png")  # for a person to look at
     pixels = map_pixels(page)
-    drawn = np.any(np.abs(pixels.astype(int) - MAP_BACKGROUND) > 6, axis=2)
-    assert drawn.mean() > 0.3, "most of the map should be covered by the municipality"
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50, "layers in many colours"
     assert page.console_errors == []
     assert page.foreign_requests == []
 
 
 def test_toggling_a_layer_redraws_the_map(page):
+    assert wait_for(lambda: drawn_share(page) > 0.3)
     before = map_pixels(page)
     page.locator(".layer-roads input[type=checkbox]").click()
-    page.wait_for_timeout(1500)
-    after = map_pixels(page)
-    changed = np.any(before != after, axis=2).mean()
-    assert changed > 0.01, f"only {changed:.2%} of the map changed when roads were hidden"
+
+    def changed() -> float:
+        share = float(np.any(before != map_pixels(page), axis=2).mean())
+        return share if share > 0.01 else 0.0
+
+    assert wait_for(changed), "hiding the roads did not change the map"
     assert not page.locator(".layer-roads input[type=checkbox]").is_checked()
     assert page.console_errors == []
 
