@@ -11,8 +11,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LOCAL="$ROOT/.local"
-PGDATA="$LOCAL/pgdata"
-RUNDIR="$LOCAL/run"
 ENVFILE="$LOCAL/db.env"
 PORT="${GIS_PG_PORT:-55432}"
 PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
@@ -26,7 +24,17 @@ else
     OWNER=$(id -un)
 fi
 
-as_owner() { "${RUN_AS[@]}" "$@"; }
+# The server's files live in .local/ when its user can reach that folder; a checkout under a
+# private home (mode 700) cannot be reached by `postgres`, so then they go to /var/tmp instead,
+# in a folder named after the checkout.
+CLUSTER_DIR="$LOCAL"
+if ! "${RUN_AS[@]}" test -x "$ROOT"; then
+    CLUSTER_DIR="/var/tmp/obcinski-zemljevid-$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)"
+fi
+PGDATA="$CLUSTER_DIR/pgdata"
+RUNDIR="$CLUSTER_DIR/run"
+
+as_owner() { (cd / && "${RUN_AS[@]}" "$@"); }  # from /: the checkout may be private
 psql_admin() { as_owner "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUNDIR" -p "$PORT" -U postgres "$@"; }
 
 fail() {
@@ -40,8 +48,8 @@ check_binaries() {
 }
 
 init_cluster() {
-    mkdir -p "$LOCAL" "$RUNDIR"
-    chmod 755 "$LOCAL"
+    mkdir -p "$LOCAL" "$CLUSTER_DIR" "$RUNDIR"
+    chmod 755 "$CLUSTER_DIR"
     chown "$OWNER" "$RUNDIR"
     chmod 700 "$RUNDIR"
     as_owner test -w "$RUNDIR" \
