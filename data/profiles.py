@@ -37,7 +37,6 @@ class Profile:
     name: str
     name_en: str
     ob_mid: int
-    area_km2: float
     residents: int
     real: tuple[Dataset, ...]
     sample: dict[str, Any] = field(default_factory=dict)
@@ -74,7 +73,6 @@ def load_profile(name: str | None = None) -> Profile:
         name=raw["name"],
         name_en=raw["name_en"],
         ob_mid=raw["ob_mid"],
-        area_km2=raw["area_km2"],
         residents=raw["residents"],
         real=real,
         sample=raw.get("sample", {}),

@@ -46,6 +46,11 @@ def read_districts(profile: Profile) -> gpd.GeoDataFrame:
     source = _real_dataset(profile, "districts")
     frame = pyogrio.read_dataframe(source.path, where=source.options.where).to_crs(STORAGE_SRID)
     residents = {int(k): v for k, v in profile.sample["district_residents"].items()}
+    if sum(residents.values()) != profile.residents:
+        raise ValueError(
+            f"profile {profile.id}: district residents add up to "
+            f"{sum(residents.values())}, not {profile.residents}"
+        )
     missing = set(residents) ^ set(frame["ODO_ID"].astype(int))
     if missing:
         raise ValueError(
