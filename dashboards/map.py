@@ -8,7 +8,6 @@ at the same place share one query. A hidden layer is not fetched at all.
 from __future__ import annotations
 
 import html
-import logging
 
 import panel as pn
 import param
@@ -23,8 +22,6 @@ from layers.db import get_engine
 from layers.queries import Viewport, feature_at, fetch_features, newest_load
 from layers.registry import LayerSpec, layer
 from styles import legend_html
-
-log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 60
 TAP_RADIUS_PX = 6
@@ -43,8 +40,8 @@ def cached_features(
     return fetch_features(get_engine(url), layer(layer_id), Viewport(*box, width_px), role)
 
 
-def base_figure(specs: list[LayerSpec], basemap_url: str | None):
-    """An empty map in EPSG:3857, ranged on the basemap layers, with an optional tile basemap."""
+def base_figure(basemap_url: str | None):
+    """An empty map in EPSG:3857, with an online tile basemap only when one is configured."""
     plot = figure(
         tools="pan,wheel_zoom,box_zoom,reset,tap",
         active_scroll="wheel_zoom",
@@ -80,7 +77,7 @@ class LayerMap(pn.viewable.Viewer):
         super().__init__(**params)
         self._engine, self._specs, self._role = engine, specs, role
         self._url = engine.url.render_as_string(hide_password=False)
-        self.figure = base_figure(specs, basemap_url)
+        self.figure = base_figure(basemap_url)
         self.renderers = {s.id: add_layer(self.figure, s) for s in specs}
         # Fit the view to the basemap layers (the municipality), keeping the map's aspect.
         fit = [self.renderers[s.id] for s in specs if s.basemap] or list(self.renderers.values())
@@ -130,7 +127,6 @@ class LayerMap(pn.viewable.Viewer):
                 self._show(spec)
 
     def _toggle(self, spec: LayerSpec, visible: bool) -> None:
-        log.info("toggle %s %s", spec.id, visible)
         if visible:
             self._show(spec)
         else:  # drop the rows too: a hidden layer holds nothing in the page
@@ -138,14 +134,12 @@ class LayerMap(pn.viewable.Viewer):
         self.renderers[spec.id].visible = visible
 
     def _on_ranges(self, event: RangesUpdate) -> None:
-        log.info("ranges %s", event.x0)
         if None in (event.x0, event.x1, event.y0, event.y1):
             return
         self.viewport = Viewport(event.x0, event.y0, event.x1, event.y1, ASSUMED_WIDTH_PX)
         self.refresh()
 
     def _on_tap(self, event: Tap) -> None:
-        log.info("tap at %s %s", event.x, event.y)
         self.select_at(event.x, event.y)
 
     def select_at(self, x: float, y: float) -> None:

@@ -199,7 +199,7 @@ def create_stage(conn: Connection, spec: LayerSpec) -> list[str]:
 
 
 def stage_types(conn: Connection) -> list[int | str]:
-    """The staging table's column types for binary COPY; geometry travels as (E)WKB bytes."""
+    """The staging table's column types for binary COPY; geometry travels as WKB bytes."""
     rows = conn.exec_driver_sql(
         "SELECT atttypid, format_type(atttypid, atttypmod) FROM pg_attribute"
         " WHERE attrelid = 'etl_stage'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"

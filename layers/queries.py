@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import shapely
-from sqlalchemy import Engine, bindparam, column, func, literal_column, select, table
+from sqlalchemy import Engine, bindparam, column, func, select, table
 
 from layers.errors import LayerAccessError
 from layers.registry import LayerSpec
@@ -181,7 +181,7 @@ def newest_load(engine: Engine, spec: LayerSpec) -> dict | None:
     query = (
         select(catalogue)
         .where(catalogue.c.layer == bindparam("layer", spec.id))
-        .order_by(literal_column("loaded_at").desc())
+        .order_by(catalogue.c.loaded_at.desc())
         .limit(1)
     )
     with engine.connect() as conn:
