@@ -69,9 +69,7 @@ def _is_text(values: pd.Series) -> bool:
 
 
 def _blank_to_missing(values: pd.Series) -> pd.Series:
-    """Text stripped, and blank text as missing; other values as they are."""
-    if not _is_text(values):
-        return values.astype(object).where(values.notna(), None)
+    """Text stripped, and blank text as missing."""
     stripped = values.str.strip()
     values = stripped.where(stripped.notna(), values).replace("", None)
     return values.astype(object).where(values.notna(), None)
@@ -79,8 +77,8 @@ def _blank_to_missing(values: pd.Series) -> pd.Series:
 
 def _numbers(values: pd.Series) -> pd.Series:
     """Numbers, from text too (a decimal comma allowed); what is no number becomes NaN."""
-    if not _is_text(values) and pd.api.types.is_numeric_dtype(values.infer_objects()):
-        return pd.to_numeric(values.infer_objects(), errors="coerce")
+    if not _is_text(values):
+        return pd.to_numeric(values, errors="coerce")
     text = values.astype(str).str.replace(",", ".", regex=False).where(values.notna())
     return pd.to_numeric(text, errors="coerce")
 
@@ -99,8 +97,13 @@ def _dates(values: pd.Series) -> pd.Series:
 
 
 def convert_column(values: pd.Series, fld: Field) -> tuple[pd.Series, pd.Series]:
-    """The column in the field's type, and a mask of values that are not of that type."""
-    values = _blank_to_missing(values)
+    """The column in the field's type, and a mask of values that are not of that type.
+
+    Only text is stripped and blank text taken as missing; numbers and dates read by the driver
+    as such go straight to their type.
+    """
+    if _is_text(values):
+        values = _blank_to_missing(values)
     present = values.notna()
     if fld.type == "text":
         return values.where(~present, values.astype(str)), pd.Series(False, index=values.index)
