@@ -111,7 +111,9 @@ def load_file(
         with engine.connect() as conn, conn.begin() as transaction:
             names = create_stage(conn, spec)
             stream_into_stage(conn, source, spec, names, options, report, rejected_rows)
-            refuse_if_nothing_loaded(report)
+            if not report.loaded:  # the refused rows are kept before the load is refused
+                report.rejects_file = write_rejects(rejected_rows, report, options.rejects_dir)
+                refuse_empty_load(report)
             if options.dry_run:
                 transaction.rollback()  # checked end to end; nothing kept
             else:
@@ -132,10 +134,8 @@ def load_file(
     return report
 
 
-def refuse_if_nothing_loaded(report: LoadReport) -> None:
+def refuse_empty_load(report: LoadReport) -> None:
     """An empty file, or one whose every row was refused, replaces nothing."""
-    if report.loaded:
-        return
     if not report.rejected:
         raise LoadError(
             report.path,
@@ -151,8 +151,8 @@ def refuse_if_nothing_loaded(report: LoadReport) -> None:
         report.layer,
         f"no feature could be loaded ({report.rejected} rejected; {reasons})",
         f"nobenega elementa ni bilo mogoče naložiti ({report.rejected} zavrnjenih; {reasons})",
-        "fix the rows named in the reasons",
-        "popravite navedene vrstice",
+        f"fix the rows listed with their reasons in {report.rejects_file}",
+        f"popravite vrstice, naštete z razlogi v {report.rejects_file}",
     )
 
 

@@ -263,3 +263,28 @@ def test_z_values_are_dropped_and_single_parts_unified(database, tmp_path):
         ).one()
     assert (kind, dims) == ("MULTILINESTRING", 2)
     assert shapely.__version__  # shapely is what repaired it; keep the import honest
+
+
+def test_a_file_whose_every_row_is_refused_keeps_them_and_the_layer(database, tmp_path):
+    load_file(
+        database.writer,
+        write(HOTSPOTS_3794, tmp_path / "good.gpkg", "GPKG"),
+        "wifi_hotspots",
+        LoadOptions(progress=False),
+    )
+    nameless = HOTSPOTS_3794.assign(LOKACIJA=None)
+    path = write(nameless, tmp_path / "brez_imen.geojson")
+    with pytest.raises(
+        LoadError, match=r"no feature could be loaded \(3 rejected.*rejects\.geojson"
+    ):
+        load_file(
+            database.writer,
+            path,
+            "wifi_hotspots",
+            LoadOptions(progress=False, rejects_dir=tmp_path / "rejects"),
+        )
+    kept = json.loads(
+        (tmp_path / "rejects" / "brez_imen.wifi_hotspots.rejects.geojson").read_text()
+    )
+    assert len(kept["features"]) == 3
+    assert database.count("wifi_hotspot") == 3
