@@ -75,8 +75,13 @@ def unreadable(path: Path, layer: str, exc: Exception) -> LoadError:
     )
 
 
-def no_crs(path: Path, layer: str) -> LoadError:
-    return LoadError(
+def settle_crs(given: str | None, in_file: str | None, path: Path, layer: str) -> CRS:
+    """The CRS given with --crs, else the file's own; a file with neither is refused."""
+    if given:
+        return parse_crs(given, path, layer)
+    if in_file:
+        return CRS.from_user_input(in_file)
+    raise LoadError(
         path,
         layer,
         "has no coordinate system",
@@ -202,11 +207,7 @@ def _open_gdal(
     file_crs = info["crs"]
     if csv and file_crs is None and LONLAT_NAMES & {n.lower() for n in _csv_header(path)}:
         file_crs = "EPSG:4326"  # columns named lon/lat hold WGS 84 degrees by convention
-    resolved = (
-        parse_crs(crs, path, layer) if crs else CRS.from_user_input(file_crs) if file_crs else None
-    )
-    if resolved is None:
-        raise no_crs(path, layer)
+    resolved = settle_crs(crs, file_crs, path, layer)
     return Source(
         path,
         layer,
@@ -241,11 +242,7 @@ def _open_parquet(path: Path, layer: str, crs: str | None) -> Source:
     file_crs = (
         metadata.get("columns", {}).get(column, {}).get("crs", "OGC:CRS84" if metadata else None)
     )
-    resolved = (
-        parse_crs(crs, path, layer) if crs else CRS.from_user_input(file_crs) if file_crs else None
-    )
-    if resolved is None:
-        raise no_crs(path, layer)
+    resolved = settle_crs(crs, file_crs, path, layer)
     return Source(path, layer, resolved, parquet_geometry=column)
 
 
@@ -283,6 +280,15 @@ def open_source(
         )
     try:
         if path.suffix.lower() in (".parquet", ".geoparquet"):
+            if where or source_layer:  # rather than load the whole file in their place
+                raise LoadError(
+                    path,
+                    layer,
+                    "--where and --source-layer do not apply to Parquet",
+                    "--where in --source-layer ne veljata za Parquet",
+                    "filter the file before loading it, or load it whole",
+                    "datoteko filtrirajte pred nalaganjem ali jo naložite celo",
+                )
             return _open_parquet(path, layer, crs)
         return _open_gdal(path, layer, crs, encoding, source_layer, where)
     except LoadError:

@@ -79,6 +79,13 @@ def test_geoparquet_carries_its_crs_and_plain_parquet_needs_one(database, tmp_pa
     plain.to_parquet(tmp_path / "plain.parquet")
     with pytest.raises(LoadError, match="no coordinate system"):
         load_file(database.writer, tmp_path / "plain.parquet", "wifi_hotspots", QUIET)
+    with pytest.raises(LoadError, match="--where and --source-layer do not apply to Parquet"):
+        load_file(
+            database.writer,
+            tmp_path / "tocke.parquet",
+            "wifi_hotspots",
+            LoadOptions(where="STANJE = 'aktivna'", progress=False, force=True),
+        )
     options = LoadOptions(crs="EPSG:4326", progress=False, force=True)
     assert (
         load_file(database.writer, tmp_path / "plain.parquet", "wifi_hotspots", options).loaded == 1
