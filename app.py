@@ -14,6 +14,7 @@ import sys
 
 import panel as pn
 
+from dashboards.civil_protection import CivilProtectionDashboard
 from dashboards.planner import PlannerDashboard
 from dashboards.theme import html_pane
 from data.profiles import load_profile
@@ -29,7 +30,12 @@ def build_routes(reader_url: str, profile_name: str | None, basemap_url: str | N
     engine = get_engine(reader_url, "dashboards")
     check_database(engine)
     profile = load_profile(profile_name)
-    return {"planner": lambda: page(PlannerDashboard, engine, profile, basemap_url=basemap_url)}
+    return {
+        "planner": lambda: page(PlannerDashboard, engine, profile, basemap_url=basemap_url),
+        "civil-protection": lambda: page(
+            CivilProtectionDashboard, engine, profile, basemap_url=basemap_url
+        ),
+    }
 
 
 def page(dashboard, *args, **kwargs) -> pn.viewable.Viewable:
@@ -63,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     origins = [f"localhost:{args.port}", f"127.0.0.1:{args.port}", f"{args.address}:{args.port}"]
-    log.info("serving http://localhost:%d/planner", args.port)
+    log.info("serving http://localhost:%d/planner and /civil-protection", args.port)
     pn.serve(
         routes,
         port=args.port,

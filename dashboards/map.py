@@ -8,6 +8,7 @@ at the same place share one query. A hidden layer is not fetched at all.
 from __future__ import annotations
 
 import html
+from collections.abc import Collection
 
 import panel as pn
 import param
@@ -19,7 +20,13 @@ from sqlalchemy import Engine
 from dashboards.theme import html_pane
 from dashboards.vector import add_layer, columns, set_opacity
 from layers.db import get_engine
-from layers.queries import Viewport, feature_at, fetch_features, newest_load
+from layers.queries import (
+    Viewport,
+    feature_at,
+    fetch_features,
+    newest_load,
+    partition_values,
+)
 from layers.registry import LayerSpec, layer
 from styles import legend_html
 
@@ -34,10 +41,15 @@ NO_DETAILS = (
 
 @pn.cache(ttl=CACHE_SECONDS, max_items=500)
 def cached_features(
-    url: str, layer_id: str, box: tuple[float, float, float, float], width_px: int, role: str
+    url: str,
+    layer_id: str,
+    box: tuple[float, float, float, float],
+    width_px: int,
+    role: str,
+    part: str | None,
 ):
     """Features of a layer in a snapped viewport, shared by every session for a minute."""
-    return fetch_features(get_engine(url), layer(layer_id), Viewport(*box, width_px), role)
+    return fetch_features(get_engine(url), layer(layer_id), Viewport(*box, width_px), role, part)
 
 
 def base_figure(basemap_url: str | None):
@@ -61,7 +73,11 @@ def base_figure(basemap_url: str | None):
 
 
 class LayerMap(pn.viewable.Viewer):
-    """A map of the given layers with a layer list (toggle, opacity, legend) and a details pane."""
+    """A map of the given layers with a layer list (toggle, opacity, legend) and a details pane.
+
+    ``visible`` names the layers shown at first (default: each spec's own ``visible``). A
+    partitioned layer (flood scenarios) gets a choice of its part in its card, in ``partitions``.
+    """
 
     details = param.Dict(default=None, allow_None=True, doc="The clicked feature and its layer.")
 
@@ -72,6 +88,7 @@ class LayerMap(pn.viewable.Viewer):
         role: str,
         extent: tuple[float, float, float, float],
         basemap_url: str | None = None,
+        visible: Collection[str] | None = None,
         **params,
     ) -> None:
         super().__init__(**params)
@@ -83,7 +100,23 @@ class LayerMap(pn.viewable.Viewer):
         fit = [self.renderers[s.id] for s in specs if s.basemap] or list(self.renderers.values())
         self.figure.x_range = DataRange1d(renderers=fit, range_padding=0.04)
         self.figure.y_range = DataRange1d(renderers=fit, range_padding=0.04)
-        self.toggles = {s.id: pn.widgets.Checkbox(label=s.title, value=s.visible) for s in specs}
+        shown = {s.id for s in specs if s.visible} if visible is None else set(visible)
+        self.toggles = {
+            s.id: pn.widgets.Checkbox(label=s.title, value=s.id in shown) for s in specs
+        }
+        for spec in specs:
+            self.renderers[spec.id].visible = spec.id in shown
+        self.partitions = {
+            s.id: pn.widgets.Select(
+                name="Scenarij · Scenario",
+                options=partition_values(engine, s),
+                sizing_mode="stretch_width",
+            )
+            for s in specs
+            if s.partition_column
+        }
+        for layer_id, choice in self.partitions.items():
+            choice.param.watch(lambda _event, i=layer_id: self._repart(i), "value")
         self.opacity = {
             s.id: pn.widgets.FloatSlider(
                 label="Prosojnost · Opacity",
@@ -112,10 +145,21 @@ class LayerMap(pn.viewable.Viewer):
         self.param.watch(self._show_details, "details")
         self.refresh()
 
+    def part(self, spec: LayerSpec) -> str | None:
+        """The part of a partitioned layer on show (its scenario), else None."""
+        choice = self.partitions.get(spec.id)
+        return choice.value if choice else None
+
     def _fetch(self, spec: LayerSpec):
         snapped = self.viewport.snapped()
         box = (snapped.xmin, snapped.ymin, snapped.xmax, snapped.ymax)
-        return cached_features(self._url, spec.id, box, snapped.width_px, self._role)
+        return cached_features(
+            self._url, spec.id, box, snapped.width_px, self._role, self.part(spec)
+        )
+
+    def _repart(self, layer_id: str) -> None:
+        if self.toggles[layer_id].value:
+            self._show(layer(layer_id))
 
     def _show(self, spec: LayerSpec) -> None:
         self.renderers[spec.id].data_source.data = columns(spec, self._fetch(spec))
@@ -148,12 +192,12 @@ class LayerMap(pn.viewable.Viewer):
         for spec in reversed(self._specs):
             if not self.toggles[spec.id].value:
                 continue
-            found = feature_at(self._engine, spec, x, y, radius, self._role)
+            found = feature_at(self._engine, spec, x, y, radius, self._role, self.part(spec))
             if found:
                 self.details = {
                     "spec": spec,
                     "attributes": found,
-                    "source": newest_load(self._engine, spec),
+                    "source": newest_load(self._engine, spec, self.part(spec)),
                 }
                 return
         self.details = None
@@ -163,6 +207,7 @@ class LayerMap(pn.viewable.Viewer):
         cards = [
             pn.Column(
                 self.toggles[s.id],
+                *([self.partitions[s.id]] if s.id in self.partitions else []),
                 html_pane(
                     legend_html(s.style_key) + source_line(newest_load(self._engine, s)),
                     margin=(0, 10),

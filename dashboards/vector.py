@@ -143,7 +143,6 @@ def glyph(spec: LayerSpec):
 def add_layer(plot: figure, spec: LayerSpec) -> GlyphRenderer:
     """Add an empty layer to ``plot``, with its hover tool; data arrives per viewport."""
     renderer = plot.add_glyph(ColumnDataSource(columns(spec, None)), glyph(spec), name=spec.id)
-    renderer.visible = spec.visible
     if spec.hover_fields:
         tooltips = [
             (f"{spec.field(n).label_sl} · {spec.field(n).label_en}", f"@{{{n}}}")

@@ -30,7 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply the pending schema migrations")
 
     load = commands.add_parser("load", help="load one file into one layer")
-    load.add_argument("path", type=Path, help="shapefile, GeoPackage or GeoJSON")
+    load.add_argument(
+        "path",
+        type=Path,
+        help="shapefile, GeoPackage, GeoJSON, CSV, Parquet, or a flood-depth GeoTIFF",
+    )
     load.add_argument("--layer", required=True, help=f"target layer: {', '.join(LAYERS)}")
     load.add_argument(
         "--crs", help="CRS of the file when it has none or a wrong one, e.g. EPSG:3912"
@@ -39,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--source-layer", help="layer inside a multi-layer file (GeoPackage)")
     load.add_argument("--where", help='attribute filter, e.g. "OB_ID = 96"')
     load.add_argument("--mode", choices=MODES, default="replace")
+    load.add_argument(
+        "--scenario", help="flood scenario of a depth GeoTIFF: Q and the return period, e.g. Q100"
+    )
     load.add_argument(
         "--force", action="store_true", help="load even if this file was the last load"
     )
@@ -85,6 +92,8 @@ def _print_report(report: LoadReport) -> None:
             else ""
         )
     )
+    for note in report.notes:
+        print(f"  {note}")
     if report.flattened:
         print(f"  note: Z/M values dropped from {report.flattened} features (the layer is 2-D)")
     for reason, count in report.reasons.most_common():
@@ -116,6 +125,7 @@ def run(args: argparse.Namespace) -> None:
             provider=args.provider,
             synthetic=args.synthetic,
             rejects_dir=args.rejects_dir,
+            scenario=args.scenario,
         )
         _print_report(load_file(engine, args.path, args.layer, options))
     elif args.command == "load-profile":

@@ -24,6 +24,7 @@ class CatalogEntry:
     features_rejected: int
     features_repaired: int
     duration_s: float
+    part: str | None = None  # the part of the layer replaced (a flood scenario); None: all
 
 
 def record_load(conn: Connection, entry: CatalogEntry) -> None:
@@ -31,21 +32,22 @@ def record_load(conn: Connection, entry: CatalogEntry) -> None:
     conn.execute(
         text(
             "INSERT INTO dataset_load (layer, source_file, sha256, source_crs, source_layer, licence,"
-            " provider, synthetic, features_loaded, features_rejected, features_repaired, duration_s)"
+            " provider, synthetic, features_loaded, features_rejected, features_repaired, duration_s, part)"
             " VALUES (:layer, :source_file, :sha256, :source_crs, :source_layer, :licence, :provider,"
-            " :synthetic, :features_loaded, :features_rejected, :features_repaired, :duration_s)"
+            " :synthetic, :features_loaded, :features_rejected, :features_repaired, :duration_s, :part)"
         ),
         asdict(entry),
     )
 
 
-def last_checksum(conn: Connection, layer: str) -> str | None:
-    """The checksum of the newest load of ``layer``."""
+def last_checksum(conn: Connection, layer: str, part: str | None = None) -> str | None:
+    """The checksum of the newest load of ``layer`` (of its ``part``, for a partitioned layer)."""
     return conn.scalar(
         text(
-            "SELECT sha256 FROM dataset_load WHERE layer = :layer ORDER BY loaded_at DESC, id DESC LIMIT 1"
+            "SELECT sha256 FROM dataset_load WHERE layer = :layer"
+            " AND part IS NOT DISTINCT FROM :part ORDER BY loaded_at DESC, id DESC LIMIT 1"
         ),
-        {"layer": layer},
+        {"layer": layer, "part": part},
     )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 from etl.catalog import CatalogEntry, last_checksum, record_load
+from etl.raster import RASTER_SUFFIXES, load_raster
 from etl.read import Source, file_sha256, open_source
 from etl.validate import map_columns, prepare
 from layers.db import ROOT
@@ -52,6 +53,7 @@ class LoadOptions:
     synthetic: bool = False
     rejects_dir: Path | None = DEFAULT_REJECTS_DIR
     progress: bool = True
+    scenario: str | None = None  # the flood scenario a raster is (Q10, Q100, Q500)
 
 
 @dataclass
@@ -68,6 +70,7 @@ class LoadReport:
     skipped: bool = False
     dry_run: bool = False
     rejects_file: Path | None = None
+    notes: list[str] = field(default_factory=list)  # what a person should know, one line each
 
 
 def load_file(
@@ -89,6 +92,19 @@ def load_file(
             f"neznan način {options.mode!r}",
             f"use one of {MODES}",
             f"uporabite {MODES}",
+        )
+    if path.suffix.lower() in RASTER_SUFFIXES:
+        report = LoadReport(spec.id, path, dry_run=options.dry_run)
+        load_raster(engine, path, spec, options, report)
+        return report
+    if options.scenario:
+        raise LoadError(
+            path,
+            layer_id,
+            "--scenario applies to flood-depth rasters only",
+            "--scenario velja le za rastre globin poplav",
+            "leave --scenario out for a vector file",
+            "pri vektorski datoteki izpustite --scenario",
         )
     started = time.perf_counter()
     checksum = file_sha256(path) if path.is_file() else ""

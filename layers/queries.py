@@ -86,7 +86,7 @@ def read_columns(spec: LayerSpec) -> list[str]:
 
 
 def fetch_features(
-    engine: Engine, spec: LayerSpec, viewport: Viewport, role: str
+    engine: Engine, spec: LayerSpec, viewport: Viewport, role: str, part: str | None = None
 ) -> gpd.GeoDataFrame:
     """The features of ``spec`` meeting ``viewport``, in EPSG:3857, simplified to its pixel size.
 
@@ -96,6 +96,8 @@ def fetch_features(
         A read-only engine.
     role
         The session's role; a role the spec does not allow gets ``LayerAccessError``.
+    part
+        For a partitioned layer, the part to show (a flood scenario); nothing else is read.
     """
     check_access(spec, role)
     names = read_columns(spec)
@@ -117,6 +119,8 @@ def fetch_features(
         .order_by(source.c[spec.id_column])
         .limit(MAX_FEATURES)
     )
+    if spec.partition_column:
+        query = query.where(source.c[spec.partition_column] == bindparam("part", part))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     records = [dict(zip(names, row[:-1], strict=True)) for row in rows]
@@ -125,7 +129,13 @@ def fetch_features(
 
 
 def feature_at(
-    engine: Engine, spec: LayerSpec, x: float, y: float, radius_m: float, role: str
+    engine: Engine,
+    spec: LayerSpec,
+    x: float,
+    y: float,
+    radius_m: float,
+    role: str,
+    part: str | None = None,
 ) -> dict | None:
     """All attributes of the feature of ``spec`` nearest to (x, y) in EPSG:3857 within ``radius_m``."""
     check_access(spec, role)
@@ -142,6 +152,8 @@ def feature_at(
         .order_by(geom.op("<->")(point))
         .limit(1)
     )
+    if spec.partition_column:
+        query = query.where(source.c[spec.partition_column] == bindparam("part", part))
     with engine.connect() as conn:
         row = conn.execute(query).first()
     return dict(zip(names, row, strict=True)) if row else None
@@ -161,8 +173,8 @@ def layer_extent(engine: Engine, spec: LayerSpec) -> tuple[float, float, float, 
     return None if row is None or row[0] is None else tuple(float(v) for v in row)
 
 
-def newest_load(engine: Engine, spec: LayerSpec) -> dict | None:
-    """The catalogue row of the newest load of ``spec``: where its data came from, and when."""
+def newest_load(engine: Engine, spec: LayerSpec, part: str | None = None) -> dict | None:
+    """The catalogue row of the newest load of ``spec`` (of its ``part``, when one is given)."""
     catalogue = table(
         "dataset_load",
         *(
@@ -175,6 +187,7 @@ def newest_load(engine: Engine, spec: LayerSpec) -> dict | None:
                 "synthetic",
                 "features_loaded",
                 "loaded_at",
+                "part",
             )
         ),
     )
@@ -184,6 +197,31 @@ def newest_load(engine: Engine, spec: LayerSpec) -> dict | None:
         .order_by(catalogue.c.loaded_at.desc())
         .limit(1)
     )
+    if part is not None:
+        query = query.where(catalogue.c.part == bindparam("part", part))
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
     return dict(row) if row else None
+
+
+def partition_values(engine: Engine, spec: LayerSpec) -> list[str]:
+    """The parts a partitioned layer holds (its flood scenarios), in the spec's order."""
+    if not spec.partition_column:
+        return []
+    source = _table(spec, [spec.partition_column, spec.partition_order or spec.partition_column])
+    part = source.c[spec.partition_column]
+    order = source.c[spec.partition_order or spec.partition_column]
+    query = select(part).group_by(part).order_by(func.min(order), part)
+    with engine.connect() as conn:
+        return [str(v) for v in conn.scalars(query)]
+
+
+def named_shapes(engine: Engine, spec: LayerSpec, role: str) -> dict[str, shapely.Geometry]:
+    """Each feature of ``spec`` by its label, in the storage CRS (areas to report on)."""
+    check_access(spec, role)
+    source = _table(spec, [spec.label_field, spec.geometry_column])
+    query = select(
+        source.c[spec.label_field], func.ST_AsBinary(source.c[spec.geometry_column])
+    ).order_by(source.c[spec.label_field])
+    with engine.connect() as conn:
+        return {str(label): shapely.from_wkb(bytes(wkb)) for label, wkb in conn.execute(query)}

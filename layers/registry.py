@@ -15,6 +15,18 @@ EVERYONE = frozenset(ROLES)
 STORAGE_SRID = 3794  # Slovenia 1996 / D96/TM: metres, so areas and lengths are true.
 
 FIELD_TYPES = ("text", "integer", "real", "date")
+# Flood hazard classes of Slovenian practice, most severe first (velika, srednja, majhna
+# poplavna nevarnost; preostala = residual, flooded only by rare, catastrophic floods).
+HAZARD_CLASSES = ("velika", "srednja", "majhna", "preostala")
+CRITICAL_SITE_KINDS = (
+    "bolnišnica",
+    "zdravstveni dom",
+    "dom starejših",
+    "vrtec",
+    "šola",
+    "gasilski dom",
+    "črpališče",
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,11 @@ class LayerSpec:
     basemap: bool = False  # context beneath the thematic layers, drawn first
     visible: bool = True  # shown when a dashboard opens
     refresh_seconds: int = 300
+    # A layer held in parts (a flood scenario each): the map shows one part at a time, and a
+    # load replaces one part. ``partition_order`` sorts the parts (by return period).
+    partition_column: str | None = None
+    partition_order: str | None = None
+    takes_rasters: bool = False  # GeoTIFF loads are classed into this layer's polygons
     srid: int = STORAGE_SRID
     id_column: str = "id"
     geometry_column: str = "geom"
@@ -212,6 +229,46 @@ LAYERS: dict[str, LayerSpec] = {
             roles=STAFF,
         ),
         LayerSpec(
+            id="flood_hazard",
+            title_sl="Poplavna nevarnost",
+            title_en="Flood hazard",
+            load_table="flood_zone",
+            read_table="flood_zone",
+            geometry_kind="MultiPolygon",
+            fields=(
+                _f("scenario", "text", "Scenarij", "Scenario", "SCENARIJ", required=True),
+                _f(
+                    "return_period",
+                    "integer",
+                    "Povratna doba (let)",
+                    "Return period (years)",
+                    "POVRATNA_DOBA",
+                    "PD",
+                    required=True,
+                ),
+                _f(
+                    "hazard_class",
+                    "text",
+                    "Razred nevarnosti",
+                    "Hazard class",
+                    "RAZRED",
+                    "NEVARNOST",
+                    required=True,
+                    allowed=HAZARD_CLASSES,
+                ),
+                _f("depth_from_m", "real", "Globina od (m)", "Depth from (m)", "GLOBINA_OD"),
+                _f("depth_to_m", "real", "Globina do (m)", "Depth to (m)", "GLOBINA_DO"),
+            ),
+            label_field="hazard_class",
+            hover_fields=("scenario", "hazard_class", "depth_from_m", "depth_to_m"),
+            style_key="flood_hazard",
+            roles=frozenset({"planner", "civil_protection", "mayor_office", "admin"}),
+            visible=False,
+            partition_column="scenario",
+            partition_order="return_period",
+            takes_rasters=True,
+        ),
+        LayerSpec(
             id="water_mains",
             title_sl="Vodovodno omrežje",
             title_en="Water mains",
@@ -293,6 +350,39 @@ LAYERS: dict[str, LayerSpec] = {
             hover_fields=("address", "use_class", "year_built", "occupants"),
             style_key="buildings",
             roles=STAFF,
+        ),
+        LayerSpec(
+            id="critical_sites",
+            title_sl="Objekti posebnega pomena",
+            title_en="Critical sites",
+            load_table="critical_site",
+            read_table="critical_site",
+            geometry_kind="Point",
+            fields=(
+                _f("name", "text", "Ime", "Name", "IME", "NAZIV", required=True),
+                _f(
+                    "kind",
+                    "text",
+                    "Vrsta",
+                    "Kind",
+                    "VRSTA",
+                    required=True,
+                    allowed=CRITICAL_SITE_KINDS,
+                ),
+                _f("address", "text", "Naslov", "Address", "NASLOV"),
+                _f(
+                    "capacity",
+                    "integer",
+                    "Zmogljivost (oseb)",
+                    "Capacity (people)",
+                    "ZMOGLJIVOST",
+                    "KAPACITETA",
+                ),
+            ),
+            label_field="name",
+            hover_fields=("name", "kind", "address", "capacity"),
+            style_key="critical_sites",
+            roles=frozenset({"planner", "civil_protection", "admin"}),
         ),
         LayerSpec(
             id="wifi_hotspots",

@@ -26,7 +26,7 @@ def legend_entries(key: str) -> list[dict[str, Any]]:
     """Legend rows (``color``, ``sl``, ``en``, ``symbol``) of a style, classes included."""
     spec = style(key)
     if "classes" in spec:
-        symbol = "line" if spec["geometry"] == "line" else "area"
+        symbol = {"line": "line", "point": "point"}.get(spec["geometry"], "area")
         return [{**c, "symbol": symbol} for c in spec["classes"]]
     return spec["legend"]
 

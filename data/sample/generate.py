@@ -2,7 +2,9 @@
 
 Each layer comes in the format and CRS it typically arrives in: buildings as a D48/GK shapefile
 with cp1250 attributes and no .cpg, roads as a D96/TM shapefile, the utility's mains as a
-GeoPackage, hotspots and degraded land as GeoJSON in WGS 84.
+GeoPackage, hotspots, degraded land and critical sites as GeoJSON in WGS 84. Where the profile
+describes its floods, an elevation model (``dem.tif``, context only: not loaded) and one
+flood-depth GeoTIFF per scenario (``poplave_Q100.tif``) in EPSG:3794 are written beside them.
 """
 
 from __future__ import annotations
@@ -16,13 +18,20 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pyogrio
+import rasterio
 from pyproj import Transformer
 
 from data.profiles import Profile
 from data.sample.buildings import build_buildings, landmarks
 from data.sample.geography import read_geography
 from data.sample.network import build_mains, build_roads, road_attributes
-from data.sample.sites import build_degraded, build_hotspots, build_natura
+from data.sample.sites import (
+    build_critical_sites,
+    build_degraded,
+    build_hotspots,
+    build_natura,
+)
+from data.sample.terrain import NODATA, build_terrain
 from layers.registry import STORAGE_SRID
 
 log = logging.getLogger(__name__)
@@ -53,7 +62,10 @@ OUTPUTS = (
     OutputFile("roads", "ceste.shp", "ESRI Shapefile", 3794, encoding="UTF-8"),
     OutputFile("buildings", "stavbe.shp", "ESRI Shapefile", 3912, encoding="cp1250", drop_cpg=True),
     OutputFile("wifi_hotspots", "wifi_tocke.geojson", "GeoJSON", 4326),
+    OutputFile("critical_sites", "objekti_posebnega_pomena.geojson", "GeoJSON", 4326),
 )
+DEM_FILE = "dem.tif"
+RASTER_PROFILE = {"driver": "GTiff", "compress": "deflate", "predictor": 3, "tiled": True}
 
 
 def build_layers(profile: Profile) -> dict[str, gpd.GeoDataFrame]:
@@ -74,6 +86,8 @@ def build_layers(profile: Profile) -> dict[str, gpd.GeoDataFrame]:
     def frame(records: list[dict], crs: int = STORAGE_SRID) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(records, geometry="geometry", crs=crs)
 
+    buildings = build_buildings(segments, fixed, sample, geo, rng)
+
     return {
         "water_bodies": geo.water.rename(columns={"name": "IME", "kind": "VRSTA"}),
         "natura2000": frame(build_natura(sample, geo, segments, rng)),
@@ -82,8 +96,57 @@ def build_layers(profile: Profile) -> dict[str, gpd.GeoDataFrame]:
         "roads": gpd.GeoDataFrame(
             road_attributes(segments, rng), geometry=[s.line for s in segments], crs=STORAGE_SRID
         ),
-        "buildings": frame(build_buildings(segments, fixed, sample, geo, rng)),
+        "buildings": frame(buildings),
         "wifi_hotspots": frame(build_hotspots(sample, rng), crs=4326),
+        "critical_sites": frame(
+            build_critical_sites(sample, geo, buildings, mains, to_3794),
+            crs=STORAGE_SRID,
+        ),
+    }
+
+
+def write_rasters(profile: Profile, folder: Path) -> list[dict]:
+    """The elevation model and a depth GeoTIFF per flood scenario; their manifest entries."""
+    if "flood" not in profile.sample:
+        return []
+    rng = np.random.default_rng(profile.sample["seed"] + 1)
+    grid, ground, depths = build_terrain(profile.sample, read_geography(profile), rng)
+    meta = {
+        **RASTER_PROFILE,
+        "height": grid.shape[0],
+        "width": grid.shape[1],
+        "count": 1,
+        "dtype": "float32",
+        "crs": f"EPSG:{STORAGE_SRID}",
+        "transform": grid.transform,
+    }
+    with rasterio.open(folder / DEM_FILE, "w", **meta) as dem:
+        dem.write(ground, 1)
+        dem.update_tags(1, unit="m", description="nadmorska višina / elevation")
+    entries = []
+    for scenario, depth in depths.items():
+        name = f"poplave_{scenario}.tif"
+        with rasterio.open(folder / name, "w", nodata=NODATA, **meta) as out:
+            out.write(depth, 1)
+            out.update_tags(1, unit="m", description=f"globina vode / water depth, {scenario}")
+        entries.append(
+            {
+                "layer": "flood_hazard",
+                "path": name,
+                "features": int((depth > 0).sum()),  # flooded cells
+                "options": {**sample_options(), "scenario": scenario},
+            }
+        )
+        log.info("wrote %s: %d flooded cells", name, entries[-1]["features"])
+    return entries
+
+
+def sample_options(source_layer: str | None = None) -> dict:
+    return {
+        "source_layer": source_layer,
+        "licence": SAMPLE_LICENCE,
+        "provider": SAMPLE_PROVIDER,
+        "synthetic": True,
     }
 
 
@@ -110,16 +173,16 @@ def write_sample(profile: Profile, out_dir: Path | None = None) -> Path:
         pyogrio.write_dataframe(frame, target, driver=output.driver, **write_options)
         if output.drop_cpg:
             target.with_suffix(".cpg").unlink(missing_ok=True)
-        options = {
-            "source_layer": output.source_layer,
-            "licence": SAMPLE_LICENCE,
-            "provider": SAMPLE_PROVIDER,
-            "synthetic": True,
-        }
         manifest.append(
-            {"layer": output.layer, "path": output.file, "features": len(frame), "options": options}
+            {
+                "layer": output.layer,
+                "path": output.file,
+                "features": len(frame),
+                "options": sample_options(output.source_layer),
+            }
         )
         log.info("wrote %s: %d features", output.file, len(frame))
+    manifest.extend(write_rasters(profile, staging))
     (staging / MANIFEST).write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

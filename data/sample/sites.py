@@ -134,3 +134,44 @@ def build_hotspots(sample: dict, rng: np.random.Generator) -> list[dict]:
         }
         for i, h in enumerate(sample["hotspots"])
     ]
+
+
+def _site_point(site: dict, geo: Geography, to_3794) -> Point:
+    if "settlement" in site:
+        found = geo.settlements[geo.settlements["name"] == site["settlement"]]
+        if found.empty:
+            raise ValueError(
+                f"critical site {site['name']!r}: no settlement {site['settlement']!r}"
+            )
+        return found.geometry.iloc[0]
+    return Point(to_3794(*site["lonlat"]))
+
+
+def build_critical_sites(
+    sample: dict, geo: Geography, buildings: list[dict], mains: list, to_3794
+) -> list[dict]:
+    """The profile's critical sites, each at the nearest sample building (pumps: nearest main).
+
+    A site takes its building's address, so the site and its building share a flood class.
+    """
+    homes = np.array([b["geometry"] for b in buildings], dtype=object)
+    home_tree, main_tree = shapely.STRtree(homes), shapely.STRtree(mains)
+    found = []
+    for site in sample.get("critical_sites", []):
+        point = _site_point(site, geo, to_3794)
+        if site["kind"] == "črpališče":
+            main = mains[main_tree.nearest(point)]
+            place, address = main.interpolate(main.project(point)), None
+        else:
+            building = buildings[home_tree.nearest(point)]
+            place, address = building["geometry"].point_on_surface(), building["NASLOV"]
+        found.append(
+            {
+                "IME": site["name"],
+                "VRSTA": site["kind"],
+                "NASLOV": address,
+                "ZMOGLJIVOST": site.get("capacity"),
+                "geometry": place,
+            }
+        )
+    return found

@@ -1,0 +1,252 @@
+"""The civil-protection dashboard at ``/civil-protection``: flood scenarios and who is in harm's way.
+
+The scenario chosen here is the flood layer's part on the map and the report's scenario at once,
+so the two never disagree. The report covers the whole municipality, a chosen district, or an
+area drawn on the map; it is computed in PostGIS off the event loop, with the report pane
+showing that it is working meanwhile, and exported as PDF or CSV from the same figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+
+import panel as pn
+import shapely
+from bokeh.models import ColumnDataSource, PolyDrawTool
+from pyproj import Transformer
+from sqlalchemy import Engine
+
+from dashboards.exposure_pdf import report_pdf
+from dashboards.exposure_tables import Table, report_csv, report_tables
+from dashboards.map import LayerMap
+from dashboards.planner import header, municipality_extent
+from dashboards.theme import html_pane
+from data.profiles import Profile
+from layers.errors import ConfigurationError
+from layers.exposure import ExposureReport, exposure_report
+from layers.queries import WEB_MERCATOR, named_shapes
+from layers.registry import STORAGE_SRID, layer, visible_to
+
+WHOLE = "Vsa občina · Whole municipality"
+DRAWN = "Narisano območje · Drawn area"
+DEFAULT_SCENARIO = "Q100"  # the design flood of Slovenian practice
+SHOWN = ("districts", "water_bodies", "municipality", "flood_hazard", "roads", "critical_sites")
+TO_STORAGE = Transformer.from_crs(WEB_MERCATOR, STORAGE_SRID, always_xy=True)
+TO_MERCATOR = Transformer.from_crs(STORAGE_SRID, WEB_MERCATOR, always_xy=True)
+DRAW_HINT = (
+    "<p class='hint'>Območje narišete z orodjem za risanje v orodni vrstici karte: dvoklik začne, "
+    "kliki dodajo oglišča, dvoklik konča; nato »Uporabi narisano«.<br><span class='en'>To draw "
+    "an area, pick the draw tool in the map's toolbar: double-click to start, click to add "
+    "corners, double-click to finish; then “Use drawn area”.</span></p>"
+)
+
+
+def table_html(table: Table) -> str:
+    head = "".join(
+        f"<th>{html.escape(sl)}<br><span class='en'>{html.escape(en)}</span></th>"
+        for sl, en in table.headers
+    )
+    body = (
+        "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+            for row in table.rows
+        )
+        or f"<tr><td colspan='{len(table.headers)}'>Ni izpostavljenih · None exposed</td></tr>"
+    )
+    return (
+        f"<h4>{html.escape(table.title_sl)} <span class='en'>· {html.escape(table.title_en)}"
+        f"</span></h4><table class='report report-{table.key}'><tr>{head}</tr>{body}</table>"
+    )
+
+
+def report_html(report: ExposureReport) -> str:
+    return (
+        f"<div class='report-head' data-scenario='{html.escape(report.scenario)}'>"
+        f"<b>Scenarij · Scenario {html.escape(report.scenario)}</b> · "
+        f"{html.escape(report.area_name)}<br><span class='en'>izračunano · computed "
+        f"{report.made_at:%Y-%m-%d %H:%M:%S}</span></div>"
+        + "".join(table_html(t) for t in report_tables(report))
+    )
+
+
+class CivilProtectionDashboard(pn.viewable.Viewer):
+    """Choose a flood scenario and an area; see and export what lies in each hazard class."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        profile: Profile,
+        role: str = "civil_protection",
+        basemap_url: str | None = None,
+        **params,
+    ) -> None:
+        super().__init__(**params)
+        self.engine, self.profile, self.role = engine, profile, role
+        self.map = LayerMap(
+            engine, visible_to(role), role, municipality_extent(engine), basemap_url, SHOWN
+        )
+        self.scenario = self.map.partitions["flood_hazard"]
+        if not self.scenario.options:
+            raise ConfigurationError(
+                "no flood scenario is loaded",
+                "naložen ni noben scenarij poplav",
+                "load one: python -m etl load poplave_Q100.tif --layer flood_hazard --scenario Q100",
+                "naložite ga: python -m etl load poplave_Q100.tif --layer flood_hazard --scenario Q100",
+            )
+        if DEFAULT_SCENARIO in self.scenario.options:
+            self.scenario.value = DEFAULT_SCENARIO
+        self.municipality = shapely.union_all(
+            list(named_shapes(engine, layer("municipality"), role).values())
+        )
+        self.districts = named_shapes(engine, layer("districts"), role)
+        self.area_choice = pn.widgets.Select(
+            name="Območje poročila · Report area",
+            options=[WHOLE, *self.districts],
+            sizing_mode="stretch_width",
+        )
+        self.drawn = self._add_drawing()
+        self.use_drawn = pn.widgets.Button(name="Uporabi narisano · Use drawn area")
+        self.clear = pn.widgets.Button(name="Počisti · Clear")
+        self.use_drawn.on_click(lambda _event: self.apply_drawn())
+        self.clear.on_click(lambda _event: self.clear_area())
+        self.area, self.area_name = None, WHOLE
+        self.report_pane = html_pane("", sizing_mode="stretch_width", css_classes=["report-pane"])
+        self.report: ExposureReport | None = None
+        self.pdf = pn.widgets.FileDownload(
+            callback=self._pdf_file, filename="porocilo.pdf", label="PDF", button_type="primary"
+        )
+        self.csv = pn.widgets.FileDownload(
+            callback=self._csv_file, filename="porocilo.csv", label="CSV"
+        )
+        # Busy whenever a callback of this session runs (a PDF being made, a report computed).
+        self.busy = pn.indicators.LoadingSpinner(value=False, size=24, name="")
+        pn.state.sync_busy(self.busy)
+        self.scenario.param.watch(self._recompute, "value")
+        self.area_choice.param.watch(self._choose_area, "value")
+        self.show_report(self.compute_report())
+
+    def _add_drawing(self) -> ColumnDataSource:
+        """A layer on the map to draw one polygon in, and the tool to draw it."""
+        source = ColumnDataSource({"xs": [], "ys": []})
+        patches = self.map.figure.patches(
+            "xs",
+            "ys",
+            source=source,
+            fill_alpha=0.08,
+            line_color="#1d1d1b",
+            line_width=2.5,
+            line_dash="dashed",
+            fill_color="#1d1d1b",
+        )
+        self.map.figure.add_tools(
+            PolyDrawTool(
+                renderers=[patches], num_objects=1, description="Nariši območje · Draw area"
+            )
+        )
+        return source
+
+    # --- the area --------------------------------------------------------------------------
+
+    def set_area(self, area: shapely.Geometry | None, name: str) -> None:
+        """Limit the report to ``area`` (EPSG:3794), or lift the limit with None."""
+        self.area, self.area_name = area, name
+        self.refresh_report()
+
+    def _choose_area(self, event) -> None:
+        if event.new == WHOLE:
+            self.set_area(None, WHOLE)
+        elif event.new in self.districts:
+            self.set_area(self.districts[event.new], event.new)
+
+    def apply_drawn(self) -> None:
+        """Use the polygon drawn on the map (EPSG:3857 in the page) as the report's area."""
+        xs, ys = self.drawn.data["xs"], self.drawn.data["ys"]
+        if not xs or len(xs[-1]) < 3:
+            self.report_pane.object = (
+                "<p class='error-box'>Najprej narišite območje (vsaj tri oglišča).<br>"
+                "<span class='en'>Draw an area first (three corners at least).</span></p>"
+            )
+            return
+        x, y = TO_STORAGE.transform(list(xs[-1]), list(ys[-1]))
+        area = shapely.make_valid(shapely.Polygon(zip(x, y, strict=True)))
+        self.set_area(area, DRAWN)
+
+    def clear_area(self) -> None:
+        self.drawn.data = {"xs": [], "ys": []}
+        self.area_choice.value = WHOLE
+        self.set_area(None, WHOLE)
+
+    # --- the report ------------------------------------------------------------------------
+
+    def compute_report(self) -> ExposureReport:
+        return exposure_report(
+            self.engine, self.scenario.value, self.role, self.area, self.area_name
+        )
+
+    def show_report(self, report: ExposureReport) -> None:
+        self.report = report
+        self.report_pane.object = report_html(report)
+
+    def refresh_report(self) -> None:
+        """Compute and show the report now (used by tests and by the area controls)."""
+        self.show_report(self.compute_report())
+
+    async def _recompute(self, _event=None) -> None:
+        """Recompute off the event loop; the pane shows a spinner until the figures are in."""
+        self.report_pane.loading = True
+        try:
+            self.show_report(await asyncio.to_thread(self.compute_report))
+        finally:
+            self.report_pane.loading = False
+
+    def pdf_bytes(self) -> bytes:
+        return report_pdf(
+            self.engine,
+            self.report,
+            self.area or self.municipality,
+            self.role,
+            f"{self.profile.name} · {self.profile.name_en}",
+        )
+
+    def _pdf_file(self) -> io.BytesIO:
+        self.pdf.filename = f"poplave_{self.report.scenario}.pdf"
+        return io.BytesIO(self.pdf_bytes())
+
+    def _csv_file(self) -> io.BytesIO:
+        self.csv.filename = f"poplave_{self.report.scenario}.csv"
+        return io.BytesIO(report_csv(self.report).encode("utf-8-sig"))  # BOM: Excel reads UTF-8
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        controls = pn.Column(
+            html_pane("<div class='panel-title'>Scenarij in območje · Scenario and area</div>"),
+            self.scenario,
+            self.area_choice,
+            html_pane(DRAW_HINT, sizing_mode="stretch_width"),
+            pn.Row(self.use_drawn, self.clear),
+            html_pane("<div class='panel-title'>Izvoz · Export</div>"),
+            pn.Row(self.pdf, self.csv, self.busy),
+            html_pane("<div class='panel-title'>Sloji · Layers</div>"),
+            self.map.layer_list(),
+            width=320,
+            sizing_mode="stretch_height",
+            scroll=True,
+        )
+        report = pn.Column(
+            html_pane(
+                "<div class='panel-title'>Poročilo o izpostavljenosti · Exposure report</div>"
+            ),
+            self.report_pane,
+            html_pane("<div class='panel-title'>Podrobnosti · Details</div>"),
+            self.map.details_pane,
+            width=460,
+            sizing_mode="stretch_height",
+            scroll=True,
+        )
+        return pn.Column(
+            header("Civilna zaščita: poplave", "Civil protection: floods", self.profile),
+            pn.Row(controls, self.map, report, sizing_mode="stretch_both"),
+            sizing_mode="stretch_both",
+            margin=0,
+        )

@@ -1,0 +1,239 @@
+"""The exposure report as a printable PDF: map with legend and scale, the tables, the sources.
+
+The map is drawn with matplotlib in EPSG:3794 (true metres, so the scale bar is right) from the
+same per-viewport queries as the dashboard; the document is laid out with ReportLab in DejaVu
+Sans (shipped with matplotlib), which has every Slovenian letter.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+import shapely
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib_scalebar.scalebar import ScaleBar
+from pyproj import Transformer
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import cm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import (
+    Image,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    TableStyle,
+)
+from reportlab.platypus import Table as PdfTable
+from sqlalchemy import Engine
+
+from dashboards.exposure_tables import Table, class_label, report_tables
+from layers.exposure import SECTIONS, ExposureReport
+from layers.queries import WEB_MERCATOR, Viewport, fetch_features, newest_load
+from layers.registry import STORAGE_SRID, layer
+from styles import class_colors, style
+
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+MAP_LAYERS = ("districts", "water_bodies", "flood_hazard", "roads", "buildings", "critical_sites")
+MAP_WIDTH_PX = 2000
+TO_MERCATOR = Transformer.from_crs(STORAGE_SRID, WEB_MERCATOR, always_xy=True)
+
+
+def _register_fonts() -> None:
+    if "DejaVu" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("DejaVu", FONT_DIR / "DejaVuSans.ttf"))
+        pdfmetrics.registerFont(TTFont("DejaVu-Bold", FONT_DIR / "DejaVuSans-Bold.ttf"))
+
+
+def _frame(engine: Engine, layer_id: str, box: tuple, role: str, scenario: str):
+    """A layer's features in ``box`` (EPSG:3794) at print detail, or None when not permitted."""
+    spec = layer(layer_id)
+    if role not in spec.roles:
+        return None
+    (x0, x1), (y0, y1) = TO_MERCATOR.transform([box[0], box[2]], [box[1], box[3]])
+    frame = fetch_features(engine, spec, Viewport(x0, y0, x1, y1, MAP_WIDTH_PX), role, scenario)
+    return frame.to_crs(STORAGE_SRID)
+
+
+def map_png(engine: Engine, report: ExposureReport, area: shapely.Geometry, role: str) -> bytes:
+    """The report's area with the scenario's hazard classes, as a PNG for print."""
+    box = area.buffer(max(area.length / 40, 100)).bounds
+    figure = Figure(figsize=(10, 6.2), dpi=180)
+    ax = figure.add_axes((0, 0, 1, 1))
+    frames = {name: _frame(engine, name, box, role, report.scenario) for name in MAP_LAYERS}
+    draw = {
+        "districts": {"color": "#f2efe6", "edgecolor": "#9b927f", "linewidth": 0.5},
+        "water_bodies": {"color": "#a8cde6", "edgecolor": "#6fa3cc", "linewidth": 0.3},
+        "roads": {"color": "#555555", "linewidth": 0.5},
+        "buildings": {"color": "#9a9a9a", "edgecolor": "#5a5a5a", "linewidth": 0.1},
+    }
+    colours = class_colors("flood_hazard")
+    for name in MAP_LAYERS:
+        frame = frames[name]
+        if frame is None or frame.empty:
+            continue
+        if name == "flood_hazard":
+            frame.plot(ax=ax, color=frame["hazard_class"].map(colours), alpha=0.75, linewidth=0)
+        elif name == "critical_sites":
+            frame.plot(ax=ax, color="#a50f15", marker="s", markersize=18, edgecolor="white")
+        else:
+            frame.plot(ax=ax, **draw[name])
+    gpd.GeoSeries([area.boundary], crs=STORAGE_SRID).plot(
+        ax=ax, color="#1d1d1b", linewidth=1.6, linestyle="--"
+    )
+    ax.set_xlim(box[0], box[2])
+    ax.set_ylim(box[1], box[3])
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.add_artist(ScaleBar(1, "m", location="lower left", box_alpha=0.8))
+    ax.annotate(
+        "S\n↑", xy=(0.97, 0.9), xycoords="axes fraction", ha="center", fontsize=12, weight="bold"
+    )
+    handles = [Patch(color=colours[c], alpha=0.75, label=class_label(c)) for c in report.classes()]
+    handles.append(Line2D([], [], color="#1d1d1b", linestyle="--", label="Območje poročila"))
+    if frames["critical_sites"] is not None:
+        handles.append(
+            Line2D(
+                [], [], color="#a50f15", marker="s", linestyle="", label="Objekt posebnega pomena"
+            )
+        )
+    ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9)
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    _register_fonts()
+    base = ParagraphStyle("body", fontName="DejaVu", fontSize=8.5, leading=11)
+    return {
+        "body": base,
+        "title": ParagraphStyle("title", base, fontName="DejaVu-Bold", fontSize=16, leading=20),
+        "h2": ParagraphStyle(
+            "h2", base, fontName="DejaVu-Bold", fontSize=11, leading=14, spaceBefore=8
+        ),
+        "cell": ParagraphStyle("cell", base, fontSize=7.5, leading=9),
+        "head": ParagraphStyle("head", base, fontName="DejaVu-Bold", fontSize=7.5, leading=9),
+    }
+
+
+def _pdf_table(table: Table, styles: dict) -> list:
+    def para(value: object, kind: str = "cell") -> Paragraph:
+        return Paragraph(html.escape(str(value)), styles[kind])
+
+    head = [
+        Paragraph(
+            f"{html.escape(sl)}<br/><font color='#555555'>{html.escape(en)}</font>", styles["head"]
+        )
+        for sl, en in table.headers
+    ]
+    body = [[para(v) for v in row] for row in table.rows] or [
+        [para("Ni izpostavljenih · None exposed")] + [para("")] * (len(head) - 1)
+    ]
+    grid = PdfTable([head, *body], repeatRows=1, hAlign="LEFT")
+    grid.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#999999")),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf0")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    title = Paragraph(
+        f"{html.escape(table.title_sl)} · <font color='#555555'>{html.escape(table.title_en)}</font>",
+        styles["h2"],
+    )
+    return [KeepTogether([title, grid])]
+
+
+def sources(engine: Engine, report: ExposureReport, role: str) -> list[list[str]]:
+    """Where each layer of the report came from, from the catalogue: file, provider, load date."""
+    rows = []
+    for name, (layer_id, _) in SECTIONS.items():
+        spec = layer(layer_id)
+        if report.sections.get(name) is None or any(r[0] == spec.title for r in rows):
+            continue
+        found = newest_load(engine, spec, report.scenario if spec.partition_column else None)
+        if found:
+            rows.append(
+                [
+                    spec.title,
+                    found["source_file"],
+                    found["provider"] or "",
+                    found["licence"] or "",
+                    f"{found['loaded_at']:%Y-%m-%d %H:%M}",
+                ]
+            )
+    return rows
+
+
+def report_pdf(
+    engine: Engine, report: ExposureReport, area: shapely.Geometry, role: str, place: str
+) -> bytes:
+    """The whole report as PDF bytes (A4 landscape)."""
+    styles = _styles()
+    out = io.BytesIO()
+    document = SimpleDocTemplate(
+        out,
+        pagesize=landscape(A4),
+        leftMargin=1.5 * cm,
+        rightMargin=1.5 * cm,
+        topMargin=1.2 * cm,
+        bottomMargin=1.2 * cm,
+        title=f"Izpostavljenost poplavam {report.scenario} · Flood exposure {report.scenario}",
+        author=place,
+    )
+    flood = style("flood_hazard")
+    story = [
+        Paragraph(
+            f"Izpostavljenost poplavam · Flood exposure: scenarij {html.escape(report.scenario)}",
+            styles["title"],
+        ),
+        Paragraph(
+            f"{html.escape(place)} · Območje · Area: {html.escape(report.area_name)} · "
+            f"Izdelano · Made: {report.made_at:%Y-%m-%d %H:%M %Z}",
+            styles["body"],
+        ),
+        Spacer(1, 0.2 * cm),
+        Image(io.BytesIO(map_png(engine, report, area, role)), width=20 * cm, height=12.4 * cm),
+    ]
+    for table in report_tables(report):
+        story.extend(_pdf_table(table, styles))
+    story.append(
+        Paragraph(
+            "Metoda · Method: razredi po globini vode (meje "
+            f"{', '.join(str(b) for b in flood['depth_breaks_m'])} m), pri poplavah redkejših od "
+            f"Q{flood['residual_above_return_period']} preostala nevarnost. Stavba je izpostavljena, "
+            "če jo poplavna cona vsaj deloma prekriva, in šteje enkrat, v najhujšem razredu; "
+            "prebivalci so vsi prijavljeni prebivalci takih stavb (zgornja ocena). · Classes by "
+            "water depth; a building touched by a zone counts once, in its most severe class; "
+            "residents are all registered occupants of exposed buildings (an upper estimate).",
+            styles["body"],
+        )
+    )
+    source_table = Table(
+        "sources",
+        "Viri podatkov",
+        "Data sources",
+        [
+            ("Sloj", "Layer"),
+            ("Datoteka", "File"),
+            ("Vir", "Provider"),
+            ("Licenca", "Licence"),
+            ("Naloženo", "Loaded"),
+        ],
+        sources(engine, report, role),
+    )
+    story.extend(_pdf_table(source_table, styles))
+    document.build(story)
+    return out.getvalue()
