@@ -18,8 +18,9 @@ import numpy as np
 import rasterio
 import rasterio.features
 import shapely
+from rasterio._err import CPLE_BaseError  # GDAL errors rasterio passes on as they are
 from rasterio.crs import CRS
-from rasterio.errors import RasterioIOError
+from rasterio.errors import RasterioError, RasterioIOError
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 from sqlalchemy import Connection, Engine, text
 
@@ -113,7 +114,19 @@ def read_depth(path: Path, layer: str, crs: str | None) -> tuple[np.ma.MaskedArr
         depth = dataset.read(1, masked=True).astype("float64")
         transform = dataset.transform
         if CRS.from_user_input(source_crs) != CRS.from_epsg(STORAGE_SRID):
-            depth, transform = _to_storage_crs(dataset, depth, source_crs)
+            try:
+                depth, transform = _to_storage_crs(dataset, depth, source_crs)
+            except (RasterioError, CPLE_BaseError) as exc:
+                raise _refuse(
+                    path,
+                    layer,
+                    f"does not reproject from {source_crs} ({exc}): its coordinates lie outside "
+                    "Slovenia or outside that CRS; the declared CRS is probably wrong",
+                    f"se ne pretvori iz {source_crs}: koordinate so izven Slovenije ali izven "
+                    "tega sistema; navedeni koordinatni sistem je verjetno napačen",
+                    "pass the right CRS with --crs",
+                    "podajte pravi koordinatni sistem z --crs",
+                ) from None
     return depth, transform, CRS.from_user_input(source_crs)
 
 
@@ -163,8 +176,8 @@ def check_depth(depth: np.ma.MaskedArray, transform, path: Path, layer: str) -> 
             f"podajte globine v metrih (0 do {MAX_DEPTH_M:.0f}), suhe celice 0 ali brez podatka",
         )
     height, width = depth.shape
-    xmin, ymax = transform * (0, 0)
-    xmax, ymin = transform * (width, height)
+    xmin, ymax = transform @ (0, 0)
+    xmax, ymin = transform @ (width, height)
     sx0, sy0, sx1, sy1 = SLOVENIA_3794
     if xmax < sx0 or xmin > sx1 or ymax < sy0 or ymin > sy1:
         raise _refuse(

@@ -86,11 +86,13 @@ AREA_SQL = """
                        ELSE ST_SetSRID(ST_GeomFromWKB(:area), :srid) END AS geom),
   classes (hazard_class, rank) AS (VALUES {class_ranks}),
   zone AS MATERIALIZED (
-    SELECT f.hazard_class, c.rank,
-           CASE WHEN ST_CoveredBy(f.geom, a.geom) THEN f.geom
-                ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(f.geom, a.geom), 3)) END AS geom
-      FROM {flood} f JOIN classes c USING (hazard_class), area a
-     WHERE f.scenario = :scenario AND ST_Intersects(f.geom, a.geom))"""
+    SELECT * FROM (
+      SELECT f.hazard_class, c.rank,
+             CASE WHEN ST_CoveredBy(f.geom, a.geom) THEN f.geom
+                  ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(f.geom, a.geom), 3)) END AS geom
+        FROM {flood} f JOIN classes c USING (hazard_class), area a
+       WHERE f.scenario = :scenario AND ST_Intersects(f.geom, a.geom)) clipped
+     WHERE NOT ST_IsEmpty(geom))"""  # empty: a zone that only touches the area's edge
 
 
 @dataclass

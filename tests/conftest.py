@@ -124,3 +124,12 @@ def sample_database(ptuj_sample: Path) -> Iterator[TestDatabase]:
     for database in make_schema("sample"):
         load_profile_data(database.writer, load_profile("ptuj"), ptuj_sample, progress=False)
         yield database
+
+
+@pytest.fixture
+def flood_database(database: TestDatabase, tmp_path: Path) -> TestDatabase:
+    """The ETL schema holding the hand-made flood of ``tests/flood_fixture.py`` and nothing else."""
+    from tests import flood_fixture
+
+    flood_fixture.build(database, tmp_path)
+    return database

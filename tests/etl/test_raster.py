@@ -1,0 +1,208 @@
+"""Flood-depth GeoTIFFs: classed into hazard zones per scenario, any CRS, refused when wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+from rasterio.warp import calculate_default_transform, reproject
+from sqlalchemy import text
+
+from etl.__main__ import main
+from etl.load import LoadOptions, load_file
+from layers.errors import LoadError
+
+# Four cells of 100 m in Ptuj (EPSG:3794): low, medium / high, dry (nodata).
+ORIGIN = (566000.0, 142200.0)
+CELL = 100.0
+NODATA = -9999.0
+DEPTHS = np.array([[0.2, 1.0], [2.0, NODATA]], dtype="float32")
+
+
+def write_tif(path: Path, data: np.ndarray, crs="EPSG:3794", transform=None, nodata=NODATA):
+    bands = data if data.ndim == 3 else data[np.newaxis]
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=bands.shape[1],
+        width=bands.shape[2],
+        count=bands.shape[0],
+        dtype=bands.dtype,
+        crs=crs,
+        transform=transform or from_origin(*ORIGIN, CELL, CELL),
+        nodata=nodata,
+    ) as out:
+        out.write(bands)
+    return path
+
+
+def four_cells(tmp_path: Path, name: str = "q100.tif") -> Path:
+    return write_tif(tmp_path / name, DEPTHS)
+
+
+def zones(database, scenario: str) -> dict[str, tuple[float, float, float]]:
+    """``{class: (area m², centroid x, centroid y)}`` of a scenario."""
+    with database.writer.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT hazard_class, sum(ST_Area(geom)), ST_X(ST_Centroid(ST_Union(geom))),"
+                " ST_Y(ST_Centroid(ST_Union(geom))) FROM flood_zone WHERE scenario = :s"
+                " GROUP BY hazard_class"
+            ),
+            {"s": scenario},
+        ).all()
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def load(database, path: Path, scenario: str | None = "Q100", **options):
+    return load_file(
+        database.writer,
+        path,
+        "flood_hazard",
+        LoadOptions(scenario=scenario, progress=False, **options),
+    )
+
+
+def test_each_cell_lands_in_its_class_and_nodata_stays_dry(database, tmp_path):
+    report = load(database, four_cells(tmp_path), licence="CC BY 4.0", provider="ARSO")
+    found = zones(database, "Q100")
+    assert set(found) == {"majhna", "srednja", "velika"}
+    for name, (x, y) in {
+        "majhna": (566050, 142150),
+        "srednja": (566150, 142150),
+        "velika": (566050, 142050),
+    }.items():
+        area, cx, cy = found[name]
+        assert area == pytest.approx(CELL * CELL)
+        assert (cx, cy) == pytest.approx((x, y), abs=0.01)
+    assert report.loaded == 3
+    with database.writer.connect() as conn:
+        entry = conn.execute(
+            text("SELECT layer, part, source_crs, licence, features_loaded FROM dataset_load")
+        ).one()
+    assert tuple(entry) == ("flood_hazard", "Q100", "EPSG:3794", "CC BY 4.0", 3)
+
+
+def test_a_rare_flood_is_residual_hazard_whatever_its_depth(database, tmp_path):
+    load(database, four_cells(tmp_path), scenario="Q500")
+    assert set(zones(database, "Q500")) == {"preostala"}
+    assert zones(database, "Q500")["preostala"][0] == pytest.approx(3 * CELL * CELL)
+
+
+def test_a_scenario_replaces_only_itself_and_the_same_file_twice_is_skipped(database, tmp_path):
+    path = four_cells(tmp_path)
+    load(database, path, scenario="Q100")
+    wider = write_tif(tmp_path / "q10.tif", np.array([[0.3, 0.3], [0.3, 0.3]], dtype="float32"))
+    load(database, wider, scenario="Q10")
+    assert zones(database, "Q10")["majhna"][0] == pytest.approx(4 * CELL * CELL)
+    assert len(zones(database, "Q100")) == 3  # untouched by the Q10 load
+    assert load(database, path, scenario="Q100").skipped
+    assert not load(database, path, scenario="Q100", force=True).skipped
+    assert database.count("dataset_load") == 3
+
+
+@pytest.mark.parametrize("crs", ["EPSG:3912", "EPSG:3035", "EPSG:4326", "EPSG:3857"])
+def test_a_raster_in_another_crs_lands_in_the_same_place(database, tmp_path, crs):
+    """The four cells, warped into ``crs``: each class comes back to its place in EPSG:3794."""
+    source = four_cells(tmp_path)
+    with rasterio.open(source) as src:
+        transform, width, height = calculate_default_transform(
+            src.crs, crs, src.width, src.height, *src.bounds, resolution=None
+        )
+        warped = np.full((height, width), NODATA, dtype="float32")
+        reproject(
+            rasterio.band(src, 1),
+            warped,
+            dst_transform=transform,
+            dst_crs=crs,
+            dst_nodata=NODATA,
+        )
+    load(database, write_tif(tmp_path / "warped.tif", warped, crs, transform), scenario="Q100")
+    found = zones(database, "Q100")
+    assert set(found) == {"majhna", "srednja", "velika"}
+    _, x, y = found["velika"]
+    assert (x, y) == pytest.approx((566050, 142050), abs=25)  # within a quarter of a cell
+
+
+def test_a_dry_run_checks_and_changes_nothing(database, tmp_path):
+    report = load(database, four_cells(tmp_path), dry_run=True)
+    assert report.loaded == 3 and report.dry_run
+    assert database.count("flood_zone") == 0
+    assert database.count("dataset_load") == 0
+
+
+def refused(database, tmp_path, path: Path, message: str, scenario: str | None = "Q100"):
+    """Load ``path`` over a good Q100, expect the refusal, and find the good Q100 intact."""
+    load(database, four_cells(tmp_path, "good.tif"))
+    before = zones(database, "Q100")
+    with pytest.raises(LoadError) as caught:
+        load(database, path, scenario=scenario)
+    assert message in str(caught.value)
+    assert path.name in str(caught.value) and "flood_hazard" in str(caught.value)
+    assert "[sl]" in str(caught.value)
+    assert zones(database, "Q100") == before
+    assert database.count("dataset_load") == 1
+
+
+def test_a_raster_without_a_crs_is_refused(database, tmp_path):
+    refused(database, tmp_path, write_tif(tmp_path / "nocrs.tif", DEPTHS, crs=None), "--crs")
+
+
+def test_a_crs_can_be_supplied_for_a_raster_without_one(database, tmp_path):
+    path = write_tif(tmp_path / "nocrs.tif", DEPTHS, crs=None)
+    load(database, path, crs="EPSG:3794")
+    assert len(zones(database, "Q100")) == 3
+
+
+def test_an_image_is_refused(database, tmp_path):
+    rgb = np.full((3, 2, 2), 200, dtype="uint8")
+    refused(database, tmp_path, write_tif(tmp_path / "photo.tif", rgb, nodata=None), "3 bands")
+
+
+def test_an_elevation_model_is_refused(database, tmp_path):
+    dem = np.array([[221.5, 222.0], [223.1, 224.8]], dtype="float32")
+    refused(database, tmp_path, write_tif(tmp_path / "dem.tif", dem), "elevation model")
+
+
+def test_a_raster_with_no_flooded_cell_is_refused(database, tmp_path):
+    dry = np.full((2, 2), NODATA, dtype="float32")
+    refused(database, tmp_path, write_tif(tmp_path / "dry.tif", dry), "no flooded cell")
+
+
+def test_a_raster_outside_slovenia_is_refused(database, tmp_path):
+    # the four cells with their coordinates read as WGS 84 degrees: far off the map
+    path = write_tif(tmp_path / "wrongcrs.tif", DEPTHS, crs="EPSG:4326")
+    refused(database, tmp_path, path, "outside Slovenia")
+
+
+def test_a_scenario_must_name_its_return_period(database, tmp_path):
+    refused(database, tmp_path, four_cells(tmp_path, "q.tif"), "return period", scenario="flood")
+    refused(database, tmp_path, four_cells(tmp_path, "q.tif"), "return period", scenario=None)
+
+
+def test_a_file_that_is_not_a_raster_is_refused(database, tmp_path):
+    broken = tmp_path / "broken.tif"
+    broken.write_bytes(b"not a tiff at all")
+    refused(database, tmp_path, broken, "not a readable raster")
+
+
+def test_a_raster_into_a_vector_layer_is_refused(database, tmp_path):
+    with pytest.raises(LoadError, match="vector files only"):
+        load_file(database.writer, four_cells(tmp_path), "buildings", LoadOptions(progress=False))
+
+
+def test_the_command_line_loads_a_scenario_and_prints_its_hectares(
+    database, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("DATABASE_URL", database.writer_url)
+    monkeypatch.setenv("DATABASE_READER_URL", database.reader_url)
+    path = four_cells(tmp_path)
+    assert main(["load", str(path), "--layer", "flood_hazard", "--scenario", "q100"]) == 0
+    out = capsys.readouterr().out
+    assert "Q100 velika: 1.0 ha" in out and "3 loaded" in out
+    assert main(["load", str(path), "--layer", "flood_hazard"]) == 2
+    assert "--scenario Q10" in capsys.readouterr().err
