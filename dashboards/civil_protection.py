@@ -107,8 +107,8 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
         self.drawn = self._add_drawing()
-        self.use_drawn = pn.widgets.Button(name="Uporabi narisano · Use drawn area")
-        self.clear = pn.widgets.Button(name="Počisti · Clear")
+        self.use_drawn = pn.widgets.Button(name="Uporabi narisano · Use drawn", width=170)
+        self.clear = pn.widgets.Button(name="Počisti · Clear", width=110)
         self.use_drawn.on_click(lambda _event: self.apply_drawn())
         self.clear.on_click(lambda _event: self.clear_area())
         self.area, self.area_name = None, WHOLE

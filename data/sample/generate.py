@@ -88,7 +88,7 @@ def build_layers(profile: Profile) -> dict[str, gpd.GeoDataFrame]:
 
     buildings = build_buildings(segments, fixed, sample, geo, rng)
 
-    return {
+    layers = {
         "water_bodies": geo.water.rename(columns={"name": "IME", "kind": "VRSTA"}),
         "natura2000": frame(build_natura(sample, geo, segments, rng)),
         "degraded_land": frame(build_degraded(sample, geo, rng)),
@@ -98,11 +98,12 @@ def build_layers(profile: Profile) -> dict[str, gpd.GeoDataFrame]:
         ),
         "buildings": frame(buildings),
         "wifi_hotspots": frame(build_hotspots(sample, rng), crs=4326),
-        "critical_sites": frame(
-            build_critical_sites(sample, geo, buildings, mains, to_3794),
-            crs=STORAGE_SRID,
-        ),
     }
+    if sample.get("critical_sites"):  # a profile without them writes no empty file
+        layers["critical_sites"] = frame(
+            build_critical_sites(sample, geo, buildings, mains, to_3794)
+        )
+    return layers
 
 
 def write_rasters(profile: Profile, folder: Path) -> list[dict]:
@@ -164,7 +165,7 @@ def write_sample(profile: Profile, out_dir: Path | None = None) -> Path:
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2026-01-01T00:00:00Z"})
     layers = build_layers(profile)
     manifest = []
-    for output in OUTPUTS:
+    for output in (o for o in OUTPUTS if o.layer in layers):
         target = staging / output.file
         frame = layers[output.layer].to_crs(output.crs)
         write_options = {"layer": output.source_layer} if output.source_layer else {}

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import pytest
+import rasterio
 import shapely
 from sqlalchemy import text
 
 from data.profiles import load_profile
 from data.sample.generate import build_layers
 from etl.profile import load_profile_data
+from layers.exposure import exposure_report
 
 PTUJ = load_profile("ptuj")
 HOTSPOT_PLACES = {
@@ -131,7 +134,7 @@ def test_every_file_loads_whole_and_the_sample_is_marked_synthetic(sample_databa
         rejected = conn.scalar(text("SELECT sum(features_rejected) FROM dataset_load"))
     assert rejected == 0
     assert marks.pop("municipality") is False and marks.pop("districts") is False
-    assert set(marks.values()) == {True} and len(marks) == 7
+    assert set(marks.values()) == {True} and len(marks) == 9
 
 
 def test_buildings_come_as_a_d48_shapefile_in_cp1250_without_cpg(ptuj_sample):
@@ -172,3 +175,53 @@ def test_maribor_works_from_its_profile_alone(etl_database, tmp_path):
         residents = conn.scalar(text("SELECT sum(residents) FROM district_with_residents"))
     assert residents == sum(maribor.sample["district_residents"].values())
     gpd.read_file(tmp_path / "maribor" / "wifi_tocke.geojson")  # the files are real files
+
+
+def read_depth(folder, scenario: str) -> np.ndarray:
+    with rasterio.open(folder / f"poplave_{scenario}.tif") as source:
+        return source.read(1, masked=True).filled(0)
+
+
+def test_the_floods_make_physical_sense(ptuj_sample):
+    """Rarer floods are higher and wider; water is deepest by the channel."""
+    q10, q100, q500 = (read_depth(ptuj_sample, s) for s in ("Q10", "Q100", "Q500"))
+    wet10, wet100, wet500 = q10 > 0, q100 > 0, q500 > 0
+    assert wet10.sum() < wet100.sum() < wet500.sum()
+    assert not (wet10 & ~wet100).any() and not (wet100 & ~wet500).any()
+    assert (q100[wet10] > q10[wet10]).all()
+    with rasterio.open(ptuj_sample / "poplave_Q100.tif") as source:
+        rows, cols = np.nonzero(wet100)
+        xs, ys = rasterio.transform.xy(source.transform, rows, cols)
+    drava = shapely.LineString(
+        next(w["line"] for w in PTUJ.sample["water"] if w["name"] == "Drava")
+    )
+    near = shapely.distance(drava, shapely.points(xs, ys)) < 150
+    assert q100[wet100][near].mean() > 2 * q100[wet100][~near].mean()
+    with rasterio.open(ptuj_sample / "dem.tif") as dem:
+        ground = dem.read(1)
+    assert ground[wet100].mean() < ground[~wet100].mean() - 5  # floods lie in low ground
+
+
+def test_each_class_of_the_design_flood_reaches_buildings_and_roads(sample_database):
+    q100 = exposure_report(sample_database.reader, "Q100", "civil_protection")
+    assert q100.classes() == ["velika", "srednja", "majhna"]
+    for hazard_class in q100.classes():
+        assert q100.total("buildings", "buildings", hazard_class) > 20, hazard_class
+        assert q100.total("roads", "km", hazard_class) > 1, hazard_class
+    q500 = exposure_report(sample_database.reader, "Q500", "civil_protection")
+    assert q500.classes() == ["preostala"]
+    q10 = exposure_report(sample_database.reader, "Q10", "civil_protection")
+    residents = [r.total("buildings", "residents") for r in (q10, q100, q500)]
+    assert residents == sorted(residents) and residents[0] < residents[2]
+    assert residents[2] < PTUJ.residents / 3  # the town on its terrace stays dry
+
+
+def test_the_critical_sites_include_the_hospital_and_nine_fire_brigades(sample_database):
+    with sample_database.reader.connect() as conn:
+        kinds = dict(
+            conn.execute(text("SELECT kind, count(*) FROM critical_site GROUP BY kind")).all()
+        )
+        hospital = conn.scalar(text("SELECT name FROM critical_site WHERE kind = 'bolnišnica'"))
+    assert kinds["gasilski dom"] == 9
+    assert hospital.startswith("Splošna bolnišnica")
+    assert {"šola", "vrtec", "zdravstveni dom", "dom starejših", "črpališče"} <= set(kinds)

@@ -1,0 +1,60 @@
+"""/civil-protection in real headless Chromium on the Ptuj sample: switch the scenario, export."""
+
+from __future__ import annotations
+
+import io
+
+import pypdf
+import pytest
+
+from tests.dashboards.browser import SCREENSHOTS, open_page, wait_for
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(browser, server):
+    page = open_page(browser, server + "/civil-protection")
+    page.wait_for_selector(".report-head", timeout=60_000)
+    yield page
+    page.close()
+
+
+def shown_scenario(page) -> str:
+    return page.locator(".report-head").get_attribute("data-scenario")
+
+
+def summary_row(page, measure: str) -> list[str]:
+    row = page.locator("table.report-summary tr", has_text=measure).first
+    return [cell.strip() for cell in row.locator("td").all_inner_texts()[1:]]
+
+
+def test_switching_the_scenario_changes_the_report_and_the_map(page):
+    assert shown_scenario(page) == "Q100"
+    buildings_q100 = summary_row(page, "Stavbe")
+    assert len(buildings_q100) == 4  # velika, srednja, majhna, total
+    canvas = page.locator(".bk-Canvas").first
+    wait_for(lambda: page.locator(".bk-Canvas").count() > 0)
+    before = canvas.screenshot()
+    page.locator("select").first.select_option("Q500")
+    assert wait_for(lambda: shown_scenario(page) == "Q500", seconds=30)
+    buildings_q500 = summary_row(page, "Stavbe")
+    assert len(buildings_q500) == 2  # preostala, total
+    assert int(buildings_q500[-1].replace(" ", "")) > int(buildings_q100[-1].replace(" ", ""))
+    assert wait_for(lambda: canvas.screenshot() != before), "the map did not change"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "civil-protection.png")  # for a person to look at
+    assert page.console_errors == []
+    assert page.foreign_requests == []
+
+
+def test_the_pdf_downloads_and_reads_right(page):
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="PDF").click()
+    pdf = download.value.path().read_bytes()
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "scenarij Q100" in text
+    total = summary_row(page, "Stavbe")[-1]
+    assert total in text  # the same count on the page and on paper
+    assert download.value.suggested_filename == "poplave_Q100.pdf"
+    assert page.console_errors == []
