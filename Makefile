@@ -23,6 +23,7 @@ test: python-env db load
 bench: python-env db load
 	$(PY) benchmarks/viewport.py
 	$(PY) benchmarks/load.py
+	$(PY) benchmarks/exposure.py
 
 lint: python-env
 	$(VENV)/bin/ruff check .
@@ -48,7 +49,7 @@ db-stop:
 
 load: python-env
 	$(PY) -m etl migrate
-	$(PY) -m etl load-profile $(PROFILE) --if-empty
+	$(PY) -m etl load-profile $(PROFILE) --missing
 
 sample: python-env
 	$(PY) -m data.sample --profile $(PROFILE)

@@ -39,7 +39,7 @@ DRAW_HINT = (
     "<p class='hint'>Območje narišete z orodjem za risanje v orodni vrstici karte: dvoklik začne, "
     "kliki dodajo oglišča, dvoklik konča; nato »Uporabi narisano«.<br><span class='en'>To draw "
     "an area, pick the draw tool in the map's toolbar: double-click to start, click to add "
-    "corners, double-click to finish; then “Use drawn area”.</span></p>"
+    "corners, double-click to finish; then “Use drawn”.</span></p>"
 )
 
 

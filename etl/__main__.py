@@ -15,7 +15,7 @@ from pathlib import Path
 from data.profiles import load_profile, profile_name
 from etl.catalog import catalog_dcat, read_catalog
 from etl.load import DEFAULT_REJECTS_DIR, MODES, LoadOptions, LoadReport, load_file
-from etl.profile import is_empty, load_profile_data
+from etl.profile import load_profile_data
 from etl.schema import migrate
 from layers.db import database_urls, get_engine
 from layers.errors import GisError
@@ -64,7 +64,11 @@ def _parser() -> argparse.ArgumentParser:
 
     profile = commands.add_parser("load-profile", help="load a municipality's real and sample data")
     profile.add_argument("profile", nargs="?", default=profile_name())
-    profile.add_argument("--if-empty", action="store_true", help="only when nothing was loaded yet")
+    profile.add_argument(
+        "--missing",
+        action="store_true",
+        help="only the layers and flood scenarios never loaded (what `make run` does)",
+    )
 
     catalog = commands.add_parser("catalog", help="list every load, newest first")
     catalog.add_argument(
@@ -129,11 +133,11 @@ def run(args: argparse.Namespace) -> None:
         )
         _print_report(load_file(engine, args.path, args.layer, options))
     elif args.command == "load-profile":
-        if args.if_empty and not is_empty(engine):
-            print("data already loaded; nothing to do / podatki so že naloženi")
-            return
-        for report in load_profile_data(engine, load_profile(args.profile)):
+        reports = load_profile_data(engine, load_profile(args.profile), missing_only=args.missing)
+        for report in reports:
             _print_report(report)
+        if not reports:
+            print("every layer is loaded; nothing to do / vsi sloji so naloženi")
     elif args.command == "catalog" and args.json:
         print(json.dumps(catalog_dcat(engine, LAYERS), ensure_ascii=False, indent=2))
     elif args.command == "catalog":

@@ -29,18 +29,32 @@ def sample_datasets(profile: Profile, directory: Path | None = None) -> list[Dat
     ]
 
 
-def is_empty(engine: Engine) -> bool:
-    """True when nothing was ever loaded."""
+def loaded_parts(engine: Engine) -> set[tuple[str, str | None]]:
+    """Every (layer, part) that was ever loaded; part is a flood scenario, or None."""
     with engine.connect() as conn:
-        return not conn.scalar(text("SELECT EXISTS (SELECT FROM dataset_load)"))
+        return {
+            tuple(row)
+            for row in conn.execute(text("SELECT DISTINCT layer, part FROM dataset_load"))
+        }
 
 
 def load_profile_data(
-    engine: Engine, profile: Profile, sample_dir: Path | None = None, progress: bool = True
+    engine: Engine,
+    profile: Profile,
+    sample_dir: Path | None = None,
+    progress: bool = True,
+    missing_only: bool = False,
 ) -> list[LoadReport]:
-    """Load every dataset of ``profile``: the real files as they are, then the sample."""
+    """Load every dataset of ``profile``: the real files as they are, then the sample.
+
+    With ``missing_only``, only the layers (and flood scenarios) never loaded are: a database
+    made by an older version gains the new layers, and nothing loaded by hand is replaced.
+    """
+    present = loaded_parts(engine) if missing_only else set()
     reports = []
     for dataset in (*profile.real, *sample_datasets(profile, sample_dir)):
+        if (dataset.layer, dataset.options.scenario) in present:
+            continue
         options = dataclasses.replace(dataset.options, progress=progress)
         reports.append(load_file(engine, dataset.path, dataset.layer, options))
     return reports

@@ -1,7 +1,9 @@
 """The flood exposure report: what lies in each hazard class of a scenario, computed in PostGIS.
 
 One statement answers the whole report, so the hazard zones are clipped to the area once and
-every section uses the GiST indexes of its layer:
+every section uses the GiST indexes of its layer. Containment is asked as ``ST_Covers(area,
+piece)``, the constant geometry first, so PostGIS prepares it once (measured: 3 ms against
+165 ms for ``ST_CoveredBy(piece, area)`` over Ptuj's 655 Q100 pieces).
 
 - a building is exposed when any part of it touches a zone, and counts once, in the most severe
   class it touches;
@@ -42,7 +44,7 @@ SECTIONS = {
         "roads",
         """SELECT json_agg(row_to_json(t)) FROM (
              SELECT z.hazard_class, r.category,
-                    sum(CASE WHEN ST_CoveredBy(r.geom, z.geom) THEN ST_Length(r.geom)
+                    sum(CASE WHEN ST_Covers(z.geom, r.geom) THEN ST_Length(r.geom)
                              ELSE ST_Length(ST_Intersection(r.geom, z.geom)) END) / 1000 AS km
                FROM {table} r JOIN zone z ON ST_Intersects(r.geom, z.geom)
               GROUP BY z.hazard_class, z.rank, r.category ORDER BY z.rank, r.category) t""",
@@ -51,7 +53,7 @@ SECTIONS = {
         "water_mains",
         """SELECT json_agg(row_to_json(t)) FROM (
              SELECT z.hazard_class,
-                    sum(CASE WHEN ST_CoveredBy(m.geom, z.geom) THEN ST_Length(m.geom)
+                    sum(CASE WHEN ST_Covers(z.geom, m.geom) THEN ST_Length(m.geom)
                              ELSE ST_Length(ST_Intersection(m.geom, z.geom)) END) / 1000 AS km
                FROM {table} m JOIN zone z ON ST_Intersects(m.geom, z.geom)
               GROUP BY z.hazard_class, z.rank ORDER BY z.rank) t""",
@@ -88,7 +90,7 @@ AREA_SQL = """
   zone AS MATERIALIZED (
     SELECT * FROM (
       SELECT f.hazard_class, c.rank,
-             CASE WHEN ST_CoveredBy(f.geom, a.geom) THEN f.geom
+             CASE WHEN ST_Covers(a.geom, f.geom) THEN f.geom
                   ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(f.geom, a.geom), 3)) END AS geom
         FROM {flood} f JOIN classes c USING (hazard_class), area a
        WHERE f.scenario = :scenario AND ST_Intersects(f.geom, a.geom)) clipped

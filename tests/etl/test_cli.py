@@ -9,6 +9,7 @@ import sys
 import geopandas as gpd
 import pyogrio
 from shapely.geometry import Point
+from sqlalchemy import text
 
 
 def etl(database, *args: str) -> subprocess.CompletedProcess:
@@ -72,3 +73,28 @@ def test_a_file_without_crs_exits_2_naming_the_file_and_the_fix(database, tmp_pa
 def test_an_unknown_layer_exits_2(database, tmp_path):
     result = etl(database, "load", str(tmp_path / "x.geojson"), "--layer", "parki")
     assert result.returncode == 2 and "unknown layer 'parki'" in result.stderr
+
+
+def test_a_profile_load_of_what_is_missing_leaves_the_rest_alone(database, ptuj_sample):
+    """An older database gains the layers it lacks; a scenario loaded by hand stays."""
+    from data.profiles import load_profile
+    from etl.load import LoadOptions, load_file
+    from etl.profile import load_profile_data
+
+    by_hand = LoadOptions(scenario="Q100", provider="ARSO", progress=False)
+    load_file(database.writer, ptuj_sample / "poplave_Q10.tif", "flood_hazard", by_hand)
+    reports = load_profile_data(
+        database.writer, load_profile("ptuj"), ptuj_sample, progress=False, missing_only=True
+    )
+    loaded = [(r.layer, r.path.name) for r in reports]
+    assert ("flood_hazard", "poplave_Q100.tif") not in loaded
+    assert ("flood_hazard", "poplave_Q10.tif") in loaded and ("buildings", "stavbe.shp") in loaded
+    with database.reader.connect() as conn:
+        provider = conn.scalar(
+            text("SELECT provider FROM dataset_load WHERE part = 'Q100' ORDER BY id DESC LIMIT 1")
+        )
+    assert provider == "ARSO"
+    again = load_profile_data(
+        database.writer, load_profile("ptuj"), ptuj_sample, progress=False, missing_only=True
+    )
+    assert again == []

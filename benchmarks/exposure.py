@@ -1,0 +1,190 @@
+"""Benchmark: the flood exposure report in PostGIS against the same answer from a geopandas overlay.
+
+    python benchmarks/exposure.py [--buildings 100000] [--runs 5]      (make bench)
+
+A schema of its own gets the Ptuj sample (real boundary, sample roads, mains and floods) and
+enough extra buildings scattered over the municipality to make ``--buildings``. Ours is the
+report the dashboard computes (one statement, indexes); the baseline is geopandas with every layer
+already in memory (reading them is timed apart), clipping the zones to the municipality and
+overlaying each layer, as a desktop analyst would. Both must agree; the medians are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from sqlalchemy import make_url, text
+
+from data.profiles import load_profile
+from etl.load import LoadOptions, load_file
+from etl.profile import load_profile_data
+from etl.schema import migrate
+from layers.db import database_urls, get_engine
+from layers.exposure import exposure_report
+from layers.registry import HAZARD_CLASSES
+
+SCHEMA = f"bench_exposure_{os.getpid()}"
+SCENARIO = "Q100"
+RANK = {c: i for i, c in enumerate(HAZARD_CLASSES, 1)}
+
+
+def extra_buildings(engine, count: int, folder: Path) -> Path:
+    """``count`` houses at random inside the municipality, as a file for the ETL."""
+    rng = np.random.default_rng(7)
+    with engine.connect() as conn:
+        boundary = shapely.from_wkb(
+            bytes(conn.scalar(text("SELECT ST_AsBinary(ST_Union(geom)) FROM municipality")))
+        )
+    xmin, ymin, xmax, ymax = boundary.bounds
+    x = rng.uniform(xmin, xmax, count * 4)  # the boundary fills about half its box
+    y = rng.uniform(ymin, ymax, count * 4)
+    inside = shapely.contains_xy(boundary, x, y)
+    x, y = x[inside][:count], y[inside][:count]
+    size = rng.uniform(8, 15, len(x))
+    frame = gpd.GeoDataFrame(
+        {
+            "NASLOV": [f"Nova ulica {i}" for i in range(len(x))],
+            "NAMEMBNOST": rng.choice(["enostanovanjska", "večstanovanjska", "poslovna"], len(x)),
+            "ST_PREB": rng.integers(0, 6, len(x)),
+        },
+        geometry=shapely.box(x, y, x + size, y + size),
+        crs=3794,
+    )
+    path = folder / "extra.gpkg"
+    pyogrio.write_dataframe(frame, path, layer="stavbe")
+    return path
+
+
+def read_layers(engine) -> dict[str, gpd.GeoDataFrame]:
+    queries = {
+        "municipality": "SELECT geom FROM municipality",
+        "zones": f"SELECT hazard_class, geom FROM flood_zone WHERE scenario = '{SCENARIO}'",  # noqa: S608
+        "buildings": "SELECT id, use_class, occupants, geom FROM building",
+        "roads": "SELECT category, geom FROM road_segment",
+        "mains": "SELECT geom FROM water_main",
+        "hotspots": "SELECT location_name, geom FROM wifi_hotspot",
+        "sites": "SELECT name, geom FROM critical_site",
+    }
+    with engine.connect() as conn:
+        return {k: gpd.read_postgis(text(q), conn, geom_col="geom") for k, q in queries.items()}
+
+
+def geopandas_report(layers: dict[str, gpd.GeoDataFrame]) -> dict:
+    """The report's figures by geopandas overlays of the in-memory layers."""
+    zones = gpd.overlay(layers["zones"], layers["municipality"], how="intersection")
+    zones["rank"] = zones["hazard_class"].map(RANK)
+    hits = layers["buildings"].sjoin(zones[["rank", "geometry"]], predicate="intersects")
+    worst = hits.groupby("id").agg(
+        rank=("rank", "min"), use=("use_class", "first"), people=("occupants", "first")
+    )
+    buildings = worst.groupby("rank").agg(buildings=("use", "size"), residents=("people", "sum"))
+    lengths = {}
+    for name in ("roads", "mains"):
+        pieces = gpd.overlay(
+            layers[name],
+            zones[["hazard_class", "geometry"]],
+            how="intersection",
+            keep_geom_type=True,
+        )
+        lengths[name] = pieces.length.groupby(pieces["hazard_class"]).sum() / 1000
+    points = {
+        name: layers[name]
+        .sjoin(zones[["rank", "geometry"]], predicate="intersects")
+        .index.nunique()
+        for name in ("hotspots", "sites")
+    }
+    return {
+        "buildings": int(buildings["buildings"].sum()),
+        "residents": int(buildings["residents"].sum()),
+        "road_km": float(lengths["roads"].sum()),
+        "mains_km": float(lengths["mains"].sum()),
+        **points,
+    }
+
+
+def timed(function, runs: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--buildings", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    url = make_url(database_urls().writer).update_query_dict(
+        {"options": f"-csearch_path={SCHEMA},public"}
+    )
+    admin = get_engine(database_urls().writer, "bench")
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
+    try:
+        engine = get_engine(url.render_as_string(hide_password=False), "bench")
+        migrate(engine)
+        load_profile_data(engine, load_profile("ptuj"), progress=False)
+        with engine.connect() as conn:
+            have = conn.scalar(text("SELECT count(*) FROM building"))
+        with tempfile.TemporaryDirectory() as folder:
+            extra = extra_buildings(engine, args.buildings - have, Path(folder))
+            load_file(engine, extra, "buildings", LoadOptions(mode="append", progress=False))
+        with engine.connect() as conn:
+            counts = conn.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM building), (SELECT sum(ST_Length(geom)) / 1000 FROM road_segment),"
+                    " (SELECT sum(ST_Length(geom)) / 1000 FROM water_main), (SELECT count(*) FROM flood_zone WHERE scenario = :s)"
+                ),
+                {"s": SCENARIO},
+            ).one()
+        print(
+            f"{SCENARIO} over {counts[0]:,} buildings, {counts[1]:.0f} km of road, {counts[2]:.0f} km of mains, "
+            f"{counts[3]} zone pieces; median of {args.runs} runs"
+        )
+        exposure_report(engine, SCENARIO, "civil_protection")  # warm the cache, as a live server is
+        ours_s, ours = timed(
+            lambda: exposure_report(engine, SCENARIO, "civil_protection"), args.runs
+        )
+        read_started = time.perf_counter()
+        layers = read_layers(engine)
+        read_s = time.perf_counter() - read_started
+        theirs_s, theirs = timed(lambda: geopandas_report(layers), args.runs)
+        mine = {
+            "buildings": int(ours.total("buildings", "buildings")),
+            "residents": int(ours.total("buildings", "residents")),
+            "road_km": ours.total("roads", "km"),
+            "mains_km": ours.total("water_mains", "km"),
+            "hotspots": len(ours.rows("wifi_hotspots")),
+            "sites": len(ours.rows("critical_sites")),
+        }
+        table = pd.DataFrame({"PostGIS report": mine, "geopandas overlay": theirs})
+        print(table.to_string(float_format=lambda v: f"{v:,.3f}"))
+        agree = all(np.isclose(mine[k], theirs[k], rtol=1e-6) for k in mine)
+        print(f"{'PostGIS report (ours)':<34}{ours_s * 1000:>9.0f} ms")
+        print(
+            f"{'geopandas overlay, data in memory':<34}{theirs_s * 1000:>9.0f} ms  (+ {read_s * 1000:.0f} ms to read the layers)"
+        )
+        print(
+            f"speed-up: {theirs_s / ours_s:.1f}x (in memory), {(theirs_s + read_s) / ours_s:.1f}x (with reading); answers agree: {agree}"
+        )
+        if not agree:
+            raise SystemExit("the two answers differ")
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+
+
+if __name__ == "__main__":
+    main()
