@@ -23,7 +23,6 @@ class Table:
     title_en: str
     headers: list[tuple[str, str]]  # (sl, en)
     rows: list[list[object]]
-    decimals: int = 0  # of the numeric columns
 
 
 def number(value: object, decimals: int = 0) -> str:
@@ -89,47 +88,50 @@ def summary_table(report: ExposureReport) -> Table:
     )
 
 
-def crosstab(report: ExposureReport, section: str, key: str, measure: str, label) -> list[list]:
-    """Rows of ``key`` by hazard class (columns, in order) and a total, from a section's rows."""
+def crosstab(
+    report: ExposureReport,
+    section: str,
+    key: tuple[str, str, str],
+    measure: str,
+    label,
+    decimals: int = 0,
+) -> tuple[list[list[str]], list[tuple[str, str]]]:
+    """Rows of a section's ``measure`` by its ``key`` column and hazard class, and the headers.
+
+    ``key`` is the column and its header in Slovenian and English; the last column is the total.
+    """
+    column, header_sl, header_en = key
     classes = report.classes()
-    keys = sorted({row[key] for row in report.rows(section)})
     rows = []
-    for item in keys:
+    for item in sorted({row[column] for row in report.rows(section)}):
         values = [
             sum(
                 r[measure]
                 for r in report.rows(section)
-                if r[key] == item and r["hazard_class"] == c
+                if r[column] == item and r["hazard_class"] == c
             )
             for c in classes
         ]
-        rows.append([label(item), *values, sum(values)])
-    return rows
+        rows.append([label(item), *(number(v, decimals) for v in [*values, sum(values)])])
+    return rows, [
+        (header_sl, header_en),
+        *((class_short(c), "") for c in classes),
+        ("Skupaj", "Total"),
+    ]
 
 
 def buildings_table(report: ExposureReport) -> Table:
-    classes = report.classes()
-    rows = crosstab(report, "buildings", "use_class", "buildings", use_label)
-    return Table(
-        "buildings",
-        "Stavbe po namembnosti",
-        "Buildings by use",
-        [("Namembnost", "Use"), *((class_short(c), "") for c in classes), ("Skupaj", "Total")],
-        [[r[0], *(number(v) for v in r[1:])] for r in rows],
+    rows, headers = crosstab(
+        report, "buildings", ("use_class", "Namembnost", "Use"), "buildings", use_label
     )
+    return Table("buildings", "Stavbe po namembnosti", "Buildings by use", headers, rows)
 
 
 def roads_table(report: ExposureReport) -> Table:
-    classes = report.classes()
-    rows = crosstab(report, "roads", "category", "km", str)
-    return Table(
-        "roads",
-        "Ceste po kategoriji (km)",
-        "Roads by category (km)",
-        [("Kategorija", "Category"), *((class_short(c), "") for c in classes), ("Skupaj", "Total")],
-        [[r[0], *(number(v, 2) for v in r[1:])] for r in rows],
-        decimals=2,
+    rows, headers = crosstab(
+        report, "roads", ("category", "Kategorija", "Category"), "km", str, decimals=2
     )
+    return Table("roads", "Ceste po kategoriji (km)", "Roads by category (km)", headers, rows)
 
 
 def sites_table(report: ExposureReport) -> Table:
