@@ -23,6 +23,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
@@ -45,6 +46,7 @@ from styles import class_colors, style
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 MAP_LAYERS = ("districts", "water_bodies", "flood_hazard", "roads", "buildings", "critical_sites")
 MAP_WIDTH_PX = 2000
+MAP_BOX = (25 * cm, 10.5 * cm)  # room for the summary table below it on the first page
 TO_MERCATOR = Transformer.from_crs(STORAGE_SRID, WEB_MERCATOR, always_xy=True)
 
 
@@ -67,7 +69,7 @@ def _frame(engine: Engine, layer_id: str, box: tuple, role: str, scenario: str):
 def map_png(engine: Engine, report: ExposureReport, area: shapely.Geometry, role: str) -> bytes:
     """The report's area with the scenario's hazard classes, as a PNG for print."""
     box = area.buffer(max(area.length / 40, 100)).bounds
-    figure = Figure(figsize=(10, 6.2), dpi=180)
+    figure = Figure(figsize=(9, 5.2), dpi=200)
     ax = figure.add_axes((0, 0, 1, 1))
     frames = {name: _frame(engine, name, box, role, report.scenario) for name in MAP_LAYERS}
     draw = {
@@ -106,10 +108,17 @@ def map_png(engine: Engine, report: ExposureReport, area: shapely.Geometry, role
                 [], [], color="#a50f15", marker="s", linestyle="", label="Objekt posebnega pomena"
             )
         )
-    ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9)
+    ax.legend(handles=handles, loc="upper left", fontsize=9, framealpha=0.9)
     out = io.BytesIO()
-    figure.savefig(out, format="png")
+    figure.savefig(out, format="png", bbox_inches="tight", pad_inches=0.05)
     return out.getvalue()
+
+
+def map_image(png: bytes, box: tuple[float, float]) -> Image:
+    """The map at the largest size that fits ``box`` (width, height in points), aspect kept."""
+    width, height = ImageReader(io.BytesIO(png)).getSize()
+    scale = min(box[0] / width, box[1] / height)
+    return Image(io.BytesIO(png), width=width * scale, height=height * scale)
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -205,7 +214,7 @@ def report_pdf(
             styles["body"],
         ),
         Spacer(1, 0.2 * cm),
-        Image(io.BytesIO(map_png(engine, report, area, role)), width=20 * cm, height=12.4 * cm),
+        map_image(map_png(engine, report, area, role), MAP_BOX),
     ]
     for table in report_tables(report):
         story.extend(_pdf_table(table, styles))

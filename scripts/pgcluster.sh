@@ -82,8 +82,12 @@ start_server() {
     if is_running; then
         return
     fi
-    as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -l "$RUNDIR/postgres.log" -w -t 60 start >/dev/null \
-        || fail "the server did not start; see $RUNDIR/postgres.log / strežnik se ni zagnal."
+    if ! as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -l "$RUNDIR/postgres.log" -w -t 60 start >/dev/null; then
+        if tail -n 5 "$RUNDIR/postgres.log" | grep -q "could not create any TCP/IP sockets"; then
+            fail "port $PORT is taken by another server: run with GIS_PG_PORT=<free port> / vrata $PORT so zasedena: nastavite GIS_PG_PORT."
+        fi
+        fail "the server did not start; see $RUNDIR/postgres.log / strežnik se ni zagnal."
+    fi
 }
 
 new_password() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
