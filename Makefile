@@ -14,6 +14,7 @@ export GIS_PROFILE ?= $(PROFILE)
 .PHONY: run test bench lint db db-stop load sample system-packages python-env clean
 
 run: python-env db load
+	$(PY) -m dashboards.users demo
 	$(PY) app.py --port $(PORT) --address $(ADDRESS)
 
 test: python-env db load

@@ -14,6 +14,8 @@ import sys
 
 import panel as pn
 
+from dashboards.access import auth_options, session_role
+from dashboards.audit import AuditPage
 from dashboards.civil_protection import CivilProtectionDashboard
 from dashboards.planner import PlannerDashboard
 from dashboards.theme import html_pane
@@ -25,16 +27,25 @@ from layers.errors import GisError
 log = logging.getLogger("app")
 
 
-def build_routes(reader_url: str, profile_name: str | None, basemap_url: str | None) -> dict:
-    """The routes and the function that builds each page for a new session."""
-    engine = get_engine(reader_url, "dashboards")
-    check_database(engine)
+def build_routes(engine, profile_name: str | None, basemap_url: str | None) -> dict:
+    """The routes and the function that builds each page for a new session, in its role."""
     profile = load_profile(profile_name)
     return {
-        "planner": lambda: page(PlannerDashboard, engine, profile, basemap_url=basemap_url),
-        "civil-protection": lambda: page(
-            CivilProtectionDashboard, engine, profile, basemap_url=basemap_url
+        "planner": lambda: page(
+            PlannerDashboard, engine, profile, session_role(), basemap_url=basemap_url
         ),
+        "civil-protection": lambda: page(
+            CivilProtectionDashboard, engine, profile, session_role(), basemap_url=basemap_url
+        ),
+        "public": lambda: page(
+            PlannerDashboard,
+            engine,
+            profile,
+            "public",
+            basemap_url=basemap_url,
+            title=("Javni zemljevid", "Public map"),
+        ),
+        "audit": lambda: page(AuditPage, engine, profile, session_role()),
     }
 
 
@@ -64,14 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         urls = database_urls()
         log.info("reading from %s", safe_url(urls.reader))
-        routes = build_routes(urls.reader, args.profile, args.basemap_url)
+        engine = get_engine(urls.reader, "dashboards")
+        check_database(engine)
+        routes = build_routes(engine, args.profile, args.basemap_url)
+        access = auth_options(engine)
     except GisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     origins = [f"localhost:{args.port}", f"127.0.0.1:{args.port}", f"{args.address}:{args.port}"]
-    log.info("serving http://localhost:%d/planner and /civil-protection", args.port)
+    log.info("serving http://localhost:%d (/planner, /civil-protection, /public)", args.port)
     pn.serve(
         routes,
+        **access,
         port=args.port,
         address=args.address,
         show=False,

@@ -18,6 +18,7 @@ from bokeh.models import ColumnDataSource, PolyDrawTool
 from pyproj import Transformer
 from sqlalchemy import Engine
 
+from dashboards.access import record_session
 from dashboards.exposure_pdf import report_pdf
 from dashboards.exposure_tables import Table, report_csv, report_tables
 from dashboards.map import LayerMap
@@ -210,12 +211,18 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
             f"{self.profile.name} · {self.profile.name_en}",
         )
 
+    def _export_detail(self) -> str:
+        return f"{self.report.scenario}; {self.report.area_name}"
+
     def _pdf_file(self) -> io.BytesIO:
         self.pdf.filename = f"poplave_{self.report.scenario}.pdf"
-        return io.BytesIO(self.pdf_bytes())
+        pdf = self.pdf_bytes()
+        record_session(self.engine, "export_pdf", self._export_detail())
+        return io.BytesIO(pdf)
 
     def _csv_file(self) -> io.BytesIO:
         self.csv.filename = f"poplave_{self.report.scenario}.csv"
+        record_session(self.engine, "export_csv", self._export_detail())
         return io.BytesIO(report_csv(self.report).encode("utf-8-sig"))  # BOM: Excel reads UTF-8
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -245,7 +252,7 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
             scroll=True,
         )
         return pn.Column(
-            header("Civilna zaščita: poplave", "Civil protection: floods", self.profile),
+            header("Civilna zaščita: poplave", "Civil protection: floods", self.profile, self.role),
             pn.Row(controls, self.map, report, sizing_mode="stretch_both"),
             sizing_mode="stretch_both",
             margin=0,

@@ -28,9 +28,16 @@ def municipality_extent(engine: Engine) -> tuple[float, float, float, float]:
     return extent
 
 
-def header(title_sl: str, title_en: str, profile: Profile) -> pn.pane.HTML:
+def header(title_sl: str, title_en: str, profile: Profile, role: str) -> pn.pane.HTML:
+    """The page's title, the municipality, and who is signed in (or a way to sign in)."""
+    user = pn.state.user
+    if user and user != "guest":
+        who = f"{html.escape(user)} ({html.escape(role)}) · <a href='/logout'>Odjava · Sign out</a>"
+    else:
+        who = "<a href='/login'>Prijava · Sign in</a>"
     return html_pane(
-        f"<div class='app-header'><h1>{html.escape(title_sl)} · {html.escape(title_en)}</h1>"
+        f"<div class='app-header'><div class='who'>{who}</div>"
+        f"<h1>{html.escape(title_sl)} · {html.escape(title_en)}</h1>"
         f"<div class='sub'>{html.escape(profile.name)} · {html.escape(profile.name_en)}</div></div>",
         sizing_mode="stretch_width",
         margin=0,
@@ -38,7 +45,10 @@ def header(title_sl: str, title_en: str, profile: Profile) -> pn.pane.HTML:
 
 
 class PlannerDashboard(pn.viewable.Viewer):
-    """Layers to toggle, restyle and inspect, for the planners of one municipality."""
+    """Layers to toggle, restyle and inspect: every layer ``role`` may see, and nothing else.
+
+    The same page serves the public at ``/public``, where the role sees only the open layers.
+    """
 
     def __init__(
         self,
@@ -46,10 +56,11 @@ class PlannerDashboard(pn.viewable.Viewer):
         profile: Profile,
         role: str = "planner",
         basemap_url: str | None = None,
+        title: tuple[str, str] = ("Prostorski pregledovalnik", "Planner's map"),
         **params,
     ) -> None:
         super().__init__(**params)
-        self.profile = profile
+        self.profile, self.role, self.title = profile, role, title
         self.map = LayerMap(
             engine, visible_to(role), role, municipality_extent(engine), basemap_url
         )
@@ -69,7 +80,7 @@ class PlannerDashboard(pn.viewable.Viewer):
         )
         body = pn.Row(sidebar, self.map, details, sizing_mode="stretch_both")
         return pn.Column(
-            header("Prostorski pregledovalnik", "Planner's map", self.profile),
+            header(*self.title, self.profile, self.role),
             body,
             sizing_mode="stretch_both",
             margin=0,

@@ -58,7 +58,7 @@ def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
 
 
 def grant_reading(engine: Engine, reader: str | None) -> None:
-    """Let ``reader`` select from every table and view, and nothing else."""
+    """Let ``reader`` select from every table and view and append to the audit trail; no more."""
     with engine.begin() as conn:
         current = conn.scalar(text("SELECT current_user"))
         exists = conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": reader})
@@ -68,3 +68,7 @@ def grant_reading(engine: Engine, reader: str | None) -> None:
         role, schema = quote(reader), quote(conn.scalar(text("SELECT current_schema()")))
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
         conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        # the one thing it may write: the audit trail, appended through a definer's function
+        conn.exec_driver_sql(
+            f"GRANT EXECUTE ON FUNCTION {schema}.record_audit(text, text, text, text, text) TO {role}"
+        )

@@ -130,6 +130,8 @@ SQL
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS postgis;
 GRANT CONNECT ON DATABASE :"db" TO gis_reader;
+-- the dashboards' role creates nothing, not even temporary tables (the owner, the ETL, still may)
+REVOKE TEMPORARY ON DATABASE :"db" FROM PUBLIC;
 SQL
     done
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import urlparse
 
@@ -29,9 +30,13 @@ def wait_for(condition, seconds: float = 15.0, step: float = 0.25):
 
 
 def open_page(browser, url: str, width: int = 1600, height: int = 1000):
-    """A page that records console errors and any request to a host other than ours."""
+    """A page that records console errors, requests to any host but ours, and what it receives."""
     page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
-    page.console_errors, page.foreign_requests = [], []
+    page.console_errors, page.foreign_requests, page.received = [], [], []
+    # everything the server sends over the websocket, to check what a session was given
+    page.on(
+        "websocket", lambda ws: ws.on("framereceived", lambda frame: page.received.append(frame))
+    )
     page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
     page.on("pageerror", lambda e: page.console_errors.append(str(e)))
     host = urlparse(url).hostname
@@ -45,3 +50,26 @@ def open_page(browser, url: str, width: int = 1600, height: int = 1000):
     )
     page.goto(url)
     return page
+
+
+def sign_in(page, url: str, name: str, password: str, then: str) -> None:
+    """Sign in through the form as a person would, then open ``then``."""
+    page.goto(f"{url}/login?next={then}")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}{then}", timeout=30_000)
+
+
+def _readable(frame: str | bytes) -> str:
+    """A websocket frame as text, JSON's escapes of non-ASCII letters undone."""
+    text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+    try:
+        return json.dumps(json.loads(text), ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+def received_text(page) -> str:
+    """What the server sent the page: the document and every websocket message, as text."""
+    return page.content() + "\n".join(_readable(f) for f in page.received)

@@ -1,18 +1,30 @@
-"""Shared by the dashboard tests: the app served on a free port, and Debian's Chromium."""
+"""Shared by the dashboard tests: the app served on a free port with its users, and Chromium."""
 
 from __future__ import annotations
 
+import secrets
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from dashboards.users import User, hash_password, save_users
 from layers.db import ROOT
 from tests.dashboards.browser import CHROMIUM, CHROMIUM_ARGS
+
+# one person per role that signs in: (name, password)
+ACCOUNTS = {
+    "planner": ("ana", "ana-geslo-2026"),
+    "civil_protection": ("civil", "civil-geslo-2026"),
+    "mayor_office": ("zupan", "zupan-geslo-2026"),
+    "admin": ("boss", "boss-geslo-2026"),
+}
+DEVICE = ("stena-1", secrets.token_urlsafe(32))
 
 
 def free_port() -> int:
@@ -21,33 +33,72 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(sample_database):
+def write_users(path: Path) -> Path:
+    users = {
+        name: User(name, role, hash_password(password))
+        for role, (name, password) in ACCOUNTS.items()
+    }
+    users[DEVICE[0]] = User(DEVICE[0], "mayor_office", hash_password(DEVICE[1]), device=True)
+    save_users(users, path)
+    return path
+
+
+@dataclass
+class Server:
+    """A running app: its address, its log, and the secrets it was given."""
+
+    url: str
+    log: Path
+    secrets: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def start_server(database, folder: Path, **extra_env: str) -> Server:
     port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    cookie_secret = secrets.token_urlsafe(32)
+    environment = {
+        **database.environment(),
+        "GIS_USERS_FILE": str(write_users(folder / "users.json")),
+        "GIS_COOKIE_SECRET": cookie_secret,
+        **extra_env,
+    }
+    log = folder / "app.log"
     process = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port)],
         cwd=ROOT,
-        env=sample_database.environment(),
-        stdout=subprocess.PIPE,
+        env=environment,
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
-        text=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    server = Server(f"http://127.0.0.1:{port}", log, {"cookie": cookie_secret}, process)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the app exited: {process.stdout.read()}")
+            pytest.fail(f"the app exited: {server.log_text()}")
         try:
-            urllib.request.urlopen(url + "/planner", timeout=5)
-            break
+            urllib.request.urlopen(server.url + "/public", timeout=5)
+            return server
         except OSError:
             time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("the app did not answer within 90 s")
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    process.kill()
+    pytest.fail("the app did not answer within 90 s")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    server.process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def server(sample_database, tmp_path_factory):
+    """The app on the Ptuj sample, with one account per role and a wall display's device."""
+    running = start_server(sample_database, tmp_path_factory.mktemp("server"))
+    yield running
+    stop_server(running)
 
 
 @pytest.fixture(scope="session")

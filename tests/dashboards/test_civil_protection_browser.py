@@ -7,14 +7,16 @@ import io
 import pypdf
 import pytest
 
-from tests.dashboards.browser import SCREENSHOTS, open_page, wait_for
+from tests.dashboards.browser import SCREENSHOTS, open_page, sign_in, wait_for
+from tests.dashboards.conftest import ACCOUNTS
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def page(browser, server):
-    page = open_page(browser, server + "/civil-protection")
+    page = open_page(browser, server.url + "/public")
+    sign_in(page, server.url, *ACCOUNTS["civil_protection"], "/civil-protection")
     page.wait_for_selector(".report-head", timeout=60_000)
     yield page
     page.close()

@@ -8,14 +8,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.dashboards.browser import MAP_BACKGROUND, SCREENSHOTS, open_page, wait_for
+from tests.dashboards.browser import MAP_BACKGROUND, SCREENSHOTS, open_page, sign_in, wait_for
+from tests.dashboards.conftest import ACCOUNTS
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def page(browser, server):
-    page = open_page(browser, server + "/planner")
+    page = open_page(browser, server.url + "/public")
+    sign_in(page, server.url, *ACCOUNTS["planner"], "/planner")
     page.wait_for_selector("canvas", timeout=60_000)
     page.wait_for_timeout(1500)
     yield page

@@ -53,6 +53,12 @@ def test_the_registry_matches_the_migrated_database(etl_database):
         "DELETE FROM road_segment",
         "CREATE TABLE intruder (id int)",
         "DROP TABLE water_main",
+        "INSERT INTO audit_event (action) VALUES ('sign_in')",
+        "UPDATE audit_event SET username = 'someone else'",
+        "DELETE FROM audit_event",
+        "INSERT INTO flood_zone (scenario, return_period, hazard_class, geom) VALUES"
+        " ('Q1', 1, 'velika', ST_Multi(ST_Buffer(ST_Point(0, 0, 3794), 1)))",
+        "CREATE TEMP TABLE scratch AS SELECT 1",
     ],
 )
 def test_the_dashboards_role_can_only_read(etl_database, statement):
@@ -81,3 +87,18 @@ def test_a_spec_that_does_not_match_the_database_is_named_at_start(etl_database)
         "SRID 3794, the spec says MultiLineString in 3912"
         in spec_problems(etl_database.reader, wrong_srid)[0]
     )
+
+
+def test_the_dashboards_role_appends_to_the_audit_trail_only_through_its_function(etl_database):
+    with etl_database.reader.begin() as conn:
+        conn.execute(
+            text("SELECT record_audit('ana', 'planner', 'export_pdf', 'Q100', '127.0.0.1')")
+        )
+    with etl_database.reader.connect() as conn:
+        assert conn.scalar(
+            text(
+                "SELECT count(*) FROM audit_event WHERE username = 'ana' AND action = 'export_pdf'"
+            )
+        )
+        with pytest.raises(Exception, match="violates check constraint"):
+            conn.execute(text("SELECT record_audit('ana', 'planner', 'drop_everything', '', '')"))

@@ -1,0 +1,293 @@
+"""Who may open what: sign-in, roles, routes, and the audit trail. Enforced on the server.
+
+Sign-in is Panel's own authentication. A municipality configures its OpenID Connect provider
+(Keycloak, Azure AD, SI-PASS through a broker) with Panel's environment variables, so two-factor
+sign-in is the provider's, and maps the provider's groups to roles with ``GIS_OIDC_ROLES``.
+Without one, people sign in against the local users file (``dashboards/users.py``).
+
+A route is served only to the roles ``ROUTE_ROLES`` names (others get 403); inside a page, every
+layer query, report and export checks the session's role again (``layers.queries.check_access``),
+so nothing a role may not see is ever read for it. Sessions of people end after
+``GIS_SESSION_HOURS`` (10 h); a wall display's device sign-in lasts a year.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+import panel as pn
+import tornado.web
+from panel.auth import BasicAuthProvider, OAuthProvider
+from sqlalchemy import Engine
+from tornado.websocket import WebSocketHandler
+
+from dashboards.users import MAX_PASSWORD, authenticate, load_users
+from layers.audit import record_event
+from layers.db import ROOT, read_env_file
+from layers.registry import ROLES
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "templates"
+APP_ENV_FILE = ROOT / ".local" / "app.env"
+DEVICE_DAYS = 365
+ROUTE_ROLES = {
+    "planner": frozenset({"planner", "admin"}),
+    "civil-protection": frozenset({"civil_protection", "admin"}),
+    "audit": frozenset({"admin"}),
+    "public": frozenset(ROLES),
+}
+GUEST_ROUTES = ("/public",)
+HOME = {
+    "admin": "/planner",
+    "planner": "/planner",
+    "civil_protection": "/civil-protection",
+    "mayor_office": "/public",  # until the wall display exists
+    "public": "/public",
+}
+ROLE_PRIORITY = ("admin", "civil_protection", "planner", "mayor_office")  # one role per person
+
+
+def session_hours() -> float:
+    return float(os.environ.get("GIS_SESSION_HOURS", "10"))
+
+
+def cookie_secret() -> str:
+    """``GIS_COOKIE_SECRET``, else the one in ``.local/app.env`` (made on first use, mode 600)."""
+    if os.environ.get("GIS_COOKIE_SECRET"):
+        return os.environ["GIS_COOKIE_SECRET"]
+    found = read_env_file(APP_ENV_FILE).get("GIS_COOKIE_SECRET")
+    if found:
+        return found
+    APP_ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    descriptor = os.open(APP_ENV_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(
+            f"# Written by app.py: signs the session cookies. Keep private.\nGIS_COOKIE_SECRET={secret}\n"
+        )
+    return secret
+
+
+# --- roles -------------------------------------------------------------------------------
+
+
+def oidc_provider() -> str | None:
+    """The OpenID Connect provider Panel is configured for (``PANEL_OAUTH_PROVIDER``), if any."""
+    return os.environ.get("PANEL_OAUTH_PROVIDER") or None
+
+
+def parse_role_map(text_map: str) -> dict[str, str]:
+    """``"gis-planners=planner, gis-cz=civil_protection"`` → ``{group: role}``."""
+    pairs = [item.split("=", 1) for item in text_map.split(",") if "=" in item]
+    return {group.strip(): role.strip() for group, role in pairs if role.strip() in ROLES}
+
+
+def role_from_groups(groups: object, role_map: dict[str, str]) -> str:
+    """The most privileged role any of the person's groups maps to; none: public."""
+    names = [groups] if isinstance(groups, str) else list(groups or [])
+    granted = {role_map[g] for g in names if g in role_map}
+    return next((r for r in ROLE_PRIORITY if r in granted), "public")
+
+
+def role_of(user: str | None, user_info: dict | None) -> str:
+    """The role of a signed-in user (from the provider's groups or the users file)."""
+    if not user or user == "guest":
+        return "public"
+    if oidc_provider():
+        claim = os.environ.get("GIS_OIDC_GROUPS_CLAIM", "groups")
+        role_map = parse_role_map(os.environ.get("GIS_OIDC_ROLES", ""))
+        return role_from_groups((user_info or {}).get(claim), role_map)
+    found = load_users().get(user)
+    return found.role if found else "public"
+
+
+def session_role() -> str:
+    """The role of the session being served."""
+    return role_of(pn.state.user, pn.state.user_info)
+
+
+def authorize(user_info: dict | None, path: str) -> bool:
+    """Panel's authorize callback: may this session open ``path``?"""
+    route = path.strip("/").split("/")[0]
+    allowed = ROUTE_ROLES.get(route)
+    return allowed is None or session_role() in allowed
+
+
+# --- the audit trail -----------------------------------------------------------------------
+
+
+def session_address() -> str:
+    request = pn.state.curdoc.session_context.request if pn.state.curdoc else None
+    return getattr(request, "remote_ip", "") or ""
+
+
+def record_session(engine: Engine, action: str, detail: str) -> None:
+    """Record an action of the session being served (an export, a report download)."""
+    user = pn.state.user
+    record_event(engine, action, user, role_of(user, pn.state.user_info), detail, session_address())
+
+
+# --- the handlers ---------------------------------------------------------------------------
+
+
+def _render(name: str, **values) -> str:
+    from jinja2 import Template
+
+    return Template((TEMPLATES / name).read_text(encoding="utf-8"), autoescape=True).render(
+        **values
+    )
+
+
+def set_user_cookie(handler: tornado.web.RequestHandler, name: str, days: float) -> None:
+    """The signed session cookie: HttpOnly, SameSite=Lax, Secure behind TLS."""
+    secure = handler.request.protocol == "https" or os.environ.get("GIS_TLS") == "1"
+    handler.clear_cookie("is_guest")
+    handler.set_signed_cookie(
+        "user", name, expires_days=days, httponly=True, samesite="Lax", secure=secure, path="/"
+    )
+
+
+def _next_url(handler: tornado.web.RequestHandler, role: str) -> str:
+    wanted = handler.get_cookie("next_url", "")
+    route = wanted.strip("/").split("/")[0].split("?")[0]
+    # only our own routes, and only those the role may open: never an address elsewhere
+    if (
+        wanted.startswith("/")
+        and not wanted.startswith("//")
+        and role in ROUTE_ROLES.get(route, ())
+    ):
+        return wanted
+    return HOME[role]
+
+
+class LoginHandler(tornado.web.RequestHandler):
+    """The sign-in form and its check against the users file; every attempt is audited."""
+
+    engine: Engine | None = None
+
+    def get(self) -> None:
+        error = self.get_argument("error", "")
+        next_url = self.get_argument("next", "")
+        if next_url.startswith("/") and not next_url.startswith("//"):
+            self.set_cookie("next_url", next_url, httponly=True, samesite="Lax")
+        message = (
+            "Napačno uporabniško ime ali geslo. · Wrong user name or password." if error else ""
+        )
+        self.write(_render("login.html", login_endpoint="/login", errormessage=message))
+
+    def post(self) -> None:
+        name = self.get_argument("username", "")[:200]
+        password = self.get_argument("password", "")[: MAX_PASSWORD + 1]
+        user = authenticate(name, password)
+        if user is None or user.device:  # a device signs in by its link only
+            record_event(self.engine, "sign_in_failed", name, None, "", self.request.remote_ip)
+            self.redirect("/login?error=1")
+            return
+        set_user_cookie(self, user.name, session_hours() / 24)
+        record_event(self.engine, "sign_in", user.name, user.role, "", self.request.remote_ip)
+        self.clear_cookie("next_url")
+        self.redirect(_next_url(self, user.role))
+
+
+class DeviceHandler(tornado.web.RequestHandler):
+    """A wall display signs in once with its link, and stays signed in for a year."""
+
+    engine: Engine | None = None
+
+    def get(self) -> None:
+        name = self.get_argument("name", "")[:200]
+        user = authenticate(name, self.get_argument("token", "")[: MAX_PASSWORD + 1])
+        if user is None or not user.device:
+            record_event(
+                self.engine, "sign_in_failed", name, None, "device", self.request.remote_ip
+            )
+            raise tornado.web.HTTPError(403)
+        set_user_cookie(self, user.name, DEVICE_DAYS)
+        record_event(
+            self.engine, "device_sign_in", user.name, user.role, "", self.request.remote_ip
+        )
+        self.redirect(HOME[user.role])
+
+
+class LogoutHandler(tornado.web.RequestHandler):
+    engine: Engine | None = None
+
+    def get(self) -> None:
+        raw = self.get_signed_cookie("user", max_age_days=DEVICE_DAYS)
+        if raw:
+            name = raw.decode("utf-8")
+            record_event(
+                self.engine, "sign_out", name, role_of(name, None), "", self.request.remote_ip
+            )
+        for cookie in ("user", "id_token", "access_token", "refresh_token", "is_guest", "next_url"):
+            self.clear_cookie(cookie, path="/")
+        self.write(_render("logout.html"))
+
+
+class HomeHandler(tornado.web.RequestHandler):
+    """``/``: the home page of the visitor's role (the public map for everyone else)."""
+
+    def get(self) -> None:
+        raw = self.get_signed_cookie("user", max_age_days=DEVICE_DAYS)
+        self.redirect(HOME[role_of(raw.decode("utf-8"), None) if raw else "public"])
+
+
+class LocalUsersProvider(BasicAuthProvider):
+    """Panel's basic authentication, checked against the users file, with expiring sessions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine  # before Panel's constructor, which asks for the handlers
+        super().__init__(guest_endpoints=list(GUEST_ROUTES))
+
+    @property
+    def get_user(self):
+        def get_user(handler: tornado.web.RequestHandler) -> str | None:
+            user = self._signed_in(handler)
+            if user is None and self._allow_guest(handler.request.path):
+                user = "guest"
+                handler.request.cookies["is_guest"] = "1"
+            if user and isinstance(handler, WebSocketHandler):
+                pn.state._active_users[user] += 1  # as Panel's provider counts them
+            return user
+
+        return get_user
+
+    @staticmethod
+    def _signed_in(handler: tornado.web.RequestHandler) -> str | None:
+        """The user of a valid, unexpired session cookie whose account still exists."""
+        raw = handler.get_signed_cookie("user", max_age_days=DEVICE_DAYS)
+        user = load_users().get(raw.decode("utf-8")) if raw else None
+        if user is None:
+            return None
+        fresh = handler.get_signed_cookie("user", max_age_days=session_hours() / 24)
+        return user.name if user.device or fresh else None
+
+    @property
+    def login_handler(self):
+        return type("BoundLoginHandler", (LoginHandler,), {"engine": self.engine})
+
+    @property
+    def logout_handler(self):
+        return type("BoundLogoutHandler", (LogoutHandler,), {"engine": self.engine})
+
+
+def auth_options(engine: Engine) -> dict:
+    """What ``pn.serve`` needs for sign-in, access and the extra pages, from the environment."""
+    pn.config.authorize_callback = authorize
+    pn.config.auth_template = str(TEMPLATES / "denied.html")
+    patterns = [
+        (r"/", HomeHandler),
+        (r"/auth-static/(page\.css)", tornado.web.StaticFileHandler, {"path": str(TEMPLATES)}),
+    ]
+    options = {"cookie_secret": cookie_secret(), "extra_patterns": patterns}
+    if oidc_provider():
+        pn.config.oauth_expiry = session_hours() / 24
+        options["auth_provider"] = OAuthProvider(guest_endpoints=list(GUEST_ROUTES))
+    else:
+        patterns.append((r"/device", type("BoundDevice", (DeviceHandler,), {"engine": engine})))
+        options["auth_provider"] = LocalUsersProvider(engine)
+    return options

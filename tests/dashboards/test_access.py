@@ -1,0 +1,210 @@
+"""Sign-in, routes and roles over HTTP against the running app: what each role may open."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from sqlalchemy import text
+
+from tests.dashboards.conftest import ACCOUNTS, DEVICE, start_server, stop_server
+
+ROUTES = ("/planner", "/civil-protection", "/audit", "/public")
+# what each role gets at each route: 200 the page, 403 refused, 302 sent to sign in
+EXPECTED = {
+    "planner": {"/planner": 200, "/civil-protection": 403, "/audit": 403, "/public": 200},
+    "civil_protection": {"/planner": 403, "/civil-protection": 200, "/audit": 403, "/public": 200},
+    "mayor_office": {"/planner": 403, "/civil-protection": 403, "/audit": 403, "/public": 200},
+    "admin": {"/planner": 200, "/civil-protection": 200, "/audit": 200, "/public": 200},
+    "public": {"/planner": 302, "/civil-protection": 302, "/audit": 302, "/public": 200},
+}
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """A cookie jar and no redirects followed: every answer is seen as the server gave it."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.cookies = url, http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), NoRedirect()
+        )
+
+    def request(self, path: str, form: dict | None = None):
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        try:
+            response = self.opener.open(self.url + path, data=data, timeout=60)
+        except urllib.error.HTTPError as answer:  # 3xx and 4xx arrive here
+            return answer.code, answer.headers, answer.read().decode(errors="replace")
+        return response.status, response.headers, response.read().decode(errors="replace")
+
+    def sign_in(self, name: str, password: str):
+        return self.request("/login", {"username": name, "password": password})
+
+
+def signed_in(url: str, role: str) -> Browser:
+    visitor = Browser(url)
+    if role != "public":
+        status, headers, _ = visitor.sign_in(*ACCOUNTS[role])
+        assert status == 302 and "error" not in headers["Location"], role
+    return visitor
+
+
+def audit(database, action: str) -> list[tuple]:
+    with database.writer.connect() as conn:
+        return conn.execute(
+            text("SELECT username, role, address FROM audit_event WHERE action = :a ORDER BY id"),
+            {"a": action},
+        ).all()
+
+
+@pytest.mark.parametrize("role", EXPECTED)
+def test_each_role_opens_exactly_its_routes(server, role):
+    visitor = signed_in(server.url, role)
+    for route in ROUTES:
+        status, headers, body = visitor.request(route)
+        assert status == EXPECTED[role][route], (role, route)
+        if status == 302:
+            assert "/login?next=" in headers["Location"]  # sent to sign in
+        if status == 403:
+            assert "Ni dostopa" in body and "No access" in body
+
+
+def test_home_sends_each_role_to_its_page(server):
+    assert (
+        signed_in(server.url, "civil_protection").request("/")[1]["Location"] == "/civil-protection"
+    )
+    assert signed_in(server.url, "public").request("/")[1]["Location"] == "/public"
+
+
+def test_a_sign_in_is_audited_and_its_cookie_is_httponly_and_samesite(server, sample_database):
+    status, headers, _ = Browser(server.url).sign_in(*ACCOUNTS["planner"])
+    assert status == 302 and headers["Location"] == "/planner"
+    cookie = next(v for v in headers.get_all("Set-Cookie") if v.startswith("user="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert ("ana", "planner", "127.0.0.1") in audit(sample_database, "sign_in")
+
+
+@pytest.mark.parametrize(
+    ("name", "password"),
+    [
+        ("ana", "wrong-password"),
+        ("nobody", "whatever-password"),
+        ("ana' OR '1'='1", "x' OR '1'='1"),
+        ("ana'; DROP TABLE audit_event; --", "anything-at-all"),
+        ("a" * 20_000, "p" * 20_000),
+        ("\u202eana\u0000\U0001f600", "ž\u200b" * 50),
+        (DEVICE[0], DEVICE[1]),  # a device's token does not open the form
+    ],
+)
+def test_a_failed_sign_in_is_refused_audited_and_breaks_nothing(
+    server, sample_database, name, password
+):
+    visitor = Browser(server.url)
+    status, headers, _ = visitor.sign_in(name, password)
+    assert status == 302 and headers["Location"] == "/login?error=1"
+    assert visitor.request("/planner")[0] == 302  # still not signed in
+    failed = audit(sample_database, "sign_in_failed")
+    assert failed and len(failed[-1][0]) <= 200  # recorded, and cut to size
+    assert Browser(server.url).sign_in(*ACCOUNTS["admin"])[0] == 302  # the app still works
+
+
+def test_sign_out_ends_the_session(server, sample_database):
+    visitor = signed_in(server.url, "planner")
+    assert visitor.request("/planner")[0] == 200
+    status, _, body = visitor.request("/logout")
+    assert status == 200 and "Odjavljeni ste" in body
+    assert visitor.request("/planner")[0] == 302
+    assert ("ana", "planner") in [row[:2] for row in audit(sample_database, "sign_out")]
+
+
+def test_a_forged_or_foreign_cookie_opens_nothing(server):
+    visitor = Browser(server.url)
+    forged = http.cookiejar.Cookie(
+        0,
+        "user",
+        "YWRtaW4=|boss",
+        None,
+        False,
+        "127.0.0.1",
+        False,
+        False,
+        "/",
+        True,
+        False,
+        None,
+        False,
+        None,
+        None,
+        {},
+    )
+    visitor.cookies.set_cookie(forged)
+    assert visitor.request("/audit")[0] == 302
+
+
+def test_admin_reads_the_audit_trail_and_no_one_else(server, sample_database):
+    from dashboards.audit import AuditPage
+    from data.profiles import load_profile
+    from layers.errors import LayerAccessError
+
+    Browser(server.url).sign_in("ana", "not-her-password")
+    page = AuditPage(sample_database.reader, load_profile("ptuj"), "admin")
+    assert "sign_in_failed" in set(page.events["action"])
+    assert list(page.events.columns) == ["at", "username", "role", "action", "detail", "address"]
+    for role in ("planner", "civil_protection", "mayor_office", "public"):
+        with pytest.raises(LayerAccessError):
+            AuditPage(sample_database.reader, load_profile("ptuj"), role)
+
+
+def test_no_secret_reaches_the_log(server, sample_database):
+    for role in EXPECTED:
+        signed_in(server.url, role).request("/public")
+    log = server.log_text()
+    assert "GET /public" in log  # the log is there to read
+    forbidden = [password for _, password in ACCOUNTS.values()] + [
+        DEVICE[1],
+        server.secrets["cookie"],
+    ]
+    forbidden.append(sample_database.reader.url.password)
+    forbidden.append(sample_database.writer.url.password)
+    assert not [s for s in forbidden if s and s in log]
+
+
+@pytest.fixture(scope="module")
+def short_sessions(sample_database, tmp_path_factory):
+    """A second app where a person's session lasts two seconds."""
+    running = start_server(
+        sample_database, tmp_path_factory.mktemp("short"), GIS_SESSION_HOURS=str(2 / 3600)
+    )
+    yield running
+    stop_server(running)
+
+
+def test_a_session_expires_but_a_wall_display_stays_signed_in(short_sessions):
+    person = signed_in(short_sessions.url, "planner")
+    device = Browser(short_sessions.url)
+    query = urllib.parse.urlencode({"name": DEVICE[0], "token": DEVICE[1]})
+    assert device.request(f"/device?{query}")[0] == 302
+    assert person.request("/planner")[0] == 200
+    time.sleep(3)
+    assert person.request("/planner")[0] == 302  # expired: sign in again
+    assert device.request("/audit")[0] == 403  # still signed in (as the mayor's office)
+    assert Browser(short_sessions.url).request(f"/device?name={DEVICE[0]}&token=wrong")[0] == 403
+
+
+def test_behind_tls_the_cookie_is_secure(sample_database, tmp_path_factory):
+    running = start_server(sample_database, tmp_path_factory.mktemp("tls"), GIS_TLS="1")
+    try:
+        _, headers, _ = Browser(running.url).sign_in(*ACCOUNTS["planner"])
+    finally:
+        stop_server(running)
+    cookie = next(v for v in headers.get_all("Set-Cookie") if v.startswith("user="))
+    assert "Secure" in cookie and "HttpOnly" in cookie

@@ -1,0 +1,68 @@
+"""What a session is sent, in real Chromium: the public's payload holds no restricted data."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.dashboards.browser import SCREENSHOTS, open_page, received_text, sign_in, wait_for
+from tests.dashboards.conftest import ACCOUNTS
+
+pytestmark = pytest.mark.browser
+
+
+def restricted_markers(database) -> dict[str, str]:
+    """Strings only a staff session may receive: layer ids and titles, addresses, a main's zone."""
+    with database.reader.connect() as conn:
+        address = conn.scalar(text("SELECT address FROM building ORDER BY occupants DESC LIMIT 1"))
+        zone = conn.scalar(
+            text("SELECT pressure_zone FROM water_main WHERE pressure_zone IS NOT NULL LIMIT 1")
+        )
+        site = conn.scalar(text("SELECT name FROM critical_site WHERE kind = 'bolnišnica'"))
+    return {
+        "water mains layer": "water_mains",
+        "water mains title": "Vodovodno omrežje",
+        "buildings layer": '"buildings"',
+        "a building's address": address,
+        "a main's pressure zone": zone,
+        "a critical site": site,
+    }
+
+
+def open_map(page) -> None:
+    page.wait_for_selector("canvas", timeout=60_000)
+    page.wait_for_timeout(2500)  # the first viewport's features arrive after the page
+
+
+def test_the_public_page_is_sent_no_restricted_data(browser, server, sample_database):
+    page = open_page(browser, server.url + "/public")
+    open_map(page)
+    sent = received_text(page)
+    assert "Natura 2000" in sent and "wifi_hotspots" in sent  # the open layers are there
+    leaked = {
+        name: marker
+        for name, marker in restricted_markers(sample_database).items()
+        if marker in sent
+    }
+    assert leaked == {}
+    assert page.locator(".layer-buildings").count() == 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "public.png")
+    assert page.console_errors == [] and page.foreign_requests == []
+    page.close()
+
+
+def test_a_planner_is_sent_the_staff_layers_the_public_is_not(browser, server, sample_database):
+    """The same check on a planner's session finds every marker: the test can tell."""
+    page = open_page(browser, server.url + "/public")
+    sign_in(page, server.url, *ACCOUNTS["planner"], "/planner")
+    open_map(page)
+    page.locator(".layer-water_mains input[type=checkbox]").click()
+    markers = restricted_markers(sample_database)
+    assert wait_for(lambda: all(m in received_text(page) for m in markers.values()), seconds=20), [
+        name for name, m in markers.items() if m not in received_text(page)
+    ]
+    assert page.locator(".layer-buildings").count() == 1
+    assert "ana (planner)" in page.locator(".app-header").inner_text()
+    assert page.console_errors == []
+    page.close()
