@@ -21,6 +21,7 @@ from pathlib import Path
 import panel as pn
 import tornado.web
 from panel.auth import BasicAuthProvider, OAuthProvider
+from panel.util import decode_token
 from sqlalchemy import Engine
 from tornado.websocket import WebSocketHandler
 
@@ -275,6 +276,55 @@ class LocalUsersProvider(BasicAuthProvider):
         return type("BoundLogoutHandler", (LogoutHandler,), {"engine": self.engine})
 
 
+class AuditedOAuthProvider(OAuthProvider):
+    """Panel's OpenID Connect sign-in, with each sign-in through the provider audited."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        super().__init__(guest_endpoints=list(GUEST_ROUTES))
+
+    @property
+    def login_handler(self):
+        engine = self.engine
+
+        class AuditedLogin(super().login_handler):
+            async def get(self) -> None:
+                returning = self.get_argument("code", None) is not None  # back from the provider
+                try:
+                    await super().get()
+                except tornado.web.HTTPError:
+                    if returning:
+                        record_event(
+                            engine, "sign_in_failed", None, None, "oidc", self.request.remote_ip
+                        )
+                    raise
+                if returning:
+                    user, claims = self._signed_in_now()
+                    record_event(
+                        engine,
+                        "sign_in",
+                        user,
+                        role_of(user, claims),
+                        "oidc",
+                        self.request.remote_ip,
+                    )
+
+            def _signed_in_now(self) -> tuple[str | None, dict]:
+                """The user and the token's claims this response signs in (from its cookies)."""
+                outgoing = getattr(self, "_new_cookie", {})
+                secret = self.application.settings["cookie_secret"]
+
+                def value(name: str) -> str | None:
+                    raw = outgoing.get(name)
+                    found = raw and tornado.web.decode_signed_value(secret, name, raw.value)
+                    return found.decode("utf-8") if found else None
+
+                token = value("id_token")
+                return value("user"), decode_token(token) if token else {}
+
+        return AuditedLogin
+
+
 def auth_options(engine: Engine) -> dict:
     """What ``pn.serve`` needs for sign-in, access and the extra pages, from the environment."""
     pn.config.authorize_callback = authorize
@@ -286,7 +336,7 @@ def auth_options(engine: Engine) -> dict:
     options = {"cookie_secret": cookie_secret(), "extra_patterns": patterns}
     if oidc_provider():
         pn.config.oauth_expiry = session_hours() / 24
-        options["auth_provider"] = OAuthProvider(guest_endpoints=list(GUEST_ROUTES))
+        options["auth_provider"] = AuditedOAuthProvider(engine)
     else:
         patterns.append((r"/device", type("BoundDevice", (DeviceHandler,), {"engine": engine})))
         options["auth_provider"] = LocalUsersProvider(engine)

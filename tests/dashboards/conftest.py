@@ -56,8 +56,8 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(database, folder: Path, **extra_env: str) -> Server:
-    port = free_port()
+def start_server(database, folder: Path, port: int | None = None, **extra_env: str) -> Server:
+    port = port or free_port()
     folder.mkdir(parents=True, exist_ok=True)
     cookie_secret = secrets.token_urlsafe(32)
     environment = {

@@ -208,3 +208,58 @@ def test_behind_tls_the_cookie_is_secure(sample_database, tmp_path_factory):
         stop_server(running)
     cookie = next(v for v in headers.get_all("Set-Cookie") if v.startswith("user="))
     assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+@pytest.fixture(scope="module")
+def oidc(sample_database, tmp_path_factory):
+    """The app signing people in through an OpenID Connect provider (a fake one, on this host)."""
+    from tests.dashboards.conftest import free_port
+    from tests.dashboards.fake_oidc import FakeProvider
+
+    provider = FakeProvider()
+    port = free_port()
+    running = start_server(
+        sample_database,
+        tmp_path_factory.mktemp("oidc"),
+        port=port,
+        PANEL_OAUTH_PROVIDER="generic",
+        PANEL_OAUTH_KEY="obcinski-zemljevid",
+        PANEL_OAUTH_SECRET="client-secret-for-tests",
+        PANEL_OAUTH_AUTHORIZE_URL=provider.url + "/authorize",
+        PANEL_OAUTH_TOKEN_URL=provider.url + "/token",
+        PANEL_OAUTH_REDIRECT_URI=f"http://127.0.0.1:{port}/login",
+        GIS_OIDC_ROLES="gis-cz=civil_protection,gis-planerji=planner",
+    )
+    yield running, provider
+    stop_server(running)
+    provider.close()
+
+
+def follow(visitor: Browser, path: str, hops: int = 6) -> tuple[int, str]:
+    """Follow redirects across hosts (to the provider and back), keeping cookies."""
+    url = visitor.url + path
+    for _ in range(hops):
+        try:
+            response = visitor.opener.open(url, timeout=60)
+            return response.status, url
+        except urllib.error.HTTPError as answer:
+            if answer.code not in (301, 302, 303, 307):
+                return answer.code, url
+            url = urllib.parse.urljoin(url, answer.headers["Location"])
+    raise AssertionError(f"too many redirects, last {url}")
+
+
+def test_a_provider_signs_people_in_and_their_groups_give_their_role(oidc, sample_database):
+    running, provider = oidc
+    provider.claims = {"email": "maja@ptuj.si", "groups": ["gis-cz"]}
+    visitor = Browser(running.url)
+    status, url = follow(visitor, "/civil-protection")
+    assert status == 200 and url.endswith("/civil-protection")
+    assert visitor.request("/planner")[0] == 403
+    assert visitor.request("/public")[0] == 200
+    provider.claims = {"email": "nejc@ptuj.si", "groups": ["drugi"]}
+    stranger = Browser(running.url)
+    assert follow(stranger, "/civil-protection")[0] == 403  # signed in, but no role of ours
+    signed = audit(sample_database, "sign_in")
+    assert ("maja@ptuj.si", "civil_protection", "127.0.0.1") in signed
+    assert ("nejc@ptuj.si", "public", "127.0.0.1") in signed

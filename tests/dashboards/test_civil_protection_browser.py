@@ -6,6 +6,7 @@ import io
 
 import pypdf
 import pytest
+from sqlalchemy import text
 
 from tests.dashboards.browser import SCREENSHOTS, open_page, sign_in, wait_for
 from tests.dashboards.conftest import ACCOUNTS
@@ -50,13 +51,18 @@ def test_switching_the_scenario_changes_the_report_and_the_map(page):
     assert page.foreign_requests == []
 
 
-def test_the_pdf_downloads_and_reads_right(page):
+def test_the_pdf_downloads_reads_right_and_is_audited(page, sample_database):
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="PDF").click()
     pdf = download.value.path().read_bytes()
-    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
-    assert "scenarij Q100" in text
+    words = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "scenarij Q100" in words
     total = summary_row(page, "Stavbe")[-1]
-    assert total in text  # the same count on the page and on paper
+    assert total in words  # the same count on the page and on paper
     assert download.value.suggested_filename == "poplave_Q100.pdf"
     assert page.console_errors == []
+    with sample_database.reader.connect() as conn:
+        exported = conn.execute(
+            text("SELECT username, role, detail FROM audit_event WHERE action = 'export_pdf'")
+        ).all()
+    assert ("civil", "civil_protection", "Q100; Vsa občina · Whole municipality") in exported
