@@ -263,3 +263,19 @@ def test_a_provider_signs_people_in_and_their_groups_give_their_role(oidc, sampl
     signed = audit(sample_database, "sign_in")
     assert ("maja@ptuj.si", "civil_protection", "127.0.0.1") in signed
     assert ("nejc@ptuj.si", "public", "127.0.0.1") in signed
+
+
+@pytest.mark.parametrize(
+    ("wanted", "lands"),
+    [
+        ("/civil-protection", "/civil-protection"),
+        ("//evil.example/steal", "/civil-protection"),
+        ("https://evil.example/", "/civil-protection"),
+        ("/audit", "/civil-protection"),  # not this role's: its own home instead
+    ],
+)
+def test_after_sign_in_only_our_own_permitted_pages_are_returned_to(server, wanted, lands):
+    visitor = Browser(server.url)
+    visitor.request("/login?" + urllib.parse.urlencode({"next": wanted}))
+    status, headers, _ = visitor.sign_in(*ACCOUNTS["civil_protection"])
+    assert status == 302 and headers["Location"] == lands
