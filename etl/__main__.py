@@ -15,7 +15,6 @@ from pathlib import Path
 from data.profiles import load_profile, profile_name
 from etl.catalog import catalog_dcat, read_catalog
 from etl.load import DEFAULT_REJECTS_DIR, MODES, LoadOptions, LoadReport, load_file
-from etl.profile import load_profile_data
 from etl.schema import migrate
 from layers.db import database_urls, get_engine
 from layers.errors import GisError
@@ -133,6 +132,8 @@ def run(args: argparse.Namespace) -> None:
         )
         _print_report(load_file(engine, args.path, args.layer, options))
     elif args.command == "load-profile":
+        from etl.profile import load_profile_data  # the sample generator: only when needed
+
         reports = load_profile_data(engine, load_profile(args.profile), missing_only=args.missing)
         for report in reports:
             _print_report(report)

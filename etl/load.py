@@ -17,7 +17,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
@@ -242,11 +241,11 @@ def stream_into_stage(
         tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar,
     ):
         copy.set_types(types)
-        for batch in source.batches():
+        for batch, wkb in source.batches():
             mapping = mapping or map_columns(
                 list(batch.columns.drop(batch.geometry.name)), spec, source.path
             )
-            prepared = prepare(batch, spec, source.path, mapping)
+            prepared = prepare(batch, spec, source.path, mapping, wkb)
             for row in copy_rows(spec, prepared):
                 copy.write_row(row)
             report.loaded += len(prepared.rows)
@@ -277,7 +276,7 @@ def copy_rows(spec: LayerSpec, prepared) -> zip:
                 if fld.type == "integer"
                 else values.astype(object).where(values.notna(), None).tolist()
             )
-    return zip(*columns, shapely.to_wkb(prepared.geometry), strict=True)
+    return zip(*columns, prepared.wkb, strict=True)
 
 
 def spatial_indexes(conn: Connection, spec: LayerSpec) -> list[tuple[str, str]]:
@@ -294,12 +293,13 @@ def spatial_indexes(conn: Connection, spec: LayerSpec) -> list[tuple[str, str]]:
 def swap_in(conn: Connection, spec: LayerSpec, names: list[str], mode: str, rows: int) -> None:
     """Replace (or extend) the layer's rows with the staged ones, in the caller's transaction.
 
-    DELETE rather than TRUNCATE: readers keep seeing the old rows until commit instead of
+    A load of ordinary size DELETEs: readers keep seeing the old rows until commit instead of
     waiting on an exclusive lock. A bulk load (``BULK_ROWS`` or more) drops the spatial index and
-    builds it again after the insert, which is several times faster than maintaining it row by
-    row (measured: 400,000 polygons 4 s maintained, 0.5 s built); readers then wait for the
-    commit, and still see the old layer or the new, never a mix. Table and column names come
-    from the registry, quoted.
+    builds it again after the insert, several times faster than maintaining it row by row
+    (400,000 polygons: 4 s maintained, 0.5 s built); as that locks the table anyway, it
+    TRUNCATEs, which with ``wal_level = minimal`` also spares writing the rows to the WAL.
+    Readers then wait for the commit, and see the old layer or the new, never a mix; a rollback
+    restores the old rows. Table and column names come from the registry, quoted.
     """
     quote = conn.dialect.identifier_preparer.quote
     table = quote(spec.load_table)
@@ -307,9 +307,10 @@ def swap_in(conn: Connection, spec: LayerSpec, names: list[str], mode: str, rows
     shape = f"ST_SetSRID({geometry}, {int(spec.srid)})"
     if spec.geometry_kind.startswith("Multi"):
         shape = f"ST_Multi({shape})"
+    bulk = rows >= BULK_ROWS
     if mode == "replace":
-        conn.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608 (registry name, quoted)
-    indexes = spatial_indexes(conn, spec) if rows >= BULK_ROWS else []
+        conn.exec_driver_sql(f"TRUNCATE {table}" if bulk else f"DELETE FROM {table}")  # noqa: S608
+    indexes = spatial_indexes(conn, spec) if bulk else []
     for name, _ in indexes:
         conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
     conn.exec_driver_sql(

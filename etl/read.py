@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyarrow.parquet as pq
 import pyogrio
 import shapely
@@ -108,8 +109,14 @@ class Source:
     def crs_name(self) -> str:
         return self.crs.to_string()
 
-    def batches(self, size: int = BATCH_SIZE) -> Iterator[gpd.GeoDataFrame]:
-        """The features, ``size`` at a time."""
+    def batches(
+        self, size: int = BATCH_SIZE
+    ) -> Iterator[tuple[gpd.GeoDataFrame, np.ndarray | None]]:
+        """The features, ``size`` at a time, each batch with its geometries' WKB as read (or None).
+
+        The WKB is sent to the database as it came wherever the checks leave a shape unchanged,
+        which saves encoding every geometry again.
+        """
         reader = self._parquet_batches if self.parquet_geometry else self._gdal_batches
         try:
             yield from reader(size)
@@ -118,7 +125,7 @@ class Source:
         except Exception as exc:  # GDAL and Arrow raise many types; all mean the file is broken
             raise unreadable(self.path, self.layer, exc) from exc
 
-    def _gdal_batches(self, size: int) -> Iterator[gpd.GeoDataFrame]:
+    def _gdal_batches(self, size: int) -> Iterator[tuple[gpd.GeoDataFrame, np.ndarray]]:
         with pyogrio.open_arrow(
             self.path,
             layer=self.source_layer,
@@ -131,16 +138,16 @@ class Source:
             name = meta["geometry_name"] or "wkb_geometry"
             for batch in stream:
                 frame = batch.to_pandas()
-                geometry = shapely.from_wkb(frame.pop(name).to_numpy())
-                yield gpd.GeoDataFrame(frame, geometry=geometry, crs=self.crs)
+                wkb = frame.pop(name).to_numpy()
+                yield gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs=self.crs), wkb
 
-    def _parquet_batches(self, size: int) -> Iterator[gpd.GeoDataFrame]:
+    def _parquet_batches(self, size: int) -> Iterator[tuple[gpd.GeoDataFrame, np.ndarray | None]]:
         for batch in pq.ParquetFile(self.path).iter_batches(batch_size=size):
             frame = batch.to_pandas()
             values = frame.pop(self.parquet_geometry).to_numpy()
             text = len(values) and isinstance(values[0], str)
             geometry = shapely.from_wkt(values) if text else shapely.from_wkb(values)
-            yield gpd.GeoDataFrame(frame, geometry=geometry, crs=self.crs)
+            yield gpd.GeoDataFrame(frame, geometry=geometry, crs=self.crs), None if text else values
 
 
 def _choose_source_layer(path: Path, layer: str, source_layer: str | None) -> str | None:

@@ -36,6 +36,7 @@ class Prepared:
 
     rows: pd.DataFrame
     geometry: np.ndarray
+    wkb: np.ndarray  # the geometry as WKB, for COPY
     rejects: list[tuple[int, str]] = field(default_factory=list)
     repaired: int = 0
     flattened: int = 0  # rows whose Z or M values were dropped
@@ -205,17 +206,36 @@ def check_extent(geometry: np.ndarray, source_crs: str, spec: LayerSpec, path: P
     return outside
 
 
+def as_wkb(geometry: np.ndarray, original: np.ndarray | None, changed: np.ndarray) -> np.ndarray:
+    """WKB of each geometry: the file's own bytes where nothing changed (saves re-encoding)."""
+    if original is None:
+        return shapely.to_wkb(geometry)
+    wkb = original.copy()
+    if changed.any():
+        wkb[changed] = shapely.to_wkb(geometry[changed])
+    return wkb
+
+
 def prepare(
-    frame: gpd.GeoDataFrame, spec: LayerSpec, path: Path, mapping: dict[str, str]
+    frame: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    path: Path,
+    mapping: dict[str, str],
+    original_wkb: np.ndarray | None = None,
 ) -> Prepared:
-    """Convert and check one batch for ``spec``; geometry ends in the storage SRID."""
+    """Convert and check one batch for ``spec``; geometry ends in the storage SRID.
+
+    ``original_wkb`` is the batch's geometry as read, reused for the shapes left unchanged.
+    """
     source_crs = frame.crs.to_string()
     frame = frame.reset_index(drop=True)
     geometry = frame.geometry.array.to_numpy().copy()
-    flattened = int(shapely.has_z(geometry).sum())
+    has_z = shapely.has_z(geometry)
+    flattened = int(has_z.sum())
     if flattened:
         geometry = shapely.force_2d(geometry)
-    if frame.crs.to_epsg() != spec.srid:
+    reprojected = frame.crs.to_epsg() != spec.srid
+    if reprojected:
         geometry = gpd.GeoSeries(geometry, crs=frame.crs).to_crs(spec.srid).to_numpy().copy()
     present = ~(shapely.is_missing(geometry) | shapely.is_empty(geometry))
     outside = np.zeros(len(frame), dtype=bool)
@@ -236,6 +256,7 @@ def prepare(
     return Prepared(
         rows=rows,
         geometry=geometry[accepted],
+        wkb=as_wkb(geometry, original_wkb, has_z | repaired | reprojected)[accepted],
         rejects=sorted(rejects + row_rejects),
         repaired=int(repaired[accepted].sum()),
         flattened=flattened,

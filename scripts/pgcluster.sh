@@ -71,6 +71,10 @@ shared_buffers = 512MB
 work_mem = 32MB
 maintenance_work_mem = 256MB
 max_wal_size = 2GB
+# One server, no replicas: a bulk load into a table truncated in its own transaction then skips
+# the WAL (1M polygons: 2.8 s -> 1.9 s). Backups of this cluster are dumps, not WAL archives.
+wal_level = minimal
+max_wal_senders = 0
 application_name = 'pgcluster'
 CONF
     fi

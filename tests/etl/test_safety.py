@@ -12,9 +12,11 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import pytest
+import shapely
 from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
+from layers.errors import LoadError
 
 OLD_ROWS = 3
 NEW_ROWS = 200_000
@@ -99,3 +101,31 @@ def test_a_reader_during_a_load_sees_the_old_layer_or_the_new(database, loaded_a
         reader.join(timeout=30)
     assert seen <= {OLD_ROWS, NEW_ROWS}
     assert OLD_ROWS in seen and NEW_ROWS in seen
+
+
+def test_a_bulk_load_the_database_refuses_keeps_the_old_rows_and_the_index(
+    database, tmp_path, monkeypatch
+):
+    """The bulk path truncates and drops the index; a refusal at the end must undo both."""
+    monkeypatch.setattr("etl.load.BULK_ROWS", 2)
+    rows = gpd.GeoDataFrame(
+        {"NASLOV": ["Ena 1", "Dva 2", "Tri 3"], "NAMEMBNOST": ["javna"] * 3, "ST_PREB": [1, 2, 3]},
+        geometry=[shapely.box(566000 + i * 20, 142000, 566010 + i * 20, 142010) for i in range(3)],
+        crs=3794,
+    )
+    pyogrio.write_dataframe(rows, tmp_path / "good.gpkg")
+    load_file(database.writer, tmp_path / "good.gpkg", "buildings", LoadOptions(progress=False))
+    rows["ST_PREB"] = [4, -5, 6]  # a negative count: only the database's CHECK refuses it
+    pyogrio.write_dataframe(rows, tmp_path / "bad.gpkg")
+    with pytest.raises(LoadError, match="database refused"):
+        load_file(database.writer, tmp_path / "bad.gpkg", "buildings", LoadOptions(progress=False))
+    with database.writer.connect() as conn:
+        assert conn.scalar(text("SELECT sum(occupants) FROM building")) == 6
+        assert (
+            conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'building' AND indexdef LIKE '%gist%'"
+                )
+            )
+            == 1
+        )
