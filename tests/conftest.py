@@ -106,7 +106,11 @@ def database(etl_database: TestDatabase) -> TestDatabase:
     """The ETL schema, emptied before the test."""
     tables = ", ".join(f'"{spec.load_table}"' for spec in LAYERS.values())
     with etl_database.writer.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables}, dataset_load RESTART IDENTITY"))
+        conn.execute(
+            text(
+                f"TRUNCATE {tables}, dataset_load, indicator_snapshot, audit_event RESTART IDENTITY"
+            )
+        )
     return etl_database
 
 

@@ -1,0 +1,137 @@
+"""The wall's indicators: the catalogue (``indicators.toml``), their values, freshness and trend.
+
+Every value is computed by the catalogue's query from the database. The time of the data is the
+newest load of the indicator's source layers; data older than the indicator's cadence is stale.
+The trend compares with the value the ETL recorded before the newest data arrived.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, bindparam, text
+
+from layers.registry import LAYERS
+
+CATALOGUE = Path(__file__).with_name("indicators.toml")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    iso: str
+    name_sl: str
+    name_en: str
+    definition: str
+    query: str
+    unit: str
+    decimals: int
+    target: str
+    good: str  # "up" or "down"
+    cadence_days: float
+    refresh_s: float
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One indicator's value now, the time of its data, and the value before that data."""
+
+    indicator: Indicator
+    value: float | None
+    data_time: dt.datetime
+    computed_at: dt.datetime
+    previous: float | None = None
+
+    def age(self, now: dt.datetime | None = None) -> dt.timedelta:
+        return (now or dt.datetime.now(dt.UTC)) - self.data_time
+
+    def stale(self, now: dt.datetime | None = None) -> bool:
+        return self.age(now) > dt.timedelta(days=self.indicator.cadence_days)
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+
+@cache
+def catalogue() -> tuple[Indicator, ...]:
+    raw = tomllib.loads(CATALOGUE.read_text(encoding="utf-8"))
+    return tuple(
+        Indicator(**{**entry, "sources": tuple(entry["sources"])}) for entry in raw["indicator"]
+    )
+
+
+def indicator(indicator_id: str) -> Indicator:
+    return next(i for i in catalogue() if i.id == indicator_id)
+
+
+def data_time(conn: Connection, item: Indicator) -> dt.datetime | None:
+    """The newest load of the indicator's sources; None while any of them holds no data."""
+    rows = conn.execute(
+        text(
+            "SELECT layer, max(loaded_at) FROM dataset_load WHERE layer IN :layers GROUP BY layer"
+        ).bindparams(bindparam("layers", expanding=True)),
+        {"layers": list(item.sources)},
+    ).all()
+    return max(t for _, t in rows) if len(rows) == len(item.sources) else None
+
+
+def available(conn: Connection) -> list[Indicator]:
+    """The indicators whose source layers all exist in this product and hold data."""
+    return [
+        i
+        for i in catalogue()
+        if all(s in LAYERS for s in i.sources) and data_time(conn, i) is not None
+    ]
+
+
+def compute(conn: Connection, item: Indicator) -> Reading:
+    """The indicator's value from its query, with the time of its data and the value before."""
+    found = conn.execute(text(item.query)).mappings().one()["value"]
+    when = data_time(conn, item)
+    previous = conn.scalar(
+        text(
+            "SELECT value FROM indicator_snapshot WHERE indicator = :id AND data_time < :t"
+            " ORDER BY data_time DESC, id DESC LIMIT 1"
+        ),
+        {"id": item.id, "t": when},
+    )
+    return Reading(
+        item,
+        None if found is None else float(found),
+        when,
+        dt.datetime.now(dt.UTC),
+        None if previous is None else float(previous),
+    )
+
+
+def record_snapshots(engine: Engine) -> int:
+    """Record the value of every available indicator whose data changed since its last record.
+
+    Run by the ETL (the writer) after a load; returns how many were recorded.
+    """
+    recorded = 0
+    with engine.begin() as conn:
+        for item in available(conn):
+            reading = compute(conn, item)
+            latest = conn.scalar(
+                text("SELECT max(data_time) FROM indicator_snapshot WHERE indicator = :id"),
+                {"id": item.id},
+            )
+            if latest is None or latest < reading.data_time:
+                conn.execute(
+                    text(
+                        "INSERT INTO indicator_snapshot (indicator, value, data_time)"
+                        " VALUES (:id, :v, :t)"
+                    ),
+                    {"id": item.id, "v": reading.value, "t": reading.data_time},
+                )
+                recorded += 1
+    return recorded
