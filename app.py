@@ -17,8 +17,10 @@ import panel as pn
 from dashboards.access import auth_options, session_role
 from dashboards.audit import AuditPage
 from dashboards.civil_protection import CivilProtectionDashboard
+from dashboards.health import HealthHandler
 from dashboards.planner import PlannerDashboard
 from dashboards.theme import html_pane
+from dashboards.wall import WallPage
 from data.profiles import load_profile
 from layers.checks import check_database
 from layers.db import database_urls, get_engine, safe_url
@@ -46,6 +48,7 @@ def build_routes(engine, profile_name: str | None, basemap_url: str | None) -> d
             title=("Javni zemljevid", "Public map"),
         ),
         "audit": lambda: page(AuditPage, engine, profile, session_role()),
+        "wall": lambda: page(WallPage, engine, profile, session_role(), basemap_url=basemap_url),
     }
 
 
@@ -79,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         check_database(engine)
         routes = build_routes(engine, args.profile, args.basemap_url)
         access = auth_options(engine)
+        access["extra_patterns"].append((r"/health", HealthHandler, {"engine": engine}))
     except GisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -39,6 +39,7 @@ ROUTE_ROLES = {
     "planner": frozenset({"planner", "admin"}),
     "civil-protection": frozenset({"civil_protection", "admin"}),
     "audit": frozenset({"admin"}),
+    "wall": frozenset({"mayor_office", "admin"}),
     "public": frozenset(ROLES),
 }
 GUEST_ROUTES = ("/public",)
@@ -46,7 +47,7 @@ HOME = {
     "admin": "/planner",
     "planner": "/planner",
     "civil_protection": "/civil-protection",
-    "mayor_office": "/public",  # until the wall display exists
+    "mayor_office": "/wall",
     "public": "/public",
 }
 ROLE_PRIORITY = ("admin", "civil_protection", "planner", "mayor_office")  # one role per person

@@ -1,0 +1,244 @@
+"""The mayor's wall display at ``/wall``: indicator tiles and a rotating map, for days unattended.
+
+Each tile is recomputed on the server at its own cadence, without reloading the page. A tile
+whose data is older than its indicator's cadence turns grey and says how old. When the database
+cannot be reached the page says so in one line, keeps the last values with their times, and
+picks up by itself when the database is back. Nothing grows per refresh: the tiles are one pane
+re-rendered in place, the readings one dict, and the map reuses its renderers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import os
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import panel as pn
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from dashboards.map import LayerMap
+from dashboards.planner import municipality_extent
+from data.profiles import Profile
+from layers.indicators import Reading, available, compute
+from layers.registry import visible_to
+
+log = logging.getLogger(__name__)
+CONFIG = Path(__file__).with_name("wall.toml")
+WALL_CSS = Path(__file__).with_name("wall.css").read_text(encoding="utf-8")
+DATABASE_ERRORS = (OperationalError, DBAPIError, OSError)
+
+
+@dataclass(frozen=True)
+class WallConfig:
+    tick_seconds: float
+    rotate_seconds: float
+    tiles: tuple[str, ...]
+    views: tuple[dict, ...]
+    refresh_seconds: float | None  # overrides every indicator's cadence (tests, a demo)
+
+
+def wall_config() -> WallConfig:
+    """``wall.toml``; ``GIS_WALL_TICK_SECONDS``, ``…_ROTATE_…`` and ``…_REFRESH_…`` override it."""
+    raw = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
+    refresh = os.environ.get("GIS_WALL_REFRESH_SECONDS")
+    return WallConfig(
+        tick_seconds=float(os.environ.get("GIS_WALL_TICK_SECONDS", raw["tick_seconds"])),
+        rotate_seconds=float(os.environ.get("GIS_WALL_ROTATE_SECONDS", raw["rotate_seconds"])),
+        tiles=tuple(raw["tiles"]),
+        views=tuple(raw["views"]),
+        refresh_seconds=float(refresh) if refresh else None,
+    )
+
+
+def number(value: float | None, decimals: int) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{decimals}f}".replace(",", " ").replace(".", ",")
+
+
+def age_text(age: dt.timedelta) -> str:
+    days = age.days
+    if days >= 2:
+        return f"pred {days} dnevi · {days} days old"
+    hours = int(age.total_seconds() // 3600)
+    return f"pred {hours} h · {hours} h old"
+
+
+def tile_html(reading: Reading, now: dt.datetime) -> str:
+    item = reading.indicator
+    change = reading.change
+    if change is None or abs(change) < 10**-item.decimals / 2:
+        trend = "<div class='trend'>— brez spremembe · no change</div>"
+    else:
+        better = (change > 0) == (item.good == "up")
+        arrow = "▲" if change > 0 else "▼"
+        trend = (
+            f"<div class='trend {'better' if better else 'worse'}'>{arrow} "
+            f"{'+' if change > 0 else ''}{number(change, item.decimals)} {html.escape(item.unit)}"
+            " · prej · before</div>"
+        )
+    stale = reading.stale(now)
+    when = reading.data_time.astimezone()
+    time_line = (
+        f"zastarelo: {age_text(reading.age(now))} (podatki {when:%d. %m. %Y})"
+        if stale
+        else f"podatki · data {when:%d. %m. %Y %H:%M}"
+    )
+    return (
+        f"<div class='tile{' stale' if stale else ''}' data-indicator='{item.id}'"
+        f" data-computed='{reading.computed_at.isoformat()}'>"
+        f"<div class='name'>{html.escape(item.name_sl)}<br>"
+        f"<span class='en'>{html.escape(item.name_en)}</span></div>"
+        f"<div class='value'>{number(reading.value, item.decimals)}"
+        f"<span class='unit'>{html.escape(item.unit)}</span></div>{trend}"
+        f"<div class='time'>{time_line}</div></div>"
+    )
+
+
+class WallPage(pn.viewable.Viewer):
+    """Tiles and a rotating map; ``tick`` and ``rotate`` run on timers in a served session."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        profile: Profile,
+        role: str = "mayor_office",
+        basemap_url: str | None = None,
+        **params,
+    ) -> None:
+        super().__init__(**params)
+        self.engine, self.profile, self.config = engine, profile, wall_config()
+        with engine.connect() as conn:
+            shown = {i.id: i for i in available(conn)}
+        self.indicators = [shown[t] for t in self.config.tiles if t in shown]
+        self.readings: dict[str, Reading] = {}
+        self.due: dict[str, float] = {}
+        self.down_since: dt.datetime | None = None
+        view_layers = {name for view in self.config.views for name in view["layers"]}
+        specs = [s for s in visible_to(role) if s.basemap or s.id in view_layers]
+        self.basemaps = {s.id for s in specs if s.basemap}
+        self.views = [
+            v for v in self.config.views if all(n in {s.id for s in specs} for n in v["layers"])
+        ]
+        first = self.views[0]["layers"] if self.views else []
+        self.map = LayerMap(
+            engine,
+            specs,
+            role,
+            municipality_extent(engine),
+            basemap_url,
+            visible=[*self.basemaps, *first],
+        )
+        self.map.figure.toolbar_location = None
+        self.map.figure.background_fill_color = "#0b1016"
+        self.map.figure.border_fill_color = "#0b1016"
+        self.view_index = 0
+        self.head = pn.pane.HTML("", stylesheets=[WALL_CSS], sizing_mode="stretch_width", margin=0)
+        self.banner = pn.pane.HTML(
+            "", stylesheets=[WALL_CSS], sizing_mode="stretch_width", margin=0
+        )
+        self.tiles = pn.pane.HTML("", stylesheets=[WALL_CSS], sizing_mode="stretch_both", margin=0)
+        self.view_title = pn.pane.HTML(
+            "", stylesheets=[WALL_CSS], sizing_mode="stretch_width", margin=0
+        )
+        self.show_view()
+        self.tick()
+        if pn.state.curdoc and pn.state.curdoc.session_context:
+            pn.state.onload(self._start_timers)
+
+    def _start_timers(self) -> None:
+        pn.state.add_periodic_callback(self.tick, period=int(self.config.tick_seconds * 1000))
+        if len(self.views) > 1:
+            pn.state.add_periodic_callback(
+                self.rotate, period=int(self.config.rotate_seconds * 1000)
+            )
+
+    def refresh_seconds(self, reading_id: str) -> float:
+        item = next(i for i in self.indicators if i.id == reading_id)
+        return self.config.refresh_seconds or item.refresh_s
+
+    def tick(self) -> None:
+        """Recompute the tiles that are due; on a database error keep the last values and say so."""
+        clock = time.monotonic()
+        due = [i for i in self.indicators if self.due.get(i.id, 0) <= clock]
+        try:
+            if due:
+                with self.engine.connect() as conn:
+                    for item in due:
+                        self.readings[item.id] = compute(conn, item)
+                        self.due[item.id] = clock + self.refresh_seconds(item.id)
+            if self.down_since is not None:
+                log.info("the database is back after %s", dt.datetime.now(dt.UTC) - self.down_since)
+            self.down_since = None
+        except DATABASE_ERRORS as exc:
+            if self.down_since is None:
+                self.down_since = dt.datetime.now(dt.UTC)
+                log.warning("the database cannot be reached: %s", type(exc).__name__)
+        self.render()
+
+    def render(self) -> None:
+        now = dt.datetime.now(dt.UTC)
+        self.head.object = (
+            f"<div class='wall wall-head'><h1>{html.escape(self.profile.name)} · "
+            "kazalniki · indicators</h1>"
+            f"<div class='clock'>{now.astimezone():%d. %m. %Y %H:%M}</div></div>"
+        )
+        if self.down_since is None:
+            self.banner.object = ""
+            self.banner.visible = False
+        else:
+            since = self.down_since.astimezone()
+            self.banner.object = (
+                f"<div class='wall banner' role='alert'>Baza ni dosegljiva od {since:%H:%M:%S}; "
+                "prikazane so zadnje vrednosti · The database is unreachable; showing the last "
+                "values</div>"
+            )
+            self.banner.visible = True
+        tiles = "".join(
+            tile_html(self.readings[i.id], now) for i in self.indicators if i.id in self.readings
+        )
+        self.tiles.object = f"<div class='wall tiles'>{tiles}</div>"
+
+    def show_view(self) -> None:
+        if not self.views:
+            return
+        view = self.views[self.view_index]
+        self.view_title.object = (
+            f"<div class='wall view-title'>{html.escape(view['title_sl'])} · "
+            f"{html.escape(view['title_en'])}</div>"
+        )
+        if "part" in view:
+            for choice in self.map.partitions.values():
+                if view["part"] in choice.options:
+                    choice.value = view["part"]
+        shown = set(view["layers"]) | self.basemaps
+        for layer_id, toggle in self.map.toggles.items():
+            toggle.value = layer_id in shown  # an unchanged value fetches nothing
+
+    def rotate(self) -> None:
+        """The next view; a database error leaves the map as it was until the next turn."""
+        self.view_index = (self.view_index + 1) % len(self.views)
+        try:
+            self.show_view()
+        except DATABASE_ERRORS:
+            log.warning("the map's next view could not be read; the database is unreachable")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            self.head,
+            self.banner,
+            pn.Row(
+                self.tiles,
+                pn.Column(self.view_title, self.map, sizing_mode="stretch_both"),
+                sizing_mode="stretch_both",
+            ),
+            sizing_mode="stretch_both",
+            margin=0,
+            styles={"background": "#0b1016"},
+        )
