@@ -6,6 +6,7 @@ data `make run` serves. Without a database the tests fail: they never skip.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,7 +75,8 @@ def in_schema(url: str, schema: str) -> str:
 def make_schema(suffix: str) -> Iterator[TestDatabase]:
     writer, reader = test_urls()
     schema = f"test_{os.getpid()}_{suffix}"
-    admin = create_engine(make_url(writer).set(drivername="postgresql+psycopg"))
+    # pre-ping: the outage test restarts the cluster under this engine
+    admin = create_engine(make_url(writer).set(drivername="postgresql+psycopg"), pool_pre_ping=True)
     try:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -137,3 +139,46 @@ def flood_database(database: TestDatabase, tmp_path: Path) -> TestDatabase:
 
     flood_fixture.build(database, tmp_path)
     return database
+
+
+@pytest.fixture
+def city(flood_database):
+    """The flood fixture with a Natura site over the west half, degraded land, a poor road."""
+    with flood_database.writer.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO natura2000_site (site_code, name, site_type, geom) VALUES"
+                " ('SI1', 'Zahod', 'SAC', ST_Multi(ST_MakeEnvelope(565900, 141900, 566200, 142500, 3794)))"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO degraded_land (name, land_type, status, geom) VALUES"
+                " ('Jama', 'gramoznica', 'neaktivno', ST_Multi(ST_MakeEnvelope(566300, 142300, 566400, 142400, 3794))),"
+                " ('Stara', 'odlagališče', 'sanirano', ST_Multi(ST_MakeEnvelope(566400, 142400, 566500, 142500, 3794)))"
+            )
+        )
+        conn.execute(text("UPDATE road_segment SET condition = 5 WHERE name = 'Vodoravna'"))
+        for layer in (
+            "natura2000",
+            "municipality",
+            "degraded_land",
+            "roads",
+            "water_mains",
+            "buildings",
+            "wifi_hotspots",
+        ):
+            catalogue_row(conn, layer, dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
+    return flood_database
+
+
+def catalogue_row(conn, layer: str, loaded_at) -> None:
+    """A catalogue row as a load would leave it, loaded at ``loaded_at``."""
+    conn.execute(
+        text(
+            "INSERT INTO dataset_load (layer, source_file, sha256, source_crs, features_loaded,"
+            " features_rejected, features_repaired, duration_s, loaded_at)"
+            " VALUES (:layer, 'fixture', repeat('0', 64), 'EPSG:3794', 1, 0, 0, 0, :at)"
+        ),
+        {"layer": layer, "at": loaded_at},
+    )

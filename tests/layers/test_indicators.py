@@ -8,50 +8,9 @@ import pytest
 from sqlalchemy import text
 
 from layers.indicators import available, catalogue, compute, indicator, record_snapshots
+from tests.conftest import catalogue_row
 
 NOW = dt.datetime.now(dt.UTC)
-
-
-def catalogue_row(conn, layer: str, loaded_at: dt.datetime) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO dataset_load (layer, source_file, sha256, source_crs, features_loaded,"
-            " features_rejected, features_repaired, duration_s, loaded_at)"
-            " VALUES (:layer, 'fixture', repeat('0', 64), 'EPSG:3794', 1, 0, 0, 0, :at)"
-        ),
-        {"layer": layer, "at": loaded_at},
-    )
-
-
-@pytest.fixture
-def city(flood_database):
-    """The flood fixture with a Natura site over the west half, degraded land, a poor road."""
-    with flood_database.writer.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO natura2000_site (site_code, name, site_type, geom) VALUES"
-                " ('SI1', 'Zahod', 'SAC', ST_Multi(ST_MakeEnvelope(565900, 141900, 566200, 142500, 3794)))"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO degraded_land (name, land_type, status, geom) VALUES"
-                " ('Jama', 'gramoznica', 'neaktivno', ST_Multi(ST_MakeEnvelope(566300, 142300, 566400, 142400, 3794))),"
-                " ('Stara', 'odlagališče', 'sanirano', ST_Multi(ST_MakeEnvelope(566400, 142400, 566500, 142500, 3794)))"
-            )
-        )
-        conn.execute(text("UPDATE road_segment SET condition = 5 WHERE name = 'Vodoravna'"))
-        for layer in (
-            "natura2000",
-            "municipality",
-            "degraded_land",
-            "roads",
-            "water_mains",
-            "buildings",
-            "wifi_hotspots",
-        ):
-            catalogue_row(conn, layer, NOW - dt.timedelta(days=2))
-    return flood_database
 
 
 def value(database, indicator_id: str) -> float:

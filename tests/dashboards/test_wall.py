@@ -1,0 +1,36 @@
+"""The wall's page on the hand-made flood: tiles from the catalogue, grey when stale."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+
+from dashboards.wall import WallPage
+from data.profiles import load_profile
+from tests.conftest import catalogue_row
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+def test_tiles_show_the_values_and_turn_grey_with_their_age_when_stale(city):
+    with city.writer.begin() as conn:
+        conn.execute(text("DELETE FROM dataset_load WHERE layer = 'roads'"))
+        catalogue_row(conn, "roads", NOW - dt.timedelta(days=400))
+    wall = WallPage(city.reader, load_profile("ptuj"))
+    page = wall.tiles.object
+    assert "data-indicator='poor_roads_share'" in page and "60,0" in page
+    roads = page.split("data-indicator='poor_roads_share'")[0].rsplit("<div class='tile", 1)[1]
+    assert roads.startswith(" stale'")
+    assert "pred 400 dnevi · 400 days old" in page
+    natura = page.split("data-indicator='natura2000_share'")[0].rsplit("<div class='tile", 1)[1]
+    assert not natura.startswith(" stale")
+    assert wall.banner.visible is False
+
+
+def test_a_tile_shows_only_when_its_layers_hold_data(city):
+    with city.writer.begin() as conn:
+        conn.execute(text("DELETE FROM dataset_load WHERE layer = 'flood_hazard'"))
+    wall = WallPage(city.reader, load_profile("ptuj"))
+    assert "flood_buildings_share" not in wall.tiles.object
+    assert "natura2000_share" in wall.tiles.object

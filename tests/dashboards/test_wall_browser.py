@@ -1,0 +1,130 @@
+"""/wall in real Chromium through a database outage, refreshing every second for minutes.
+
+The wall display must say plainly that the database is gone, keep its last values, and pick up
+by itself when the database is back, without a reload; and after minutes of refreshes its
+server must hold no more memory or connections than at the start (within a small bound).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from layers.db import ROOT, read_env_file
+from tests.dashboards.browser import SCREENSHOTS, open_page, wait_for
+from tests.dashboards.conftest import DEVICE, start_server, stop_server
+
+pytestmark = pytest.mark.browser
+SOAK_SECONDS = 60  # on each side of the outage
+MEMORY_BOUND_MIB = 40
+DEVICE_LINK = "/device?" + urllib.parse.urlencode({"name": DEVICE[0], "token": DEVICE[1]})
+
+
+def project_cluster(action: str) -> None:
+    """Stop or start the project's own PostGIS (the one the tests run on)."""
+    if os.environ.get("TEST_DATABASE_URL") or not read_env_file().get("TEST_DATABASE_URL"):
+        pytest.fail("the outage test stops and starts the project's own PostGIS: run `make test`")
+    subprocess.run([str(ROOT / "scripts" / "pgcluster.sh"), action], check=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def wall_server(sample_database, tmp_path_factory):
+    running = start_server(
+        sample_database,
+        tmp_path_factory.mktemp("wall"),
+        GIS_WALL_TICK_SECONDS="1",
+        GIS_WALL_REFRESH_SECONDS="1",
+        GIS_WALL_ROTATE_SECONDS="5",
+    )
+    yield running
+    stop_server(running)
+
+
+def resident_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+def app_connections(database) -> int:
+    with database.writer.connect() as conn:
+        return conn.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dashboards'")
+        )
+
+
+def computed_times(page) -> list[str]:
+    return page.eval_on_selector_all(".tile", "tiles => tiles.map(t => t.dataset.computed)")
+
+
+def health(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url + "/health", timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as answer:
+        return answer.code, json.loads(answer.read())
+
+
+def test_the_wall_survives_an_outage_and_holds_steady(browser, wall_server, sample_database):
+    page = open_page(browser, wall_server.url + DEVICE_LINK, 1920, 1080)
+    page.wait_for_url(wall_server.url + "/wall", timeout=30_000)
+    page.wait_for_selector(".tile", timeout=60_000)
+    assert health(wall_server.url)[0] == 200
+    time.sleep(15)  # warmed up: first views drawn, caches filled
+    memory_before = resident_mib(wall_server.process.pid)
+    connections_before = app_connections(sample_database)
+    first = computed_times(page)
+    time.sleep(SOAK_SECONDS)
+    assert min(computed_times(page)) > max(first), "the tiles stopped refreshing"
+    values_before = page.locator(".tile .value").all_inner_texts()
+
+    project_cluster("stop")
+    try:
+        banner = page.locator(".banner")
+        assert wait_for(lambda: banner.count() and "Baza ni dosegljiva" in banner.inner_text(), 30)
+        assert "unreachable" in banner.inner_text()
+        status, body = health(wall_server.url)
+        assert status == 503 and body["database"]["reachable"] is False
+        assert page.locator(".tile .value").all_inner_texts() == values_before  # last values kept
+        page.screenshot(path=SCREENSHOTS / "wall-outage.png")
+        time.sleep(5)
+    finally:
+        project_cluster("start")
+    back = dt.datetime.now(dt.UTC).isoformat()
+    assert wait_for(lambda: page.locator(".banner").count() == 0, 60), "the notice stayed"
+    assert wait_for(lambda: min(computed_times(page)) > back, 30), "values did not refresh"
+    assert health(wall_server.url)[0] == 200
+
+    time.sleep(SOAK_SECONDS)
+    memory_after = resident_mib(wall_server.process.pid)
+    connections_after = app_connections(sample_database)
+    print(
+        f"wall soak: memory {memory_before:.0f} -> {memory_after:.0f} MiB,"
+        f" connections {connections_before} -> {connections_after}"
+    )
+    assert memory_after - memory_before < MEMORY_BOUND_MIB
+    assert connections_after <= max(connections_before, 1) + 1 and connections_after <= 10
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "wall-1920.png")
+    assert page.console_errors == [] and page.foreign_requests == []
+    page.close()
+
+
+def test_the_wall_reads_at_4k(browser, wall_server):
+    page = open_page(browser, wall_server.url + DEVICE_LINK, 3840, 2160)
+    page.wait_for_selector(".tile", timeout=60_000)
+    page.wait_for_timeout(3000)
+    size = page.eval_on_selector(".tile .value", "v => parseFloat(getComputedStyle(v).fontSize)")
+    assert size > 100  # the figures are over 100 px tall on a 4K screen
+    page.screenshot(path=SCREENSHOTS / "wall-3840.png")
+    assert page.console_errors == []
+    page.close()
