@@ -20,7 +20,7 @@ from dashboards.civil_protection import CivilProtectionDashboard
 from dashboards.health import HealthHandler
 from dashboards.planner import PlannerDashboard
 from dashboards.theme import html_pane
-from dashboards.wall import WallPage
+from dashboards.wall import wall_or_wait
 from data.profiles import load_profile
 from layers.checks import check_database
 from layers.db import database_urls, get_engine, safe_url
@@ -48,7 +48,9 @@ def build_routes(engine, profile_name: str | None, basemap_url: str | None) -> d
             title=("Javni zemljevid", "Public map"),
         ),
         "audit": lambda: page(AuditPage, engine, profile, session_role()),
-        "wall": lambda: page(WallPage, engine, profile, session_role(), basemap_url=basemap_url),
+        "wall": lambda: page(
+            wall_or_wait, engine, profile, session_role(), basemap_url=basemap_url
+        ),
     }
 
 

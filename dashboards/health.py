@@ -9,7 +9,7 @@ import json
 import tornado.web
 from sqlalchemy import Engine, text
 
-from dashboards.wall import DATABASE_ERRORS
+from layers.db import DATABASE_ERRORS
 
 
 class HealthHandler(tornado.web.RequestHandler):

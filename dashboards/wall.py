@@ -20,18 +20,17 @@ from pathlib import Path
 
 import panel as pn
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from dashboards.map import LayerMap
 from dashboards.planner import municipality_extent
 from data.profiles import Profile
+from layers.db import DATABASE_ERRORS
 from layers.indicators import Reading, available, compute
 from layers.registry import visible_to
 
 log = logging.getLogger(__name__)
 CONFIG = Path(__file__).with_name("wall.toml")
 WALL_CSS = Path(__file__).with_name("wall.css").read_text(encoding="utf-8")
-DATABASE_ERRORS = (OperationalError, DBAPIError, OSError)
 
 
 @dataclass(frozen=True)
@@ -242,3 +241,30 @@ class WallPage(pn.viewable.Viewer):
             margin=0,
             styles={"background": "#0b1016"},
         )
+
+
+WAITING = (
+    "<div class='wall banner' role='alert'>Baza ni dosegljiva; stran se odpre sama, ko bo spet"
+    " dosegljiva · The database is unreachable; this page opens by itself when it is back</div>"
+)
+
+
+def wall_or_wait(*args, retry_seconds: float = 5, **kwargs) -> pn.viewable.Viewable:
+    """The wall, or, while the database cannot be reached, a notice that turns into the wall by
+    itself once it can: a screen switched on during an outage needs no one to reload it."""
+    holder = pn.Column(sizing_mode="stretch_both", margin=0, styles={"background": "#0b1016"})
+    waiting = pn.pane.HTML(WAITING, stylesheets=[WALL_CSS], sizing_mode="stretch_width")
+
+    def attempt() -> bool:
+        try:
+            holder.objects = [WallPage(*args, **kwargs)]
+            return True
+        except DATABASE_ERRORS:
+            holder.objects = [waiting]
+            return False
+
+    if not attempt() and pn.state.curdoc and pn.state.curdoc.session_context:
+        retry = pn.state.add_periodic_callback(
+            lambda: attempt() and retry.stop(), period=int(retry_seconds * 1000)
+        )
+    return holder

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from layers.errors import ConfigurationError
 
@@ -68,6 +69,10 @@ def database_urls(environ: Mapping[str, str] | None = None) -> DatabaseUrls:
 def safe_url(url: str) -> str:
     """Return ``url`` with the password hidden, for logs and messages."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+# What an unreachable or restarting database raises on the way: the pages wait these out.
+DATABASE_ERRORS = (OperationalError, DBAPIError, OSError)
 
 
 @cache

@@ -128,3 +128,17 @@ def test_the_wall_reads_at_4k(browser, wall_server):
     page.screenshot(path=SCREENSHOTS / "wall-3840.png")
     assert page.console_errors == []
     page.close()
+
+
+def test_a_wall_switched_on_during_an_outage_opens_by_itself(browser, wall_server):
+    project_cluster("stop")
+    try:
+        page = open_page(browser, wall_server.url + DEVICE_LINK, 1920, 1080)
+        page.wait_for_url(wall_server.url + "/wall", timeout=30_000)
+        page.wait_for_selector(".banner", timeout=60_000)
+        assert "opens by itself" in page.locator(".banner").inner_text()
+    finally:
+        project_cluster("start")
+    page.wait_for_selector(".tile", timeout=60_000)  # no reload
+    assert page.locator(".tile").count() >= 6
+    page.close()
