@@ -137,6 +137,8 @@ class WallPage(pn.viewable.Viewer):
         self.map.figure.toolbar_location = None
         self.map.figure.background_fill_color = "#0b1016"
         self.map.figure.border_fill_color = "#0b1016"
+        if "municipality" in self.map.renderers:  # the boundary, drawn black, light on the dark
+            self.map.renderers["municipality"].glyph.line_color = "#dfe7ec"
         self.view_index = 0
         self.head = pn.pane.HTML("", stylesheets=[WALL_CSS], sizing_mode="stretch_width", margin=0)
         self.banner = pn.pane.HTML(
