@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     origins = [f"localhost:{args.port}", f"127.0.0.1:{args.port}", f"{args.address}:{args.port}"]
-    log.info("serving http://localhost:%d (/planner, /civil-protection, /public)", args.port)
+    log.info("serving http://localhost:%d (/planner, /civil-protection, /wall, /public)", args.port)
     pn.serve(
         routes,
         **access,
