@@ -27,7 +27,6 @@ from etl.read import Source, file_sha256, open_source
 from etl.validate import map_columns, prepare
 from layers.db import ROOT
 from layers.errors import LoadError
-from layers.indicators import record_snapshots
 from layers.registry import LayerSpec, layer
 
 log = logging.getLogger(__name__)
@@ -147,8 +146,6 @@ def load_file(
             "popravite navedene vrednosti",
         ) from exc
     report.rejects_file = write_rejects(rejected_rows, report, options.rejects_dir)
-    if not options.dry_run:
-        record_snapshots(engine)  # the wall's trends: indicator values as of this new data
     return report
 
 

@@ -28,7 +28,6 @@ from etl.catalog import CatalogEntry, last_checksum, record_load
 from etl.read import file_sha256, parse_crs
 from etl.validate import SLOVENIA_3794
 from layers.errors import LoadError
-from layers.indicators import record_snapshots
 from layers.registry import HAZARD_CLASSES, STORAGE_SRID, LayerSpec
 from styles import style
 
@@ -316,4 +315,3 @@ def load_raster(engine: Engine, path: Path, spec: LayerSpec, options, report) ->
                 part=scenario,
             ),
         )
-    record_snapshots(engine)  # the wall's trends: indicator values as of this new data

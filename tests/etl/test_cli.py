@@ -98,3 +98,21 @@ def test_a_profile_load_of_what_is_missing_leaves_the_rest_alone(database, ptuj_
         database.writer, load_profile("ptuj"), ptuj_sample, progress=False, missing_only=True
     )
     assert again == []
+
+
+def test_a_load_command_records_the_walls_indicators_once_a_dry_run_none(
+    database, ptuj_sample, monkeypatch
+):
+    from etl.__main__ import main
+
+    monkeypatch.setenv("DATABASE_URL", database.writer_url)
+    monkeypatch.setenv("DATABASE_READER_URL", database.reader_url)
+    hotspots, buildings = ptuj_sample / "wifi_tocke.geojson", ptuj_sample / "stavbe.shp"
+    assert main(["load", str(hotspots), "--layer", "wifi_hotspots"]) == 0
+    assert database.count("indicator_snapshot") == 0  # no indicator has all its layers yet
+    assert main(["load", str(buildings), "--layer", "buildings", "--dry-run"]) == 0
+    assert database.count("indicator_snapshot") == 0
+    assert main(["load", str(buildings), "--layer", "buildings"]) == 0
+    with database.reader.connect() as conn:
+        recorded = conn.scalars(text("SELECT indicator FROM indicator_snapshot")).all()
+    assert recorded == ["wifi_per_100k"]
