@@ -215,13 +215,20 @@ class DeviceHandler(tornado.web.RequestHandler):
         self.redirect(HOME[user.role])
 
 
+def cookie_user(
+    handler: tornado.web.RequestHandler, max_age_days: float = DEVICE_DAYS
+) -> str | None:
+    """The user name in a valid signed session cookie no older than ``max_age_days``."""
+    raw = handler.get_signed_cookie("user", max_age_days=max_age_days)
+    return raw.decode("utf-8") if raw else None
+
+
 class LogoutHandler(tornado.web.RequestHandler):
     engine: Engine | None = None
 
     def get(self) -> None:
-        raw = self.get_signed_cookie("user", max_age_days=DEVICE_DAYS)
-        if raw:
-            name = raw.decode("utf-8")
+        name = cookie_user(self)
+        if name:
             record_event(
                 self.engine, "sign_out", name, role_of(name, None), "", self.request.remote_ip
             )
@@ -234,8 +241,7 @@ class HomeHandler(tornado.web.RequestHandler):
     """``/``: the home page of the visitor's role (the public map for everyone else)."""
 
     def get(self) -> None:
-        raw = self.get_signed_cookie("user", max_age_days=DEVICE_DAYS)
-        self.redirect(HOME[role_of(raw.decode("utf-8"), None) if raw else "public"])
+        self.redirect(HOME[role_of(cookie_user(self), None)])
 
 
 class LocalUsersProvider(BasicAuthProvider):
@@ -261,11 +267,10 @@ class LocalUsersProvider(BasicAuthProvider):
     @staticmethod
     def _signed_in(handler: tornado.web.RequestHandler) -> str | None:
         """The user of a valid, unexpired session cookie whose account still exists."""
-        raw = handler.get_signed_cookie("user", max_age_days=DEVICE_DAYS)
-        user = load_users().get(raw.decode("utf-8")) if raw else None
+        user = load_users().get(cookie_user(handler) or "")
         if user is None:
             return None
-        fresh = handler.get_signed_cookie("user", max_age_days=session_hours() / 24)
+        fresh = cookie_user(handler, session_hours() / 24)
         return user.name if user.device or fresh else None
 
     @property

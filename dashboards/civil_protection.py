@@ -35,7 +35,6 @@ DRAWN = "Narisano območje · Drawn area"
 DEFAULT_SCENARIO = "Q100"  # the design flood of Slovenian practice
 SHOWN = ("districts", "water_bodies", "municipality", "flood_hazard", "roads", "critical_sites")
 TO_STORAGE = Transformer.from_crs(WEB_MERCATOR, STORAGE_SRID, always_xy=True)
-TO_MERCATOR = Transformer.from_crs(STORAGE_SRID, WEB_MERCATOR, always_xy=True)
 DRAW_HINT = (
     "<p class='hint'>Območje narišete z orodjem za risanje v orodni vrstici karte: dvoklik začne, "
     "kliki dodajo oglišča, dvoklik konča; nato »Uporabi narisano«.<br><span class='en'>To draw "

@@ -165,12 +165,12 @@ def _pdf_table(table: Table, styles: dict) -> list:
     return [KeepTogether([title, grid])]
 
 
-def sources(engine: Engine, report: ExposureReport, role: str) -> list[list[str]]:
+def sources(engine: Engine, report: ExposureReport) -> list[list[str]]:
     """Where each layer of the report came from, from the catalogue: file, provider, load date."""
     rows = []
     for name, (layer_id, _) in SECTIONS.items():
         spec = layer(layer_id)
-        if report.sections.get(name) is None or any(r[0] == spec.title for r in rows):
+        if report.sections.get(name) is None:  # a section the role may not see
             continue
         found = newest_load(engine, spec, report.scenario if spec.partition_column else None)
         if found:
@@ -241,7 +241,7 @@ def report_pdf(
             ("Licenca", "Licence"),
             ("Naloženo", "Loaded"),
         ],
-        sources(engine, report, role),
+        sources(engine, report),
     )
     story.extend(_pdf_table(source_table, styles))
     document.build(story)

@@ -21,6 +21,7 @@ from pathlib import Path
 import panel as pn
 from sqlalchemy import Engine
 
+from dashboards.exposure_tables import number
 from dashboards.map import LayerMap
 from dashboards.planner import municipality_extent
 from data.profiles import Profile
@@ -53,12 +54,6 @@ def wall_config() -> WallConfig:
         views=tuple(raw["views"]),
         refresh_seconds=float(refresh) if refresh else None,
     )
-
-
-def number(value: float | None, decimals: int) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.{decimals}f}".replace(",", " ").replace(".", ",")
 
 
 def age_text(age: dt.timedelta) -> str:
@@ -94,7 +89,7 @@ def tile_html(reading: Reading, now: dt.datetime) -> str:
         f" data-computed='{reading.computed_at.isoformat()}'>"
         f"<div class='name'>{html.escape(item.name_sl)}<br>"
         f"<span class='en'>{html.escape(item.name_en)}</span></div>"
-        f"<div class='value'>{number(reading.value, item.decimals)}"
+        f"<div class='value'>{number(reading.value, item.decimals) if reading.value is not None else '—'}"
         f"<span class='unit'>{html.escape(item.unit)}</span></div>{trend}"
         f"<div class='time'>{time_line}</div></div>"
     )
@@ -160,10 +155,6 @@ class WallPage(pn.viewable.Viewer):
                 self.rotate, period=int(self.config.rotate_seconds * 1000)
             )
 
-    def refresh_seconds(self, reading_id: str) -> float:
-        item = next(i for i in self.indicators if i.id == reading_id)
-        return self.config.refresh_seconds or item.refresh_s
-
     def tick(self) -> None:
         """Recompute the tiles that are due; on a database error keep the last values and say so."""
         clock = time.monotonic()
@@ -173,7 +164,7 @@ class WallPage(pn.viewable.Viewer):
                 with self.engine.connect() as conn:
                     for item in due:
                         self.readings[item.id] = compute(conn, item)
-                        self.due[item.id] = clock + self.refresh_seconds(item.id)
+                        self.due[item.id] = clock + (self.config.refresh_seconds or item.refresh_s)
             if self.down_since is not None:
                 log.info("the database is back after %s", dt.datetime.now(dt.UTC) - self.down_since)
             self.down_since = None

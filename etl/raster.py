@@ -74,16 +74,12 @@ def scenario_return_period(path: Path, layer: str, scenario: str | None) -> int:
     return int(match.group(1))
 
 
-def _refuse(path: Path, layer: str, en: str, sl: str, fix_en: str, fix_sl: str) -> LoadError:
-    return LoadError(path, layer, en, sl, fix_en, fix_sl)
-
-
 def read_depth(path: Path, layer: str, crs: str | None) -> tuple[np.ma.MaskedArray, object, CRS]:
     """The depth band in EPSG:3794, nodata masked, with its transform and the source CRS."""
     try:
         dataset = rasterio.open(path)
     except RasterioIOError as exc:
-        raise _refuse(
+        raise LoadError(
             path,
             layer,
             f"is not a readable raster ({exc})",
@@ -93,7 +89,7 @@ def read_depth(path: Path, layer: str, crs: str | None) -> tuple[np.ma.MaskedArr
         ) from None
     with dataset:
         if dataset.count != 1 or not np.issubdtype(np.dtype(dataset.dtypes[0]), np.number):
-            raise _refuse(
+            raise LoadError(
                 path,
                 layer,
                 f"has {dataset.count} bands of {dataset.dtypes[0]}: an image, not a depth grid",
@@ -103,7 +99,7 @@ def read_depth(path: Path, layer: str, crs: str | None) -> tuple[np.ma.MaskedArr
             )
         source_crs = parse_crs(crs, path, layer) if crs else dataset.crs
         if not source_crs:
-            raise _refuse(
+            raise LoadError(
                 path,
                 layer,
                 "has no coordinate system",
@@ -117,7 +113,7 @@ def read_depth(path: Path, layer: str, crs: str | None) -> tuple[np.ma.MaskedArr
             try:
                 depth, transform = _to_storage_crs(dataset, depth, source_crs)
             except (RasterioError, CPLE_BaseError) as exc:
-                raise _refuse(
+                raise LoadError(
                     path,
                     layer,
                     f"does not reproject from {source_crs} ({exc}): its coordinates lie outside "
@@ -155,7 +151,7 @@ def check_depth(depth: np.ma.MaskedArray, transform, path: Path, layer: str) -> 
     """Refuse rasters that are not water depths in metres, or that lie outside Slovenia."""
     values = depth.compressed()
     if values.size == 0 or not (values > 0).any():
-        raise _refuse(
+        raise LoadError(
             path,
             layer,
             "has no flooded cell (every cell is nodata or zero)",
@@ -165,7 +161,7 @@ def check_depth(depth: np.ma.MaskedArray, transform, path: Path, layer: str) -> 
         )
     low, high = float(values.min()), float(values.max())
     if low < -0.01 or high > MAX_DEPTH_M:
-        raise _refuse(
+        raise LoadError(
             path,
             layer,
             f"values run from {low:.1f} to {high:.1f}: not water depths in metres "
@@ -180,7 +176,7 @@ def check_depth(depth: np.ma.MaskedArray, transform, path: Path, layer: str) -> 
     xmax, ymin = transform @ (width, height)
     sx0, sy0, sx1, sy1 = SLOVENIA_3794
     if xmax < sx0 or xmin > sx1 or ymax < sy0 or ymin > sy1:
-        raise _refuse(
+        raise LoadError(
             path,
             layer,
             f"lies outside Slovenia after reprojection (x {xmin:.0f}–{xmax:.0f}, "
@@ -261,7 +257,7 @@ def load_raster(engine: Engine, path: Path, spec: LayerSpec, options, report) ->
     """
     started = time.perf_counter()
     if not spec.takes_rasters:
-        raise _refuse(
+        raise LoadError(
             path,
             spec.id,
             "is a raster, and this layer takes vector files only",
@@ -270,7 +266,7 @@ def load_raster(engine: Engine, path: Path, spec: LayerSpec, options, report) ->
             "GeoTIFF globin naložite z --layer flood_hazard --scenario Q100",
         )
     if not path.is_file():
-        raise _refuse(
+        raise LoadError(
             path,
             spec.id,
             "does not exist or is not a file",

@@ -11,7 +11,6 @@ from sqlalchemy import Engine, text
 from layers.errors import LayerAccessError
 
 log = logging.getLogger(__name__)
-ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "device_sign_in", "export_pdf", "export_csv")
 
 
 def record_event(

@@ -81,6 +81,13 @@ def _box(viewport: Viewport, srid: int):
     return func.ST_Transform(envelope, srid)
 
 
+def _in_part(query, source, spec: LayerSpec, part: str | None):
+    """``query`` kept to one part of a partitioned layer (a flood scenario); others as they are."""
+    if not spec.partition_column:
+        return query
+    return query.where(source.c[spec.partition_column] == bindparam("part", part))
+
+
 def read_columns(spec: LayerSpec) -> list[str]:
     return [spec.id_column, *(f.name for f in spec.fields)]
 
@@ -119,8 +126,7 @@ def fetch_features(
         .order_by(source.c[spec.id_column])
         .limit(MAX_FEATURES)
     )
-    if spec.partition_column:
-        query = query.where(source.c[spec.partition_column] == bindparam("part", part))
+    query = _in_part(query, source, spec, part)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     records = [dict(zip(names, row[:-1], strict=True)) for row in rows]
@@ -152,8 +158,7 @@ def feature_at(
         .order_by(geom.op("<->")(point))
         .limit(1)
     )
-    if spec.partition_column:
-        query = query.where(source.c[spec.partition_column] == bindparam("part", part))
+    query = _in_part(query, source, spec, part)
     with engine.connect() as conn:
         row = conn.execute(query).first()
     return dict(zip(names, row, strict=True)) if row else None
