@@ -25,6 +25,7 @@ bench: python-env db load
 	$(PY) benchmarks/viewport.py
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/exposure.py
+	$(PY) benchmarks/sensors.py
 
 lint: python-env
 	$(VENV)/bin/ruff check .

@@ -17,6 +17,7 @@ from bokeh.models import DataRange1d, WMTSTileSource
 from bokeh.plotting import figure
 from sqlalchemy import Engine
 
+from dashboards.dense import DenseLayer
 from dashboards.theme import html_pane
 from dashboards.vector import add_layer, columns, set_opacity
 from layers.db import get_engine
@@ -27,6 +28,7 @@ from layers.queries import (
     newest_load,
     partition_values,
 )
+from layers.readings import reading_cache
 from layers.registry import LayerSpec, layer
 from styles import legend_html
 
@@ -95,7 +97,16 @@ class LayerMap(pn.viewable.Viewer):
         self._engine, self._specs, self._role = engine, specs, role
         self._url = engine.url.render_as_string(hide_password=False)
         self.figure = base_figure(basemap_url)
-        self.renderers = {s.id: add_layer(self.figure, s) for s in specs}
+        # in the registry's drawing order: dense layers (sensor readings) draw datashader's
+        # grids, every other layer is vector
+        self.dense: dict[str, DenseLayer] = {}
+        self.renderers = {}
+        for spec in specs:
+            if spec.kind == "dense_points":
+                self.dense[spec.id] = DenseLayer(self.figure, spec, reading_cache(self._url))
+                self.renderers[spec.id] = self.dense[spec.id].renderer
+            else:
+                self.renderers[spec.id] = add_layer(self.figure, spec)
         # Fit the view to the basemap layers (the municipality), keeping the map's aspect.
         fit = [self.renderers[s.id] for s in specs if s.basemap] or list(self.renderers.values())
         self.figure.x_range = DataRange1d(renderers=fit, range_padding=0.04)
@@ -133,7 +144,7 @@ class LayerMap(pn.viewable.Viewer):
                 lambda event, s=spec: self._toggle(s, event.new), "value"
             )
             self.opacity[spec.id].param.watch(
-                lambda event, s=spec: set_opacity(self.renderers[s.id], s, event.new), "value"
+                lambda event, s=spec: self._set_opacity(s, event.new), "value"
             )
         self.viewport = Viewport(*extent, ASSUMED_WIDTH_PX)
         self.figure.on_event(RangesUpdate, self._on_ranges)
@@ -162,7 +173,16 @@ class LayerMap(pn.viewable.Viewer):
             self._show(layer(layer_id))
 
     def _show(self, spec: LayerSpec) -> None:
-        self.renderers[spec.id].data_source.data = columns(spec, self._fetch(spec))
+        if spec.id in self.dense:
+            self.dense[spec.id].show(self.viewport)
+        else:
+            self.renderers[spec.id].data_source.data = columns(spec, self._fetch(spec))
+
+    def _set_opacity(self, spec: LayerSpec, opacity: float) -> None:
+        if spec.id in self.dense:
+            self.dense[spec.id].set_opacity(opacity)
+        else:
+            set_opacity(self.renderers[spec.id], spec, opacity)
 
     def refresh(self) -> None:
         """Fetch every visible layer for the current viewport."""
@@ -173,6 +193,8 @@ class LayerMap(pn.viewable.Viewer):
     def _toggle(self, spec: LayerSpec, visible: bool) -> None:
         if visible:
             self._show(spec)
+        elif spec.id in self.dense:
+            self.dense[spec.id].hide()
         else:  # drop the rows too: a hidden layer holds nothing in the page
             self.renderers[spec.id].data_source.data = columns(spec, None)
         self.renderers[spec.id].visible = visible
@@ -190,8 +212,8 @@ class LayerMap(pn.viewable.Viewer):
         """Show the topmost visible feature at (x, y) in EPSG:3857 in the details pane."""
         radius = TAP_RADIUS_PX * self.viewport.ground_pixel_size
         for spec in reversed(self._specs):
-            if not self.toggles[spec.id].value:
-                continue
+            if not self.toggles[spec.id].value or spec.id in self.dense:
+                continue  # a dense layer answers by hovering
             found = feature_at(self._engine, spec, x, y, radius, self._role, self.part(spec))
             if found:
                 self.details = {
@@ -208,6 +230,7 @@ class LayerMap(pn.viewable.Viewer):
             pn.Column(
                 self.toggles[s.id],
                 *([self.partitions[s.id]] if s.id in self.partitions else []),
+                *(self.dense[s.id].controls() if s.id in self.dense else []),
                 html_pane(
                     legend_html(s.style_key) + source_line(newest_load(self._engine, s)),
                     margin=(0, 10),

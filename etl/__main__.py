@@ -12,6 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from data.profiles import load_profile, profile_name
 from etl.catalog import catalog_dcat, read_catalog
 from etl.load import DEFAULT_REJECTS_DIR, MODES, LoadOptions, LoadReport, load_file
@@ -69,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only the layers and flood scenarios never loaded (what `make run` does)",
     )
+
+    export = commands.add_parser(
+        "export-readings",
+        help="write every sensor reading as Parquet partitioned by kind and month (for Dask)",
+    )
+    export.add_argument("folder", type=Path)
 
     catalog = commands.add_parser("catalog", help="list every load, newest first")
     catalog.add_argument(
@@ -152,6 +160,11 @@ def run(args: argparse.Namespace) -> None:
         if not reports:
             print("every layer is loaded; nothing to do / vsi sloji so naloženi")
         record_indicators(engine, reports)
+    elif args.command == "export-readings":
+        from layers.readings_dask import export_readings  # Dask: only when asked for
+
+        count = export_readings(engine, args.folder)
+        print(f"{count} readings written to {args.folder} / meritve zapisane")
     elif args.command == "catalog" and args.json:
         print(json.dumps(catalog_dcat(engine, LAYERS), ensure_ascii=False, indent=2))
     elif args.command == "catalog":
@@ -165,6 +178,14 @@ def main(argv: list[str] | None = None) -> int:
         run(args)
     except GisError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        print(
+            f"error: cannot reach the database ({exc.orig}); start it with `make db` or set"
+            f" DATABASE_URL\n[sl] baza ni dosegljiva; zaženite jo z `make db` ali nastavite"
+            " DATABASE_URL",
+            file=sys.stderr,
+        )
         return 2
     return 0
 

@@ -27,14 +27,15 @@ class CatalogEntry:
     part: str | None = None  # the part of the layer replaced (a flood scenario); None: all
 
 
-def record_load(conn: Connection, entry: CatalogEntry) -> None:
-    """Insert ``entry`` in the transaction of the load it describes."""
-    conn.execute(
+def record_load(conn: Connection, entry: CatalogEntry) -> int:
+    """Insert ``entry`` in the transaction of the load it describes; returns its id."""
+    return conn.scalar(
         text(
             "INSERT INTO dataset_load (layer, source_file, sha256, source_crs, source_layer, licence,"
             " provider, synthetic, features_loaded, features_rejected, features_repaired, duration_s, part)"
             " VALUES (:layer, :source_file, :sha256, :source_crs, :source_layer, :licence, :provider,"
             " :synthetic, :features_loaded, :features_rejected, :features_repaired, :duration_s, :part)"
+            " RETURNING id"
         ),
         asdict(entry),
     )

@@ -8,7 +8,6 @@ the old rows until the commit.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -16,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
@@ -24,6 +22,8 @@ from tqdm import tqdm
 from etl.catalog import CatalogEntry, last_checksum, record_load
 from etl.raster import RASTER_SUFFIXES, load_raster
 from etl.read import Source, file_sha256, open_source
+from etl.readings import load_readings
+from etl.rejects import refuse_empty_load, write_rejects
 from etl.validate import map_columns, prepare
 from layers.db import ROOT
 from layers.errors import LoadError
@@ -96,6 +96,10 @@ def load_file(
         report = LoadReport(spec.id, path, dry_run=options.dry_run)
         load_raster(engine, path, spec, options, report)
         return report
+    if spec.kind == "dense_points":
+        report = LoadReport(spec.id, path, dry_run=options.dry_run)
+        load_readings(engine, path, spec, options, report)
+        return report
     if options.scenario:
         raise LoadError(
             path,
@@ -147,28 +151,6 @@ def load_file(
         ) from exc
     report.rejects_file = write_rejects(rejected_rows, report, options.rejects_dir)
     return report
-
-
-def refuse_empty_load(report: LoadReport) -> None:
-    """An empty file, or one whose every row was refused, replaces nothing."""
-    if not report.rejected:
-        raise LoadError(
-            report.path,
-            report.layer,
-            "has no features",
-            "nima nobenega elementa",
-            "check that this is the right file and layer",
-            "preverite datoteko in sloj",
-        )
-    reasons = ", ".join(f"{k}: {v}" for k, v in report.reasons.items())
-    raise LoadError(
-        report.path,
-        report.layer,
-        f"no feature could be loaded ({report.rejected} rejected; {reasons})",
-        f"nobenega elementa ni bilo mogoče naložiti ({report.rejected} zavrnjenih; {reasons})",
-        f"fix the rows listed with their reasons in {report.rejects_file}",
-        f"popravite vrstice, naštete z razlogi v {report.rejects_file}",
-    )
 
 
 def catalog_entry(
@@ -320,35 +302,3 @@ def swap_in(conn: Connection, spec: LayerSpec, names: list[str], mode: str, rows
     for _, definition in indexes:
         conn.exec_driver_sql(definition)
     conn.exec_driver_sql(f"ANALYZE {table}")
-
-
-def write_rejects(
-    rejected: list[gpd.GeoDataFrame], report: LoadReport, folder: Path | None
-) -> Path | None:
-    """Write the rejected source rows with their reasons as GeoJSON, and a summary beside them.
-
-    Nothing is lost: every row of the file is either in the layer or in this file.
-    """
-    if not rejected or folder is None:
-        return None
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{report.path.stem}.{report.layer}"
-    target = folder / f"{stem}.rejects.geojson"
-    frame = pd.concat(rejected)
-    frame = frame.set_geometry(frame.geometry.where(frame.geometry.notna()))
-    frame.to_file(target, driver="GeoJSON")
-    summary = {
-        "file": str(report.path),
-        "layer": report.layer,
-        "dry_run": report.dry_run,
-        "loaded": report.loaded,
-        "rejected": report.rejected,
-        "repaired": report.repaired,
-        "z_or_m_dropped": report.flattened,
-        "reasons": dict(report.reasons),
-        "rejects": target.name,
-    }
-    (folder / f"{stem}.summary.json").write_text(
-        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
-    return target

@@ -66,7 +66,10 @@ def map_columns(columns: list[str], spec: LayerSpec, path: Path) -> dict[str, st
 
 
 def _is_text(values: pd.Series) -> bool:
-    return values.dtype == object or pd.api.types.is_string_dtype(values)
+    """Text, or text mixed with other values; not a column of dates a driver read as dates."""
+    if values.dtype != object:
+        return pd.api.types.is_string_dtype(values)
+    return pd.api.types.infer_dtype(values, skipna=True) in ("string", "mixed", "empty")
 
 
 def _blank_to_missing(values: pd.Series) -> pd.Series:
@@ -76,7 +79,7 @@ def _blank_to_missing(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), None)
 
 
-def _numbers(values: pd.Series) -> pd.Series:
+def to_numbers(values: pd.Series) -> pd.Series:
     """Numbers, from text too (a decimal comma allowed); what is no number becomes NaN."""
     if not _is_text(values):
         return pd.to_numeric(values, errors="coerce")
@@ -111,7 +114,7 @@ def convert_column(values: pd.Series, fld: Field) -> tuple[pd.Series, pd.Series]
     if fld.type == "date":
         parsed = _dates(values)
         return parsed.dt.date.where(parsed.notna(), None), present & parsed.isna()
-    numbers = _numbers(values)
+    numbers = to_numbers(values)
     bad = present & numbers.isna()
     if fld.type == "integer":
         bad |= present & numbers.notna() & (numbers % 1 != 0)

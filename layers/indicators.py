@@ -1,7 +1,8 @@
 """The wall's indicators: the catalogue (``indicators.toml``), their values, freshness and trend.
 
 Every value is computed by the catalogue's query from the database. The time of the data is the
-newest load of the indicator's source layers; data older than the indicator's cadence is stale.
+newest load of the indicator's source layers, or for readings the newest reading it counts; data
+older than the indicator's cadence is stale.
 The trend compares with the value the ETL recorded before the newest data arrived.
 """
 
@@ -35,6 +36,9 @@ class Indicator:
     cadence_days: float
     refresh_s: float
     sources: tuple[str, ...]
+    # SQL giving the time the value describes (column "data_time"), for data with times of its
+    # own (sensor readings); without it, the time of the newest load of the sources
+    data_time_query: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,11 @@ def data_time(conn: Connection, item: Indicator) -> dt.datetime | None:
         ).bindparams(bindparam("layers", expanding=True)),
         {"layers": list(item.sources)},
     ).all()
-    return max(t for _, t in rows) if len(rows) == len(item.sources) else None
+    if len(rows) < len(item.sources):
+        return None
+    if item.data_time_query:
+        return conn.execute(text(item.data_time_query)).mappings().one()["data_time"]
+    return max(t for _, t in rows)
 
 
 def available(conn: Connection) -> list[Indicator]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from layers.sensor_kinds import sensor_kinds
+
 ROLES = ("public", "planner", "civil_protection", "mayor_office", "admin")
 STAFF = frozenset({"planner", "civil_protection", "mayor_office", "admin"})
 EVERYONE = frozenset(ROLES)
 STORAGE_SRID = 3794  # Slovenia 1996 / D96/TM: metres, so areas and lengths are true.
 
-FIELD_TYPES = ("text", "integer", "real", "date")
+FIELD_TYPES = ("text", "integer", "real", "date", "timestamp")
+LAYER_KINDS = ("vector", "dense_points")  # how a layer is drawn and loaded; see dashboards/
 # Flood hazard classes of Slovenian practice, most severe first (velika, srednja, majhna
 # poplavna nevarnost; preostala = residual, flooded only by rare, catastrophic floods).
 HAZARD_CLASSES = ("velika", "srednja", "majhna", "preostala")
@@ -27,6 +30,10 @@ CRITICAL_SITE_KINDS = (
     "gasilski dom",
     "črpališče",
 )
+
+
+SENSOR_KINDS = tuple(sensor_kinds())
+SENSOR_STATUSES = ("deluje", "v okvari", "odstranjen")  # working, faulty, removed
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,9 @@ class LayerSpec:
     partition_column: str | None = None
     partition_order: str | None = None
     takes_rasters: bool = False  # GeoTIFF loads are classed into this layer's polygons
+    # "vector": features drawn one by one; "dense_points": millions of readings aggregated per
+    # pixel by datashader, loaded by appending (etl/readings.py)
+    kind: str = "vector"
     srid: int = STORAGE_SRID
     id_column: str = "id"
     geometry_column: str = "geom"
@@ -383,6 +393,84 @@ LAYERS: dict[str, LayerSpec] = {
             hover_fields=("name", "kind", "address", "capacity"),
             style_key="critical_sites",
             roles=frozenset({"planner", "civil_protection", "admin"}),
+        ),
+        LayerSpec(
+            id="sensors",
+            title_sl="Senzorji",
+            title_en="Sensors",
+            load_table="sensor",
+            read_table="sensor",
+            geometry_kind="Point",
+            fields=(
+                _f("code", "text", "Oznaka", "Code", "ID", "SIFRA", "OZNAKA", required=True),
+                _f(
+                    "kind",
+                    "text",
+                    "Vrsta",
+                    "Kind",
+                    "VRSTA",
+                    required=True,
+                    allowed=SENSOR_KINDS,
+                ),
+                _f("unit", "text", "Enota", "Unit", "ENOTA", required=True),
+                _f("installed", "date", "Nameščen", "Installed", "NAMESCEN", "DATUM"),
+                _f(
+                    "status",
+                    "text",
+                    "Stanje",
+                    "Status",
+                    "STANJE",
+                    required=True,
+                    allowed=SENSOR_STATUSES,
+                ),
+            ),
+            label_field="code",
+            hover_fields=("code", "kind", "status"),
+            style_key="sensors",
+            roles=STAFF,
+            visible=False,
+            refresh_seconds=3600,
+        ),
+        LayerSpec(
+            id="sensor_readings",
+            title_sl="Meritve senzorjev",
+            title_en="Sensor readings",
+            load_table="sensor_reading",
+            read_table="sensor_reading_located",
+            geometry_kind="Point",
+            fields=(
+                _f(
+                    "sensor",
+                    "text",
+                    "Senzor",
+                    "Sensor",
+                    "SENSOR_ID",
+                    "SENZOR",
+                    "CODE",
+                    "OZNAKA",
+                    "DEVICE",
+                    required=True,
+                ),
+                _f(
+                    "observed_at",
+                    "timestamp",
+                    "Čas meritve",
+                    "Observed at",
+                    "TIME",
+                    "TIMESTAMP",
+                    "DATETIME",
+                    "CAS",
+                    "ČAS",
+                    required=True,
+                ),
+                _f("value", "real", "Vrednost", "Value", "VREDNOST", "MERITEV", required=True),
+            ),
+            label_field="sensor",
+            hover_fields=(),
+            style_key="sensor_readings",
+            roles=STAFF,
+            refresh_seconds=60,
+            kind="dense_points",
         ),
         LayerSpec(
             id="wifi_hotspots",

@@ -27,8 +27,8 @@ def legend_entries(key: str) -> list[dict[str, Any]]:
     spec = style(key)
     if "classes" in spec:
         symbol = {"line": "line", "point": "point"}.get(spec["geometry"], "area")
-        if symbol == "point" and spec.get("marker", "").startswith("square"):
-            symbol = "square"  # the swatch looks like the marker on the map
+        if symbol == "point" and spec.get("marker", "").startswith(("square", "circle")):
+            symbol = spec["marker"].split("_")[0]  # the swatch looks like the marker on the map
         return [{**c, "symbol": symbol} for c in spec["classes"]]
     return spec["legend"]
 
@@ -48,6 +48,10 @@ SWATCH = {
     "square": (
         "display:inline-block;width:11px;height:11px;background:{c};border:1px solid #1d1d1b;"
         "transform:rotate(45deg);margin:0 3px"
+    ),
+    "circle": (
+        "display:inline-block;width:11px;height:11px;background:{c};border:1px solid #555;"
+        "border-radius:50%;margin:0 3px"
     ),
     "point": (
         "display:inline-block;width:0;height:0;border-left:7px solid transparent;"

@@ -19,11 +19,16 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, help="output folder (default: data/generated/<profile>)"
     )
+    parser.add_argument(
+        "--readings",
+        type=int,
+        help="how many sensor readings (default: the profile's, 2 million for Ptuj; e.g. 50000000)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
     started = time.perf_counter()
-    manifest = write_sample(load_profile(args.profile), args.out)
+    manifest = write_sample(load_profile(args.profile), args.out, args.readings)
     print(
         f"sample for {args.profile} written to {manifest.parent} in {time.perf_counter() - started:.1f} s"
     )

@@ -9,6 +9,7 @@ flood-depth GeoTIFF per scenario (``poplave_Q100.tif``) in EPSG:3794 are written
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import shutil
@@ -25,6 +26,13 @@ from data.profiles import Profile
 from data.sample.buildings import build_buildings, landmarks
 from data.sample.geography import read_geography
 from data.sample.network import build_mains, build_roads, road_attributes
+from data.sample.sensors import (
+    SampleSensor,
+    build_sensors,
+    period,
+    sensor_records,
+    write_readings,
+)
 from data.sample.sites import (
     build_critical_sites,
     build_degraded,
@@ -63,13 +71,18 @@ OUTPUTS = (
     OutputFile("buildings", "stavbe.shp", "ESRI Shapefile", 3912, encoding="cp1250", drop_cpg=True),
     OutputFile("wifi_hotspots", "wifi_tocke.geojson", "GeoJSON", 4326),
     OutputFile("critical_sites", "objekti_posebnega_pomena.geojson", "GeoJSON", 4326),
+    OutputFile("sensors", "senzorji.geojson", "GeoJSON", 4326),
 )
+READINGS_FILE = "meritve.parquet"
 DEM_FILE = "dem.tif"
 RASTER_PROFILE = {"driver": "GTiff", "compress": "deflate", "predictor": 3, "tiled": True}
 
 
-def build_layers(profile: Profile) -> dict[str, gpd.GeoDataFrame]:
-    """Every sample layer as a GeoDataFrame in source column names, in EPSG:3794 or 4326."""
+def build_layers(
+    profile: Profile, readings_end: dt.datetime | None = None, readings: int | None = None
+) -> tuple[dict[str, gpd.GeoDataFrame], list[SampleSensor]]:
+    """Every sample layer as a GeoDataFrame in source column names, in EPSG:3794 or 4326, and
+    the sensors whose readings run up to ``readings_end`` (about ``readings`` of them)."""
     sample = profile.sample
     rng = np.random.default_rng(sample["seed"])
     geo = read_geography(profile)
@@ -103,7 +116,47 @@ def build_layers(profile: Profile) -> dict[str, gpd.GeoDataFrame]:
         layers["critical_sites"] = frame(
             build_critical_sites(sample, geo, buildings, mains, to_3794)
         )
-    return layers
+    sensors = []
+    if "sensors" in sample:
+        config = sample["sensors"]
+        end = readings_end or _now()
+        start, scale = period(config, readings or config["readings"], end)
+        rng_sensors = np.random.default_rng(
+            sample["seed"] + 2
+        )  # the other layers stay as they were
+        sensors = build_sensors(
+            config, geo, segments, buildings, mains, rng_sensors, (end - start).days, scale
+        )
+        layers["sensors"] = frame(sensor_records(sensors))
+    return layers, sensors
+
+
+def _now() -> dt.datetime:
+    """The end of the sample's readings: this hour, so the sample looks live when made."""
+    return dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def write_sensor_readings(
+    profile: Profile,
+    sensors: list[SampleSensor],
+    folder: Path,
+    end: dt.datetime,
+    target: int | None,
+) -> list[dict]:
+    """The readings file and its manifest entry (none for a profile without sensors)."""
+    if not sensors:
+        return []
+    config = profile.sample["sensors"]
+    start, _ = period(config, target or config["readings"], end)
+    count = write_readings(sensors, start, end, profile.sample["seed"] + 3, folder / READINGS_FILE)
+    return [
+        {
+            "layer": "sensor_readings",
+            "path": READINGS_FILE,
+            "features": count,
+            "options": sample_options(),
+        }
+    ]
 
 
 def write_rasters(profile: Profile, folder: Path) -> list[dict]:
@@ -151,7 +204,9 @@ def sample_options(source_layer: str | None = None) -> dict:
     }
 
 
-def write_sample(profile: Profile, out_dir: Path | None = None) -> Path:
+def write_sample(
+    profile: Profile, out_dir: Path | None = None, readings: int | None = None
+) -> Path:
     """Build the sample and write its files and ``manifest.json`` to ``out_dir``.
 
     Returns the manifest's path. Files are written to a temporary folder first and moved in
@@ -163,7 +218,8 @@ def write_sample(profile: Profile, out_dir: Path | None = None) -> Path:
     staging.mkdir(parents=True)
     # GeoPackages stamp the time of writing; a fixed one keeps the files identical run to run.
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2026-01-01T00:00:00Z"})
-    layers = build_layers(profile)
+    end = _now()
+    layers, sensors = build_layers(profile, end, readings)
     manifest = []
     for output in (o for o in OUTPUTS if o.layer in layers):
         target = staging / output.file
@@ -184,6 +240,7 @@ def write_sample(profile: Profile, out_dir: Path | None = None) -> Path:
         )
         log.info("wrote %s: %d features", output.file, len(frame))
     manifest.extend(write_rasters(profile, staging))
+    manifest.extend(write_sensor_readings(profile, sensors, staging, end, readings))
     (staging / MANIFEST).write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

@@ -1,0 +1,281 @@
+"""Benchmark: dense sensor readings on the map, at a 1200x800 canvas on this machine.
+
+    python benchmarks/sensors.py [--readings 10000000]      (make bench)
+
+In a schema of its own: 2,000 sensors across Ptuj and ``--readings`` readings of one kind over
+30 days are loaded through the ETL, then read into the cache as the dashboards do. Printed, each
+against a baseline measured in the same run:
+
+- a pan or zoom over the whole municipality (aggregate, finish, spread), median of repeated runs;
+- datashader's aggregation against a minimal single-core numba kernel on the same arrays;
+- the same view the naive way: the points queried from PostGIS, then aggregated;
+- a view of one district against the whole municipality;
+- ingest rate against ``pandas.DataFrame.to_sql`` on the same million rows;
+- resident memory with the readings cached, and per extra session's view.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import datashader as ds
+import geopandas as gpd
+import numba
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+from sqlalchemy import make_url, text
+
+from etl.load import LoadOptions, load_file
+from etl.schema import migrate
+from layers.db import database_urls, get_engine
+from layers.readings import ReadingCache, ReadingQuery, aggregate_columns, grid, rows_of
+
+SCHEMA = f"bench_sensors_{os.getpid()}"
+SENSORS = 2_000
+DAYS = 30
+WIDTH, HEIGHT = 1200, 800
+TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
+# Ptuj's extent in D96/TM, and the old town (Četrt Center) within it
+MUNICIPALITY = (558_000, 136_000, 575_000, 149_000)
+CENTRE = (566_200, 141_900, 567_700, 143_100)
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        line = next(s for s in status if s.startswith("VmRSS"))
+    return int(line.split()[1]) / 1024
+
+
+def median_ms(run, repeat: int = 15) -> float:
+    run()  # compiled and warm
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+@numba.njit(cache=True)
+def numba_mean(x, y, value, xmin, ymin, xmax, ymax, width, height):  # pragma: no cover
+    """The minimal kernel: one pass, count and sum per pixel, then the mean."""
+    count = np.zeros((height, width), np.uint32)
+    total = np.zeros((height, width), np.float64)
+    sx, sy = width / (xmax - xmin), height / (ymax - ymin)
+    for i in range(len(x)):
+        col = int((x[i] - xmin) * sx)
+        row = int((y[i] - ymin) * sy)
+        if 0 <= col < width and 0 <= row < height:
+            count[row, col] += 1
+            total[row, col] += value[i]
+    return total / np.maximum(count, 1), count
+
+
+def write_files(folder: Path, readings: int, end: pd.Timestamp) -> tuple[Path, Path]:
+    rng = np.random.default_rng(3)
+    xmin, ymin, xmax, ymax = MUNICIPALITY
+    sensors = gpd.GeoDataFrame(
+        {
+            "ID": [f"B-{i:04d}" for i in range(SENSORS)],
+            "VRSTA": "pm10",
+            "ENOTA": "µg/m³",
+            "STANJE": "deluje",
+        },
+        geometry=gpd.points_from_xy(
+            rng.uniform(xmin, xmax, SENSORS), rng.uniform(ymin, ymax, SENSORS)
+        ),
+        crs=3794,
+    )
+    sensors.to_file(folder / "senzorji.gpkg")
+    per_sensor = readings // SENSORS
+    step = pd.Timedelta(days=DAYS) / per_sensor
+    times = end - pd.Timedelta(days=DAYS) + step * np.arange(per_sensor)
+    frame = pd.DataFrame(
+        {
+            "sensor": pd.Categorical(np.repeat(sensors["ID"].to_numpy(), per_sensor)),
+            "observed_at": np.tile(times.to_numpy(), SENSORS),
+            "value": rng.gamma(4, 6, per_sensor * SENSORS).astype("float32"),
+        }
+    )
+    frame.to_parquet(folder / "meritve.parquet", row_group_size=1_000_000)
+    frame.head(1_000_000).assign(sensor=lambda f: f["sensor"].astype(str)).to_csv(
+        folder / "milijon.csv", index=False
+    )
+    return folder / "senzorji.gpkg", folder / "meritve.parquet"
+
+
+def box_3857(box) -> tuple[float, float, float, float]:
+    x0, y0 = TO_MERCATOR(box[0], box[1])
+    x1, y1 = TO_MERCATOR(box[2], box[3])
+    return x0, y0, x1, y1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--readings", type=int, default=10_000_000)
+    args = parser.parse_args()
+    url = make_url(database_urls().writer).update_query_dict(
+        {"options": f"-csearch_path={SCHEMA},public"}
+    )
+    in_schema = url.render_as_string(hide_password=False)
+    admin = get_engine(database_urls().writer, "bench")
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
+    try:
+        engine = get_engine(in_schema, "bench")
+        migrate(engine)
+        run(engine, args.readings)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+
+
+def run(engine, readings: int) -> None:
+    end = pd.Timestamp.now(tz="UTC").floor("h")
+    with tempfile.TemporaryDirectory() as folder:
+        sensors, parquet = write_files(Path(folder), readings, end)
+        load_file(engine, sensors, "sensors", LoadOptions(progress=False))
+        ingest(engine, Path(folder) / "milijon.csv")
+        started = time.perf_counter()
+        report = load_file(
+            engine, parquet, "sensor_readings", LoadOptions(progress=False, force=True)
+        )
+        print(
+            f"loaded {report.loaded:,} readings in {time.perf_counter() - started:.1f} s (ETL, Parquet)"
+        )
+
+    before = rss_mib()
+    cache = ReadingCache(engine)
+    started = time.perf_counter()
+    cache.top_up()
+    columns = cache.snapshot.kinds["pm10"]
+    print(
+        f"cache filled from PostGIS in {time.perf_counter() - started:.1f} s: {len(columns.t):,} readings,"
+        f" {columns.nbytes / 2**20:.0f} MiB of columns, resident memory +{rss_mib() - before:.0f} MiB"
+        f" (process {rss_mib():.0f} MiB)"
+    )
+    start_us = int((end - pd.Timedelta(days=DAYS)).timestamp() * 1e6)
+    end_us = int(end.timestamp() * 1e6) + 1
+    whole = ReadingQuery("pm10", start_us, end_us, box_3857(MUNICIPALITY), WIDTH, HEIGHT, "mean", 4)
+    district = ReadingQuery("pm10", start_us, end_us, box_3857(CENTRE), WIDTH, HEIGHT, "mean", 4)
+    in_view = cache.aggregate(whole).readings
+    pan = median_ms(lambda: cache.aggregate(whole))
+    print(
+        f"\n{'pan/zoom, whole municipality':<44}{pan:>9.1f} ms  ({in_view:,} readings; target ≤ 150 ms)"
+    )
+
+    # the same aggregation: datashader on the cache's arrays, against the minimal kernel
+    frame = pd.DataFrame({"x": columns.x, "y": columns.y, "value": columns.value}, copy=False)
+    shader = median_ms(lambda: grid(frame, whole))
+    xmin, ymin, xmax, ymax = whole.box
+    kernel = median_ms(
+        lambda: numba_mean(
+            columns.x, columns.y, columns.value, xmin, ymin, xmax, ymax, WIDTH, HEIGHT
+        )
+    )
+    mean_ds = aggregate_columns(columns, replace(whole, spread_px=0)).value
+    mean_nb, count_nb = numba_mean(
+        columns.x, columns.y, columns.value, xmin, ymin, xmax, ymax, WIDTH, HEIGHT
+    )
+    agree = np.allclose(np.where(count_nb > 0, mean_nb, np.nan), mean_ds, rtol=1e-4, equal_nan=True)
+    print(f"{'aggregation, datashader':<44}{shader:>9.1f} ms")
+    print(
+        f"{'aggregation, minimal numba kernel (1 core)':<44}{kernel:>9.1f} ms  ratio {shader / kernel:.2f}"
+        f" (target ≤ 1.25; grids {'equal' if agree else 'DIFFER'})"
+    )
+
+    zoomed = median_ms(lambda: cache.aggregate(district))
+    picked = sum(
+        (p.stop - p.start) if isinstance(p, slice) else len(p) for p in rows_of(columns, district)
+    )
+    print(
+        f"{'pan/zoom, one district (old town)':<44}{zoomed:>9.1f} ms  whole/district {pan / zoomed:.1f}x"
+        f" (target ≥ 3; {picked:,} of {len(columns.t):,} rows read)"
+    )
+
+    naive = naive_view(engine, whole)
+    print(
+        f"{'naive: query PostGIS per view, then aggregate':<44}{naive * 1000:>9.0f} ms  ours {naive * 1000 / pan:.0f}x faster (target ≥ 50)"
+    )
+
+    sessions(cache, whole)
+    print(
+        f"peak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
+
+
+def naive_view(engine, query: ReadingQuery) -> float:
+    """The view the naive way: points of the kind, window and box from PostGIS, then datashader."""
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        points = pd.read_sql(
+            text(
+                "SELECT ST_X(ST_Transform(geom, 3857)) AS x, ST_Y(ST_Transform(geom, 3857)) AS y, value"
+                " FROM sensor_reading_located WHERE kind = :kind"
+                " AND observed_at >= to_timestamp(:s / 1e6) AND observed_at < to_timestamp(:e / 1e6)"
+                " AND geom && ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857), 3794)"
+            ),
+            conn,
+            params={
+                "kind": query.kind,
+                "s": query.start_us,
+                "e": query.end_us,
+                **dict(zip(("x0", "y0", "x1", "y1"), query.box, strict=True)),
+            },
+        )
+    xmin, ymin, xmax, ymax = query.box
+    ds.Canvas(query.width, query.height, (xmin, xmax), (ymin, ymax)).points(
+        points, "x", "y", ds.mean("value")
+    )
+    return time.perf_counter() - started
+
+
+def ingest(engine, csv: Path) -> None:
+    """Ours (checks, COPY) against pandas' to_sql on the same million rows."""
+    started = time.perf_counter()
+    report = load_file(engine, csv, "sensor_readings", LoadOptions(progress=False))
+    ours = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE sensor_reading"))
+        conn.execute(text("DELETE FROM dataset_load WHERE layer = 'sensor_readings'"))
+    started = time.perf_counter()
+    frame = pd.read_csv(csv)
+    frame.to_sql("reading_baseline", engine, if_exists="replace", index=False, chunksize=50_000)
+    baseline = time.perf_counter() - started
+    rows = report.loaded
+    print(
+        f"ingest of {rows:,} rows: ours {ours:.1f} s ({rows / ours:,.0f} rows/s), to_sql {baseline:.1f} s"
+        f" ({rows / baseline:,.0f} rows/s): {baseline / ours:.1f}x (target ≥ 5)"
+    )
+
+
+def sessions(cache: ReadingCache, query: ReadingQuery, count: int = 5) -> None:
+    """Memory per extra session: each holds its own view's grids in its Bokeh document."""
+    from bokeh.plotting import figure
+
+    from dashboards.dense import DenseLayer
+    from layers.queries import Viewport
+    from layers.registry import layer
+
+    layers = []
+    before = rss_mib()
+    for _ in range(count):
+        dense = DenseLayer(figure(), layer("sensor_readings"), cache)
+        dense.window.value = "Obdobje · Range"
+        dense.show(Viewport(*query.box, WIDTH))
+        layers.append(dense)
+    print(
+        f"per extra session (its view's grids and models): +{(rss_mib() - before) / count:.1f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""The dense-point renderer: millions of sensor readings as one image, aggregated per pixel.
+
+datashader aggregates the cached readings (``layers.readings``) of the chosen kind, window and
+aggregate at the map's resolution on every pan and zoom; the browser colours the grid through
+Bokeh's colour mapper. So a new colour map or opacity is a property change in the page and
+costs no aggregation, and hovering shows the aggregate and the count under the cursor from the
+grids the page already holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import colorcet
+import numpy as np
+import panel as pn
+from bokeh.models import ColorBar, ColumnDataSource, GlyphRenderer, HoverTool, LinearColorMapper
+from bokeh.plotting import figure
+
+from layers.queries import Viewport
+from layers.readings import Aggregate, ReadingCache, ReadingQuery
+from layers.registry import LayerSpec
+from layers.sensor_kinds import sensor_kinds
+from styles import style
+
+log = logging.getLogger(__name__)
+
+CANVAS_PX = (1200, 800)  # until the browser reports the map's size
+REFRESH_MS = 30_000  # how often a session looks for new readings in the cache
+WINDOWS = {  # name shown: length (None: the range slider's)
+    "Zadnja ura · Last hour": dt.timedelta(hours=1),
+    "Zadnji dan · Last day": dt.timedelta(days=1),
+    "Zadnji teden · Last week": dt.timedelta(days=7),
+    "Obdobje · Range": None,
+}
+AGGREGATE_NAMES = {"Povprečje · Mean": "mean", "Največ · Max": "max", "Število · Count": "count"}
+TRANSPARENT = (0, 0, 0, 0)
+
+
+def palette(name: str) -> list[str]:
+    return list(colorcet.palette[name])
+
+
+def _us(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+class DenseLayer:
+    """One dense layer on one session's map: its image, colour bar, hover and controls."""
+
+    def __init__(self, plot: figure, spec: LayerSpec, cache: ReadingCache) -> None:
+        self.spec, self.cache = spec, cache
+        self.style = style(spec.style_key)
+        self.aggregations = 0  # how often this session aggregated (colour changes must not)
+        self.shown_version = -1
+        self._viewport: Viewport | None = None
+        kinds = sensor_kinds()
+        present = [k for k in kinds if k in cache.snapshot.kinds] or list(kinds)
+        first = kinds[present[0]]
+        self.kind = pn.widgets.Select(
+            name="Vrsta senzorja · Sensor kind",
+            options={kinds[k].title: k for k in present},
+            value=first.id,
+            sizing_mode="stretch_width",
+        )
+        self.window = pn.widgets.Select(
+            name="Časovno okno · Time window",
+            options=list(WINDOWS),
+            value="Zadnji dan · Last day",
+            sizing_mode="stretch_width",
+        )
+        now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+        oldest = self._oldest() or now - dt.timedelta(days=30)
+        self.range = pn.widgets.DatetimeRangeSlider(
+            name="Obdobje · Range",
+            start=oldest.replace(tzinfo=None),
+            end=now.replace(tzinfo=None),
+            value=(
+                max(oldest, now - dt.timedelta(days=30)).replace(tzinfo=None),
+                now.replace(tzinfo=None),
+            ),
+            step=3_600_000,
+            visible=False,
+            sizing_mode="stretch_width",
+        )
+        self.how = pn.widgets.Select(
+            name="Združevanje · Aggregate",
+            options=AGGREGATE_NAMES,
+            value=first.aggregate,
+            sizing_mode="stretch_width",
+        )
+        self.colormap = pn.widgets.Select(
+            name="Barvna lestvica · Colour map",
+            options=self.style["colormaps"],
+            value=first.colormap,
+            sizing_mode="stretch_width",
+        )
+        self.source = ColumnDataSource(self._empty())
+        self.mapper = LinearColorMapper(palette=palette(first.colormap), nan_color=TRANSPARENT)
+        self.renderer: GlyphRenderer = plot.image(
+            image="image",
+            x="x",
+            y="y",
+            dw="dw",
+            dh="dh",
+            source=self.source,
+            color_mapper=self.mapper,
+            name=spec.id,
+        )
+        self.colour_bar = ColorBar(
+            color_mapper=self.mapper, title=first.unit, width=12, visible=False, name="colour-bar"
+        )
+        plot.add_layout(self.colour_bar, "right")
+        self.hover = HoverTool(
+            renderers=[self.renderer], tooltips=self._tooltips(), description=spec.title
+        )
+        plot.add_tools(self.hover)
+        for widget in (self.kind, self.window, self.range, self.how):
+            widget.param.watch(self._changed, "value")
+        self.colormap.param.watch(self._recolour, "value")
+        if pn.state.curdoc and pn.state.curdoc.session_context:
+            pn.state.add_periodic_callback(self._refresh_if_new, period=REFRESH_MS)
+
+    def _oldest(self) -> dt.datetime | None:
+        columns = self.cache.snapshot.kinds.values()
+        firsts = [int(c.t.min()) for c in columns if len(c.t)]
+        return dt.datetime.fromtimestamp(min(firsts) / 1e6, dt.UTC) if firsts else None
+
+    def controls(self) -> list:
+        return [self.kind, self.window, self.range, self.how, self.colormap]
+
+    def _tooltips(self) -> list[tuple[str, str]]:
+        kind = sensor_kinds()[self.kind.value]
+        name = {v: k for k, v in AGGREGATE_NAMES.items()}[self.how.value]
+        value = "@image{0}" if self.how.value == "count" else f"@image{{0.0[0]}} {kind.unit}"
+        return [(name, value), ("Meritev · Readings", "@count{0,0}")]
+
+    def query(self, viewport: Viewport) -> ReadingQuery:
+        """The current view of this layer as a cache query, at the map's pixel size."""
+        end = dt.datetime.now(dt.UTC)
+        length = WINDOWS[self.window.value]
+        if length is None:
+            start, end = (t.replace(tzinfo=dt.UTC) for t in self.range.value)
+        else:
+            start = end - length
+        width, height = self._canvas(viewport)
+        return ReadingQuery(
+            kind=self.kind.value,
+            start_us=_us(start),
+            end_us=_us(end),
+            box=(viewport.xmin, viewport.ymin, viewport.xmax, viewport.ymax),
+            width=width,
+            height=height,
+            how=self.how.value,
+            spread_px=int(self.style.get("spread_px", 0)),
+        )
+
+    def _canvas(self, viewport: Viewport) -> tuple[int, int]:
+        """The canvas in pixels: as wide as the map, with square pixels."""
+        width = viewport.width_px or CANVAS_PX[0]
+        aspect = (viewport.ymax - viewport.ymin) / max(viewport.xmax - viewport.xmin, 1e-9)
+        return max(width, 1), max(round(width * aspect), 1)
+
+    def show(self, viewport: Viewport) -> None:
+        """Aggregate the view and send its grids to the page."""
+        self._viewport = viewport
+        self.shown_version = self.cache.snapshot.version
+        found = self.cache.aggregate(self.query(viewport))
+        self.aggregations += 1
+        self.source.data = self._columns(found)
+        finite = found.value[np.isfinite(found.value)]
+        if len(finite):
+            self.mapper.update(
+                low=float(finite.min()), high=float(max(finite.max(), finite.min() + 1e-6))
+            )
+        self.colour_bar.visible = True
+
+    def hide(self) -> None:
+        self.source.data = self._empty()
+        self.colour_bar.visible = False
+
+    def set_opacity(self, opacity: float) -> None:
+        self.renderer.glyph.global_alpha = opacity
+
+    def _columns(self, found: Aggregate) -> dict:
+        xmin, ymin, xmax, ymax = found.box
+        return {
+            "image": [found.value],
+            "count": [found.count],
+            "x": [xmin],
+            "y": [ymin],
+            "dw": [xmax - xmin],
+            "dh": [ymax - ymin],
+        }
+
+    @staticmethod
+    def _empty() -> dict:
+        return {"image": [], "count": [], "x": [], "y": [], "dw": [], "dh": []}
+
+    def _changed(self, _event=None) -> None:
+        self.range.visible = WINDOWS[self.window.value] is None
+        self.colour_bar.title = sensor_kinds()[self.kind.value].unit
+        self.hover.tooltips = self._tooltips()
+        if self._viewport is not None and self.renderer.visible:
+            self.show(self._viewport)
+
+    def _recolour(self, event) -> None:
+        self.mapper.palette = palette(event.new)
+
+    def _refresh_if_new(self) -> None:
+        """New readings reached the cache since this view was drawn: draw it again."""
+        if (
+            self.cache.snapshot.version != self.shown_version
+            and self._viewport
+            and self.renderer.visible
+        ):
+            self.show(self._viewport)

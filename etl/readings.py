@@ -1,0 +1,364 @@
+"""The readings loader: sensor readings from CSV or Parquet, appended by COPY in one transaction.
+
+Readings arrive in files of millions of rows, so every check is vectorised per batch and the good
+rows travel to a temporary table as CSV written by pyarrow (COPY's fastest text path). A row is
+refused, counted and written to the reject file when its sensor is unknown, its time is no time
+(or lies in the future), its value is no number or outside what a working sensor of its kind can
+report, or the same sensor already has a reading at that time (in this file or loaded before).
+Nothing is half-loaded: the rows, their catalogue entry and the watermark they carry (the entry's
+id) commit together, or not at all.
+
+Times with a UTC offset (``2026-11-22T14:00:00+01:00``, ``...Z``) are taken as they are; times
+without one are Slovenian local time, and a local time that does not exist or happens twice at a
+daylight-saving change is refused rather than guessed.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+from tqdm import tqdm
+
+from etl.catalog import CatalogEntry, last_checksum, record_load
+from etl.read import file_sha256
+from etl.rejects import refuse_empty_load, write_table_rejects
+from etl.validate import map_columns, to_numbers
+from layers.errors import LoadError
+from layers.registry import LayerSpec
+from layers.sensor_kinds import sensor_kinds
+
+LOCAL_ZONE = "Europe/Ljubljana"
+HAS_OFFSET = r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)$"
+FUTURE_SLACK = pd.Timedelta(minutes=5)  # a sensor's clock may run a little ahead
+BATCH_BYTES = 16 << 20
+PARQUET_BATCH_ROWS = 500_000
+SUFFIXES = (".csv", ".parquet")
+COLUMNS = ("sensor", "observed_at", "value")
+
+
+def load_readings(engine: Engine, path: Path, spec: LayerSpec, options, report) -> None:
+    """Append the readings of ``path`` to ``spec``'s table; fill in ``report``.
+
+    Readings are always appended; ``options.mode`` does not apply. Raises LoadError when the
+    file is refused, leaving the database as it was.
+    """
+    started = time.perf_counter()
+    if path.suffix.lower() not in SUFFIXES or not path.is_file():
+        raise LoadError(
+            path,
+            spec.id,
+            "is not a CSV or Parquet file of readings",
+            "ni datoteka meritev CSV ali Parquet",
+            "export the readings as .csv or .parquet with columns sensor, observed_at, value",
+            "izvozite meritve kot .csv ali .parquet s stolpci sensor, observed_at, value",
+        )
+    checksum = file_sha256(path)
+    with engine.connect() as conn:
+        unchanged = last_checksum(conn, spec.id) == checksum
+    if unchanged and not options.force and not options.dry_run:
+        report.skipped = True
+        return
+    rejected: list[pd.DataFrame] = []
+    try:
+        with engine.connect() as conn, conn.begin() as transaction:
+            # one readings load at a time (the duplicate check needs it); readers are not blocked
+            conn.exec_driver_sql(f"LOCK TABLE {spec.load_table} IN SHARE ROW EXCLUSIVE MODE")
+            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+            conn.exec_driver_sql(
+                "CREATE TEMP TABLE etl_readings (row_no bigint, t bigint, sensor_id integer,"
+                " value real) ON COMMIT DROP"
+            )
+            stage(conn, path, spec, options, report, rejected)
+            rejected.extend(drop_duplicates(conn, spec, report))
+            if not report.loaded:
+                report.rejects_file = write_table_rejects(rejected, report, options.rejects_dir)
+                refuse_empty_load(report)
+            if options.dry_run:
+                transaction.rollback()
+            else:
+                load_id = record_load(
+                    conn, catalog_entry(spec, path, checksum, options, report, started)
+                )
+                conn.execute(
+                    text(
+                        f"INSERT INTO {spec.load_table} (observed_at, sensor_id, value, load_id)"  # noqa: S608
+                        " SELECT timestamptz 'epoch' + t * interval '1 microsecond', sensor_id,"
+                        " value, :load FROM etl_readings ORDER BY t"
+                    ),
+                    {"load": load_id},
+                )
+                conn.exec_driver_sql(f"ANALYZE {spec.load_table}")
+    except DBAPIError as exc:
+        raise LoadError(
+            path,
+            spec.id,
+            f"the database refused the readings ({exc.orig})",
+            f"baza je zavrnila meritve ({exc.orig})",
+            "fix the values named above",
+            "popravite navedene vrednosti",
+        ) from exc
+    report.rejects_file = write_table_rejects(rejected, report, options.rejects_dir)
+
+
+def stage(conn: Connection, path: Path, spec: LayerSpec, options, report, rejected: list) -> None:
+    """Check every batch and COPY its good rows into ``etl_readings``; keep the refused ones."""
+    sensors = known_sensors(conn)
+    now = pd.Timestamp.now(tz="UTC")
+    cursor = conn.connection.driver_connection.cursor()
+    with (
+        cursor.copy("COPY etl_readings FROM STDIN WITH (FORMAT csv)") as copy,
+        tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar,
+    ):
+        for batch in source_batches(path, spec):
+            good, refused = check_batch(batch, sensors, now)
+            copy.write(csv_bytes(good))
+            report.loaded += len(good)
+            if len(refused):
+                report.rejected += len(refused)
+                report.reasons.update(refused["reject_reason"].tolist())
+                rejected.append(refused)
+            bar.update(len(batch))
+
+
+def known_sensors(conn: Connection) -> pd.DataFrame:
+    """Every sensor by code: its number and the range of values its kind can report."""
+    frame = pd.read_sql(text("SELECT code, id, kind FROM sensor"), conn, index_col="code")
+    kinds = sensor_kinds()
+    frame["low"] = [kinds[k].valid[0] if k in kinds else -np.inf for k in frame["kind"]]
+    frame["high"] = [kinds[k].valid[1] if k in kinds else np.inf for k in frame["kind"]]
+    return frame
+
+
+def source_batches(path: Path, spec: LayerSpec) -> Iterator[pd.DataFrame]:
+    """The file in batches with columns ``row``, sensor, observed_at, value.
+
+    ``row`` is the line in a CSV file (the header is line 1), the 1-based row in Parquet. A CSV
+    line that cannot be split into the header's fields comes as a row with ``broken`` text.
+    """
+    if path.suffix.lower() == ".parquet":
+        parquet = pq.ParquetFile(path)
+        mapping = map_columns(parquet.schema_arrow.names, spec, path)
+        first = 1
+        for batch in parquet.iter_batches(PARQUET_BATCH_ROWS, columns=list(mapping.values())):
+            rows = np.arange(first, first + batch.num_rows)
+            yield _named(batch.to_pandas(), mapping, rows)
+            first += batch.num_rows
+        return
+    with path.open("rb") as head:
+        header = head.readline().decode("utf-8-sig", errors="replace")
+    delimiter = ";" if header.count(";") > header.count(",") else ","  # Slovenian Excel writes ;
+    names = [n.strip().strip('"') for n in header.strip().split(delimiter)]
+    mapping = map_columns(names, spec, path)
+    broken: list[tuple[int, str]] = []
+
+    def keep_broken(row) -> str:
+        broken.append((row.number, row.text))
+        return "skip"
+
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=BATCH_BYTES, use_threads=False),  # line numbers
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=keep_broken),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            include_columns=list(mapping.values()),
+        ),
+    )
+    line = 2
+    for batch in reader:
+        # the lines of this batch's rows: the next ones, less those found broken meanwhile
+        skipped = np.array([n for n, _ in broken], dtype=np.int64)
+        lines = np.arange(line, line + batch.num_rows + len(skipped))
+        lines = lines[~np.isin(lines, skipped)][: batch.num_rows]
+        line = int(lines[-1]) + 1 if len(lines) else line + len(skipped)
+        yield _named(batch.to_pandas(), mapping, lines)
+        if broken:
+            yield pd.DataFrame({"row": [n for n, _ in broken], "broken": [t for _, t in broken]})
+            broken.clear()
+
+
+def _named(frame: pd.DataFrame, mapping: dict[str, str], rows: np.ndarray) -> pd.DataFrame:
+    frame = frame.rename(columns={source: target for target, source in mapping.items()})
+    frame.insert(0, "row", rows)
+    return frame
+
+
+def check_batch(
+    batch: pd.DataFrame, sensors: pd.DataFrame, now: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The batch's good rows for COPY (row_no, t in µs, sensor_id, value) and its refused rows.
+
+    Each refused row keeps its source values and the first reason it fails for.
+    """
+    if "broken" in batch:
+        refused = batch.rename(columns={"broken": "sensor"})
+        refused["reject_reason"] = "broken row: not the header's fields"
+        return _good_rows(batch.iloc[:0], None, None, None), refused
+    codes = batch["sensor"].astype("string").str.strip()
+    found = sensors.reindex(codes.to_numpy())
+    times = parse_times(batch["observed_at"])
+    values = to_numbers(batch["value"]).astype("float64")
+    reason = np.select(
+        [
+            found["id"].isna().to_numpy(),
+            times.isna().to_numpy(),
+            ~np.isfinite(values.to_numpy()),
+            (times > now + FUTURE_SLACK).to_numpy(),
+            ~values.between(found["low"].to_numpy(), found["high"].to_numpy()).to_numpy(),
+        ],
+        [
+            "unknown sensor",
+            "bad timestamp",
+            "not a number",
+            "in the future",
+            "outside what the sensor's kind can measure",
+        ],
+        default="",
+    )
+    ok = reason == ""
+    refused = batch.loc[~ok, ["row", "sensor", "observed_at", "value"]].astype(
+        {"sensor": "string", "observed_at": "string", "value": "string"}
+    )
+    refused["reject_reason"] = reason[~ok]
+    good = _good_rows(batch["row"][ok], times[ok], found["id"].to_numpy()[ok], values[ok])
+    return good, refused
+
+
+def _good_rows(rows, times, ids, values) -> pd.DataFrame:
+    if times is None:
+        return pd.DataFrame({"row_no": [], "t": [], "sensor_id": [], "value": []})
+    micros = times.dt.tz_convert(None).to_numpy().astype("datetime64[us]").astype(np.int64)
+    return pd.DataFrame(
+        {
+            "row_no": rows.to_numpy(np.int64),
+            "t": micros,
+            "sensor_id": ids.astype(np.int32),
+            "value": values.to_numpy(np.float32),
+        }
+    )
+
+
+def parse_times(values: pd.Series) -> pd.Series:
+    """Times in UTC; NaT for what is no time or a local time that is missing or doubled."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if values.dt.tz is None:
+            values = values.dt.tz_localize(LOCAL_ZONE, ambiguous="NaT", nonexistent="NaT")
+        return values.dt.tz_convert("UTC")
+    text_values = values.astype("string").str.strip()
+    with_offset = text_values.str.contains(HAS_OFFSET, regex=True).fillna(False).to_numpy(bool)
+    times = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
+    if with_offset.any():
+        times[with_offset] = pd.to_datetime(
+            text_values[with_offset], format="ISO8601", utc=True, errors="coerce"
+        )
+    if (~with_offset).any():
+        local = pd.to_datetime(text_values[~with_offset], format="ISO8601", errors="coerce")
+        times[~with_offset] = local.dt.tz_localize(
+            LOCAL_ZONE, ambiguous="NaT", nonexistent="NaT"
+        ).dt.tz_convert("UTC")
+    return times
+
+
+def csv_bytes(good: pd.DataFrame) -> bytes:
+    """The rows as CSV without a header, written by pyarrow (many times faster than pandas)."""
+    buffer = io.BytesIO()
+    pacsv.write_csv(
+        pa.Table.from_pandas(good, preserve_index=False),
+        buffer,
+        pacsv.WriteOptions(include_header=False),
+    )
+    return buffer.getvalue()
+
+
+def drop_duplicates(conn: Connection, spec: LayerSpec, report) -> list[pd.DataFrame]:
+    """Remove staged readings a sensor already has at that time: later rows of this file, and
+    rows loaded before. Returns them as refused rows."""
+    within = _repeats_in_file(conn) if _has_repeats(conn) else []
+    before = conn.execute(
+        text(
+            f"DELETE FROM etl_readings s USING {spec.load_table} r"  # noqa: S608
+            " WHERE r.sensor_id = s.sensor_id"
+            " AND r.observed_at = timestamptz 'epoch' + s.t * interval '1 microsecond'"
+            " AND r.observed_at BETWEEN"
+            " (SELECT timestamptz 'epoch' + min(t) * interval '1 microsecond' FROM etl_readings)"
+            " AND (SELECT timestamptz 'epoch' + max(t) * interval '1 microsecond' FROM etl_readings)"
+            " RETURNING s.row_no, s.sensor_id, s.t, s.value"
+        )
+    ).all()
+    refused = [
+        _as_refused(conn, rows, reason)
+        for rows, reason in (
+            (within, "duplicate: the file has this sensor and time already"),
+            (before, "duplicate: already loaded"),
+        )
+        if rows
+    ]
+    for frame in refused:
+        report.loaded -= len(frame)
+        report.rejected += len(frame)
+        report.reasons.update(frame["reject_reason"].tolist())
+    return refused
+
+
+def _repeats_in_file(conn: Connection) -> list:
+    return conn.execute(
+        text(
+            "DELETE FROM etl_readings s USING ("
+            " SELECT row_no FROM (SELECT row_no, row_number() OVER"
+            " (PARTITION BY sensor_id, t ORDER BY row_no) AS n FROM etl_readings) ranked"
+            " WHERE n > 1) d WHERE s.row_no = d.row_no"
+            " RETURNING s.row_no, s.sensor_id, s.t, s.value"
+        )
+    ).all()
+
+
+def _has_repeats(conn: Connection) -> bool:
+    return bool(
+        conn.scalar(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM etl_readings"
+                " GROUP BY sensor_id, t HAVING count(*) > 1)"
+            )
+        )
+    )
+
+
+def _as_refused(conn: Connection, rows: list, reason: str) -> pd.DataFrame:
+    codes = dict(conn.execute(text("SELECT id, code FROM sensor")).all())
+    frame = pd.DataFrame(rows, columns=["row", "sensor_id", "t", "value"])
+    return pd.DataFrame(
+        {
+            "row": frame["row"],
+            "sensor": frame["sensor_id"].map(codes),
+            "observed_at": pd.to_datetime(frame["t"], unit="us", utc=True).astype("string"),
+            "value": frame["value"].astype("string"),
+            "reject_reason": reason,
+        }
+    )
+
+
+def catalog_entry(spec, path, checksum, options, report, started) -> CatalogEntry:
+    return CatalogEntry(
+        layer=spec.id,
+        source_file=path.name,
+        sha256=checksum,
+        source_crs="EPSG:3794 (mesta senzorjev · the sensors' places)",
+        source_layer=None,
+        licence=options.licence,
+        provider=options.provider,
+        synthetic=options.synthetic,
+        features_loaded=report.loaded,
+        features_rejected=report.rejected,
+        features_repaired=0,
+        duration_s=round(time.perf_counter() - started, 3),
+    )

@@ -1,0 +1,433 @@
+"""Sensor readings for the map: an in-memory columnar cache, and datashader's aggregation of it.
+
+The cache holds every reading once per process, shared by all sessions, as numpy columns per
+sensor kind: place (EPSG:3857, float32), value, time. It is read from PostGIS once and then
+topped up from a watermark, the newest load (catalogue id) it holds: a load commits its readings
+and its catalogue row together, and loads take turns (etl/readings.py locks the table), so
+everything up to the watermark is in the cache and a pan never goes back to the database.
+
+Within a kind the rows are ordered by (day, sensor, time), the sensors numbered along a Morton
+curve. So the readings of whole days are one contiguous slice (no copy, whatever the window),
+and a view of one district picks, per day, the runs of its sensors' rows: it never scans the
+points outside it. ``aggregate`` hands those rows to datashader, once or twice (the window's
+partial days apart), and merges the grids.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+from functools import cache
+
+import datashader as ds
+import numpy as np
+import pandas as pd
+import pyarrow.csv as pacsv
+from scipy.ndimage import maximum_filter
+from sqlalchemy import Engine, text
+
+from layers.db import get_engine
+from layers.registry import layer
+from layers.sensor_kinds import AGGREGATES
+
+log = logging.getLogger(__name__)
+
+DAY_US = 86_400_000_000
+TOP_UP_SECONDS = 30  # new readings show within a minute
+
+
+@dataclass(frozen=True)
+class ReadingQuery:
+    """One view of one kind: a time window [start, end) in µs since 1970 (UTC), a box in
+    EPSG:3857 and a canvas of width × height pixels, aggregated by ``how``."""
+
+    kind: str
+    start_us: int
+    end_us: int
+    box: tuple[float, float, float, float]
+    width: int
+    height: int
+    how: str = "mean"
+    spread_px: int = 0
+
+    def __post_init__(self) -> None:
+        if self.how not in AGGREGATES:
+            raise ValueError(f"aggregate {self.how!r} not in {AGGREGATES}")
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """The grid of a view: ``value`` (the aggregate; NaN where nothing was read) and ``count``,
+    row 0 at the bottom (``box``'s ymin), and how many readings went into it."""
+
+    value: np.ndarray
+    count: np.ndarray
+    box: tuple[float, float, float, float]
+    readings: int
+
+
+def canvas(query: ReadingQuery) -> ds.Canvas:
+    xmin, ymin, xmax, ymax = query.box
+    return ds.Canvas(query.width, query.height, x_range=(xmin, xmax), y_range=(ymin, ymax))
+
+
+def reduction(how: str):
+    """What datashader sums per pixel: always the count (hover shows it), and what ``how`` needs."""
+    if how == "count":
+        return ds.summary(count=ds.count())
+    if how == "mean":
+        return ds.summary(count=ds.count(), sum=ds.sum("value"))
+    return ds.summary(count=ds.count(), max=ds.max("value"))
+
+
+def grid(frame, query: ReadingQuery) -> dict[str, np.ndarray]:
+    """datashader's grids of ``frame`` (pandas or Dask, columns x, y, value) for ``query``."""
+    found = canvas(query).points(frame, "x", "y", agg=reduction(query.how))
+    grids = {name: found[name].to_numpy() for name in found.data_vars}
+    if "sum" in grids:  # datashader leaves NaN where no reading fell; a sum of nothing is 0
+        grids["sum"] = np.nan_to_num(grids["sum"], copy=False)
+    return grids
+
+
+def merge(grids: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Grids of parts of the same view as one: counts and sums add, maxima take the larger."""
+    merged = dict(grids[0])
+    for more in grids[1:]:
+        merged["count"] = merged["count"] + more["count"]
+        if "sum" in merged:
+            merged["sum"] = merged["sum"] + more["sum"]
+        if "max" in merged:
+            merged["max"] = np.fmax(merged["max"], more["max"])
+    return merged
+
+
+def finish(grids: dict[str, np.ndarray], query: ReadingQuery) -> Aggregate:
+    """The value and count images of a view, spread so that lone sensors stay visible."""
+    count = grids["count"].astype(np.float32)
+    if query.how == "count":
+        value = count.copy()
+    elif query.how == "mean":
+        value = (grids["sum"] / np.where(count > 0, count, 1)).astype(np.float32)
+    else:
+        value = grids["max"].astype(np.float32)
+    readings = int(count.sum())
+    value[count == 0] = np.nan
+    if query.spread_px:
+        # each pixel around a sensor shows that sensor's figures (the larger where two meet)
+        value = _spread(value, query.spread_px)
+        count = _spread(np.where(count > 0, count, np.nan), query.spread_px)
+    return Aggregate(value, np.nan_to_num(count), query.box, readings)
+
+
+def _spread(image: np.ndarray, px: int) -> np.ndarray:
+    """Each pixel takes the largest value within ``px`` pixels (a disc); NaN stays where none.
+
+    scipy's maximum filter: about 10 ms a canvas, where datashader's ``tf.spread`` took a second.
+    """
+    disc = np.hypot(*np.mgrid[-px : px + 1, -px : px + 1]) <= px + 0.5
+    spread = maximum_filter(
+        np.nan_to_num(image, nan=-np.inf), footprint=disc, mode="constant", cval=-np.inf
+    )
+    spread[np.isneginf(spread)] = np.nan
+    return spread
+
+
+@dataclass(frozen=True)
+class KindColumns:
+    """The readings of one kind, ordered by (day, sensor rank, time), with where each
+    (day, rank) cell starts: rows of cell c are ``cells[c]:cells[c + 1]``, c = day * ranks + rank."""
+
+    x: np.ndarray
+    y: np.ndarray
+    value: np.ndarray
+    t: np.ndarray  # µs since 1970, UTC
+    rank: np.ndarray
+    cells: np.ndarray
+    first_day: int
+    days: int
+    sensor_x: np.ndarray  # by rank
+    sensor_y: np.ndarray
+
+    @property
+    def ranks(self) -> int:
+        return len(self.sensor_x)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.x, self.y, self.value, self.t, self.rank, self.cells))
+
+
+def build_columns(
+    rank: np.ndarray, t: np.ndarray, value: np.ndarray, sensor_x: np.ndarray, sensor_y: np.ndarray
+) -> KindColumns:
+    """Order one kind's readings and index their (day, rank) cells."""
+    day = t // DAY_US
+    first_day = int(day.min()) if len(day) else 0
+    days = int(day.max()) - first_day + 1 if len(day) else 0
+    cell = (day - first_day) * len(sensor_x) + rank
+    order = np.argsort(cell * DAY_US + (t - day * DAY_US), kind="stable")
+    counts = np.bincount(cell, minlength=days * len(sensor_x))
+    cells = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return KindColumns(
+        x=sensor_x[rank[order]],
+        y=sensor_y[rank[order]],
+        value=value[order],
+        t=t[order],
+        rank=rank[order],
+        cells=cells,
+        first_day=first_day,
+        days=days,
+        sensor_x=sensor_x,
+        sensor_y=sensor_y,
+    )
+
+
+def morton_ranks(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each sensor's position along a Morton (Z-order) curve: near sensors, near numbers."""
+    if not len(x):
+        return np.zeros(0, np.int64)
+
+    def scaled(v: np.ndarray) -> np.ndarray:
+        span = max(float(v.max() - v.min()), 1e-9)
+        return ((v - v.min()) / span * 65535).astype(np.uint64)
+
+    code = np.zeros(len(x), np.uint64)
+    sx, sy = scaled(x), scaled(y)
+    for bit in range(16):
+        code |= ((sx >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit)
+        code |= ((sy >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit + 1)
+    return np.argsort(np.argsort(code, kind="stable"), kind="stable")
+
+
+def rows_of(columns: KindColumns, query: ReadingQuery) -> list[slice | np.ndarray]:
+    """The rows a view needs, as few pieces as possible: a slice where they are contiguous
+    (no copy), else the row numbers of the runs of the sensors in view."""
+    if not columns.days:
+        return []
+    start_day = max(query.start_us // DAY_US - columns.first_day, 0)
+    end_day = min(-(-query.end_us // DAY_US) - columns.first_day, columns.days)  # exclusive
+    if start_day >= end_day:
+        return []
+    xmin, ymin, xmax, ymax = query.box
+    inside = np.flatnonzero(
+        (columns.sensor_x >= xmin)
+        & (columns.sensor_x <= xmax)
+        & (columns.sensor_y >= ymin)
+        & (columns.sensor_y <= ymax)
+    )
+    if not len(inside):
+        return []
+    breaks = np.flatnonzero(np.diff(inside) > 1)
+    run_first = inside[np.concatenate([[0], breaks + 1])]
+    run_last = inside[np.concatenate([breaks, [len(inside) - 1]])]
+    # days [whole_first, whole_end) lie wholly in the window; the others (two at most) in part
+    whole_first = max(-(-query.start_us // DAY_US) - columns.first_day, start_day)
+    whole_end = min(query.end_us // DAY_US - columns.first_day, end_day)
+    pieces: list[slice | np.ndarray] = []
+    if whole_first < whole_end:
+        pieces.append(_cell_rows(columns, range(whole_first, whole_end), run_first, run_last))
+    edges = [d for d in range(start_day, end_day) if not whole_first <= d < whole_end]
+    if edges:
+        rows = _cell_rows(columns, edges, run_first, run_last)
+        rows = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
+        t = columns.t[rows]
+        pieces.append(rows[(t >= query.start_us) & (t < query.end_us)])
+    return pieces
+
+
+def _cell_rows(columns: KindColumns, days, run_first, run_last) -> slice | np.ndarray:
+    days = np.asarray(days, np.int64)[:, None]
+    starts = columns.cells[days * columns.ranks + run_first].ravel()
+    stops = columns.cells[days * columns.ranks + run_last + 1].ravel()
+    # runs that touch (one day's last sensor, the next day's first) join into one
+    joined = np.concatenate([[True], starts[1:] != stops[:-1]])
+    starts, stops = starts[joined], np.concatenate([stops[1:][joined[1:]], stops[-1:]])
+    if len(starts) == 1:
+        return slice(int(starts[0]), int(stops[0]))
+    lengths = stops - starts
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return np.arange(int(lengths.sum())) + offsets
+
+
+def aggregate_columns(columns: KindColumns | None, query: ReadingQuery) -> Aggregate:
+    """datashader's aggregate of a view over the cached columns of its kind."""
+    pieces = rows_of(columns, query) if columns else []
+    frames = [
+        pd.DataFrame(
+            {"x": columns.x[rows], "y": columns.y[rows], "value": columns.value[rows]}, copy=False
+        )
+        for rows in pieces
+        if (rows.stop - rows.start if isinstance(rows, slice) else len(rows))
+    ]
+    if not frames:
+        frames = [pd.DataFrame({"x": [], "y": [], "value": []}, dtype=np.float32)]
+    return finish(merge([grid(frame, query) for frame in frames]), query)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the cache holds at one moment; replaced whole, never changed, so readers need no lock."""
+
+    kinds: dict[str, KindColumns]
+    watermark: int  # the newest readings load held
+    sensors_load: int  # the newest load of the sensor layer the places come from
+    version: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        return sum(c.nbytes for c in self.kinds.values())
+
+    def newest_us(self, kind: str) -> int | None:
+        columns = self.kinds.get(kind)
+        return int(columns.t.max()) if columns is not None and len(columns.t) else None
+
+
+class ReadingCache:
+    """The process's readings, shared by every session, topped up from the database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()  # one top-up at a time; readers take the snapshot as is
+        self.snapshot = Snapshot({}, 0, 0)
+        self._sensors = pd.DataFrame()
+
+    def aggregate(self, query: ReadingQuery) -> Aggregate:
+        return aggregate_columns(self.snapshot.kinds.get(query.kind), query)
+
+    def top_up(self) -> bool:
+        """Read the readings loaded since the watermark; True when there were any."""
+        with self._lock:
+            readings_load, sensors_load = newest_loads(self._engine)
+            old = self.snapshot
+            if readings_load == old.watermark and sensors_load == old.sensors_load:
+                return False
+            started = time.perf_counter()
+            if sensors_load != old.sensors_load:  # new places: read everything again
+                self._sensors = sensor_places(self._engine)
+                old = Snapshot({}, 0, sensors_load, old.version)
+            new = readings_since(self._engine, old.watermark, readings_load)
+            kinds = dict(old.kinds)
+            for kind, places in self._sensors.groupby("kind"):
+                kinds[kind] = _extend(kinds.get(kind), places, new)
+            self.snapshot = Snapshot(kinds, readings_load, sensors_load, old.version + 1)
+            log.info(
+                "readings cache: %d new readings in %.2f s; %d MB held",
+                len(new),
+                time.perf_counter() - started,
+                self.snapshot.nbytes >> 20,
+            )
+            return True
+
+
+def newest_loads(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT coalesce(max(id) FILTER (WHERE layer = 'sensor_readings'), 0),"
+                " coalesce(max(id) FILTER (WHERE layer = 'sensors'), 0) FROM dataset_load"
+            )
+        ).one()
+    return int(row[0]), int(row[1])
+
+
+def sensor_places(engine: Engine) -> pd.DataFrame:
+    """Every sensor's number, kind, place in EPSG:3857 and rank within its kind."""
+    spec = layer("sensors")
+    with engine.connect() as conn:
+        places = pd.read_sql(
+            text(
+                f"SELECT id, kind, ST_X(ST_Transform(geom, 3857)) AS x,"  # noqa: S608
+                f" ST_Y(ST_Transform(geom, 3857)) AS y FROM {spec.load_table}"
+            ),
+            conn,
+        )
+    places["rank"] = 0
+    for _, rows in places.groupby("kind"):
+        places.loc[rows.index, "rank"] = morton_ranks(rows["x"].to_numpy(), rows["y"].to_numpy())
+    return places.sort_values(["kind", "rank"]).reset_index(drop=True)
+
+
+def readings_since(engine: Engine, after: int, upto: int) -> pd.DataFrame:
+    """Readings of loads (after, upto], through COPY as CSV parsed by pyarrow (the fastest way
+    to move millions of rows out of PostgreSQL here)."""
+    spec = layer("sensor_readings")
+    buffer = io.BytesIO()
+    with engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()
+        query = (
+            f"COPY (SELECT sensor_id, (extract(epoch FROM observed_at) * 1e6)::bigint, value"  # noqa: S608
+            f" FROM {spec.load_table} WHERE load_id > {int(after)} AND load_id <= {int(upto)})"
+            " TO STDOUT WITH (FORMAT csv)"
+        )
+        with cursor.copy(query) as copy:
+            for block in copy:
+                buffer.write(block)
+    if not buffer.tell():
+        return pd.DataFrame({"sensor_id": [], "t": [], "value": []})
+    buffer.seek(0)
+    table = pacsv.read_csv(
+        buffer, read_options=pacsv.ReadOptions(column_names=["sensor_id", "t", "value"])
+    )
+    return table.to_pandas()
+
+
+def _extend(columns: KindColumns | None, places: pd.DataFrame, new: pd.DataFrame) -> KindColumns:
+    """A kind's columns with ``new`` readings merged in; days before the new ones stay as they
+    are, the rest is ordered again."""
+    index = pd.Series(places["rank"].to_numpy(), index=places["id"].to_numpy())
+    mine = new[new["sensor_id"].isin(index.index)]
+    rank = index.reindex(mine["sensor_id"].to_numpy()).to_numpy(np.int16)
+    t = mine["t"].to_numpy(np.int64)
+    value = mine["value"].to_numpy(np.float32)
+    sensor_x = places.sort_values("rank")["x"].to_numpy(np.float32)
+    sensor_y = places.sort_values("rank")["y"].to_numpy(np.float32)
+    if columns is None or not len(columns.t):
+        return build_columns(rank, t, value, sensor_x, sensor_y)
+    if not len(t):
+        return columns
+    # rows from the first day the new readings touch onwards are ordered again with them
+    first = max(int(t.min() // DAY_US) - columns.first_day, 0)
+    keep = int(columns.cells[first * columns.ranks])
+    rebuilt = build_columns(
+        np.concatenate([columns.rank[keep:], rank]),
+        np.concatenate([columns.t[keep:], t]),
+        np.concatenate([columns.value[keep:], value]),
+        sensor_x,
+        sensor_y,
+    )
+    if keep == 0:
+        return rebuilt
+    head_days = first
+    return replace(
+        rebuilt,
+        x=np.concatenate([columns.x[:keep], rebuilt.x]),
+        y=np.concatenate([columns.y[:keep], rebuilt.y]),
+        value=np.concatenate([columns.value[:keep], rebuilt.value]),
+        t=np.concatenate([columns.t[:keep], rebuilt.t]),
+        rank=np.concatenate([columns.rank[:keep], rebuilt.rank]),
+        cells=np.concatenate([columns.cells[: head_days * columns.ranks], rebuilt.cells + keep]),
+        first_day=columns.first_day,
+        days=head_days + rebuilt.days,
+    )
+
+
+@cache
+def reading_cache(url: str) -> ReadingCache:
+    """The process's cache for the database at ``url``, filled now and topped up every
+    ``TOP_UP_SECONDS`` by a background thread."""
+    cache_ = ReadingCache(get_engine(url))
+    cache_.top_up()
+
+    def keep_fresh() -> None:
+        while True:
+            time.sleep(TOP_UP_SECONDS)
+            try:
+                cache_.top_up()
+            except Exception:  # the database may be away; the next round tries again
+                log.warning("readings cache: top-up failed", exc_info=True)
+
+    threading.Thread(target=keep_fresh, name="readings-top-up", daemon=True).start()
+    return cache_

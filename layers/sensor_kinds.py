@@ -1,0 +1,40 @@
+"""The sensor kinds (``sensor_kinds.toml``): what each measures, in which unit, within which range."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+CATALOGUE = Path(__file__).with_name("sensor_kinds.toml")
+AGGREGATES = ("count", "mean", "max")
+
+
+@dataclass(frozen=True)
+class SensorKind:
+    id: str
+    family: str
+    name_sl: str
+    name_en: str
+    unit: str
+    valid: tuple[float, float]
+    colormap: str
+    aggregate: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.name_sl} · {self.name_en}"
+
+
+@cache
+def sensor_kinds() -> dict[str, SensorKind]:
+    """Every kind by id, in the catalogue's order."""
+    raw = tomllib.loads(CATALOGUE.read_text(encoding="utf-8"))
+    kinds = {k["id"]: SensorKind(**{**k, "valid": tuple(k["valid"])}) for k in raw["kind"]}
+    for kind in kinds.values():
+        if kind.aggregate not in AGGREGATES:
+            raise ValueError(
+                f"sensor kind {kind.id}: aggregate {kind.aggregate!r} not in {AGGREGATES}"
+            )
+    return kinds

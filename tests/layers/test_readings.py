@@ -1,0 +1,176 @@
+"""The readings cache and its datashader aggregation: exact figures, windows, zoom, watermark, Dask."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Transformer
+
+from etl.load import LoadOptions, load_file
+from layers.readings import ReadingCache, ReadingQuery, rows_of
+
+TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
+# Two PM10 stations 2 km apart in Ptuj (EPSG:3794), and a noise meter by the first.
+PLACES = {"ZRAK-A": ("pm10", 566000), "ZRAK-B": ("pm10", 568000), "HRUP-A": ("noise", 566000)}
+DAY = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+
+
+def us(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1e6)
+
+
+def load_readings(database, tmp_path, rows: list[tuple[str, dt.datetime, float]], name="r.csv"):
+    frame = pd.DataFrame(rows, columns=["sensor", "observed_at", "value"])
+    frame["observed_at"] = [t.isoformat() for t in frame["observed_at"]]
+    frame.to_csv(tmp_path / name, index=False)
+    return load_file(
+        database.writer, tmp_path / name, "sensor_readings", LoadOptions(progress=False)
+    )
+
+
+@pytest.fixture
+def stations(database, tmp_path):
+    frame = gpd.GeoDataFrame(
+        {
+            "ID": list(PLACES),
+            "VRSTA": [k for k, _ in PLACES.values()],
+            "ENOTA": ["µg/m³", "µg/m³", "dB(A)"],
+            "STANJE": ["deluje"] * 3,
+        },
+        geometry=gpd.points_from_xy([x for _, x in PLACES.values()], [142600] * 3),
+        crs=3794,
+    )
+    frame.to_file(tmp_path / "s.gpkg")
+    load_file(database.writer, tmp_path / "s.gpkg", "sensors", LoadOptions(progress=False))
+    return database
+
+
+def view(
+    kind="pm10", how="mean", start=DAY, end=DAY + dt.timedelta(days=1), box=None, size=(120, 80)
+):
+    ax, ay = TO_MERCATOR(566000, 142600)
+    box = box or (ax - 1000, ay - 1000, ax + 3000, ay + 1000)
+    return ReadingQuery(kind, us(start), us(end), box, *size, how)
+
+
+def at(aggregate, easting: float):
+    """(value, count) in the pixel of the station at ``easting``."""
+    x, y = TO_MERCATOR(easting, 142600)
+    xmin, ymin, xmax, ymax = aggregate.box
+    rows, cols = aggregate.value.shape
+    col = int((x - xmin) / (xmax - xmin) * cols)
+    row = int((y - ymin) / (ymax - ymin) * rows)
+    return float(aggregate.value[row, col]), float(aggregate.count[row, col])
+
+
+def test_a_cell_with_readings_of_10_20_30_shows_mean_20_and_count_3(stations, tmp_path):
+    hours = [DAY + dt.timedelta(hours=h) for h in (1, 2, 3)]
+    load_readings(
+        stations,
+        tmp_path,
+        [("ZRAK-A", t, v) for t, v in zip(hours, (10, 20, 30), strict=True)]
+        + [("ZRAK-B", hours[0], 44), ("HRUP-A", hours[0], 60)],
+    )
+    cache = ReadingCache(stations.reader)
+    cache.top_up()
+    mean = cache.aggregate(view())
+    assert at(mean, 566000) == (20.0, 3.0)
+    assert at(mean, 568000) == (44.0, 1.0)
+    assert mean.readings == 4  # the noise meter is another kind
+    assert at(cache.aggregate(view(how="max")), 566000) == (30.0, 3.0)
+    assert at(cache.aggregate(view(how="count")), 566000) == (3.0, 3.0)
+    assert np.isnan(mean.value).sum() == mean.value.size - 2  # nothing drawn elsewhere
+
+
+def test_the_time_window_holds_its_start_and_not_its_end(stations, tmp_path):
+    times = [
+        DAY - dt.timedelta(minutes=1),
+        DAY,
+        DAY + dt.timedelta(hours=23),
+        DAY + dt.timedelta(days=1),
+    ]
+    load_readings(stations, tmp_path, [("ZRAK-A", t, 10.0 * (i + 1)) for i, t in enumerate(times)])
+    cache = ReadingCache(stations.reader)
+    cache.top_up()
+    assert at(cache.aggregate(view()), 566000) == (25.0, 2.0)  # 20 and 30
+    hour = cache.aggregate(
+        view(
+            start=DAY + dt.timedelta(hours=22, minutes=30),
+            end=DAY + dt.timedelta(hours=23, minutes=1),
+        )
+    )
+    assert at(hour, 566000) == (30.0, 1.0)
+    week = cache.aggregate(view(start=DAY - dt.timedelta(days=7), end=DAY + dt.timedelta(days=7)))
+    assert at(week, 566000) == (25.0, 4.0)
+    assert (
+        cache.aggregate(
+            view(start=DAY + dt.timedelta(days=2), end=DAY + dt.timedelta(days=3))
+        ).readings
+        == 0
+    )
+
+
+def test_a_zoomed_view_reads_only_its_own_sensors_rows(stations, tmp_path):
+    hours = [DAY + dt.timedelta(hours=h) for h in range(24)]
+    load_readings(stations, tmp_path, [(s, t, 1.0) for s in ("ZRAK-A", "ZRAK-B") for t in hours])
+    cache = ReadingCache(stations.reader)
+    cache.top_up()
+    columns = cache.snapshot.kinds["pm10"]
+    whole = rows_of(columns, view())
+    assert whole == [slice(0, 48)]  # the whole day: one slice, no copy
+    ax, ay = TO_MERCATOR(566000, 142600)
+    zoomed = view(box=(ax - 200, ay - 200, ax + 200, ay + 200))
+    pieces = rows_of(columns, zoomed)
+    picked = np.concatenate(
+        [np.arange(p.start, p.stop) if isinstance(p, slice) else p for p in pieces]
+    )
+    assert len(picked) == 24 and set(columns.x[picked]) == {np.float32(ax)}
+    assert cache.aggregate(zoomed).readings == 24
+
+
+def test_the_watermark_picks_up_readings_loaded_after_the_start(stations, tmp_path):
+    load_readings(stations, tmp_path, [("ZRAK-A", DAY + dt.timedelta(hours=1), 10.0)], "a.csv")
+    cache = ReadingCache(stations.reader)
+    assert cache.top_up()
+    before = cache.snapshot
+    assert not cache.top_up()  # nothing new: nothing read
+    load_readings(
+        stations,
+        tmp_path,
+        [
+            ("ZRAK-A", DAY + dt.timedelta(hours=2), 30.0),
+            ("ZRAK-A", DAY - dt.timedelta(days=3), 1.0),
+        ],
+        "b.csv",
+    )
+    assert cache.top_up()
+    assert cache.snapshot.version == before.version + 1
+    assert at(cache.aggregate(view()), 566000) == (20.0, 2.0)
+    assert cache.aggregate(view(start=DAY - dt.timedelta(days=5))).readings == 3
+
+
+def test_dask_gives_the_same_aggregate_as_the_cache(stations, tmp_path):
+    from layers.readings_dask import dask_aggregate, dask_client, export_readings
+
+    rng = np.random.default_rng(7)
+    rows = [
+        (sensor, DAY + dt.timedelta(minutes=int(m)), float(v))
+        for sensor in ("ZRAK-A", "ZRAK-B", "HRUP-A")
+        for m, v in zip(rng.choice(2880, 400, replace=False), rng.uniform(20, 80, 400), strict=True)
+    ]
+    load_readings(stations, tmp_path, rows)
+    cache = ReadingCache(stations.reader)
+    cache.top_up()
+    assert export_readings(stations.reader, tmp_path / "parquet") == 1200
+    with dask_client() as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        for how in ("mean", "max", "count"):
+            query = view(how=how, end=DAY + dt.timedelta(hours=30))
+            expected, found = cache.aggregate(query), dask_aggregate(tmp_path / "parquet", query)
+            assert found.readings == expected.readings > 0
+            np.testing.assert_allclose(found.value, expected.value, rtol=1e-6)
+            np.testing.assert_array_equal(found.count, expected.count)
