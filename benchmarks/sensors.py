@@ -97,7 +97,7 @@ def write_files(folder: Path, readings: int, end: pd.Timestamp) -> tuple[Path, P
     sensors.to_file(folder / "senzorji.gpkg")
     per_sensor = readings // SENSORS
     step = pd.Timedelta(days=DAYS) / per_sensor
-    times = end - pd.Timedelta(days=DAYS) + step * np.arange(per_sensor)
+    times = pd.DatetimeIndex(end - pd.Timedelta(days=DAYS) + step * np.arange(per_sensor))
     frame = pd.DataFrame(
         {
             "sensor": pd.Categorical(np.repeat(sensors["ID"].to_numpy(), per_sensor)),
@@ -162,8 +162,8 @@ def run(engine, readings: int) -> None:
         f" {columns.nbytes / 2**20:.0f} MiB of columns, resident memory +{rss_mib() - before:.0f} MiB"
         f" (process {rss_mib():.0f} MiB)"
     )
-    start_us = int((end - pd.Timedelta(days=DAYS)).timestamp() * 1e6)
-    end_us = int(end.timestamp() * 1e6) + 1
+    # the window holds every reading, so the kernel and datashader see the same arrays
+    start_us, end_us = int(columns.t.min()), int(columns.t.max()) + 1
     whole = ReadingQuery("pm10", start_us, end_us, box_3857(MUNICIPALITY), WIDTH, HEIGHT, "mean", 4)
     district = ReadingQuery("pm10", start_us, end_us, box_3857(CENTRE), WIDTH, HEIGHT, "mean", 4)
     in_view = cache.aggregate(whole).readings

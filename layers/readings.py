@@ -123,13 +123,13 @@ def finish(grids: dict[str, np.ndarray], query: ReadingQuery) -> Aggregate:
 
 
 def _spread(image: np.ndarray, px: int) -> np.ndarray:
-    """Each pixel takes the largest value within ``px`` pixels (a disc); NaN stays where none.
+    """Each pixel takes the largest value within ``px`` pixels (a square); NaN where none.
 
-    scipy's maximum filter: about 10 ms a canvas, where datashader's ``tf.spread`` took a second.
+    scipy's separable maximum filter: a few ms a canvas, where datashader's ``tf.spread`` took
+    a second and a round footprint 50 ms.
     """
-    disc = np.hypot(*np.mgrid[-px : px + 1, -px : px + 1]) <= px + 0.5
     spread = maximum_filter(
-        np.nan_to_num(image, nan=-np.inf), footprint=disc, mode="constant", cval=-np.inf
+        np.nan_to_num(image, nan=-np.inf), size=2 * px + 1, mode="constant", cval=-np.inf
     )
     spread[np.isneginf(spread)] = np.nan
     return spread
@@ -243,8 +243,9 @@ def _cell_rows(columns: KindColumns, days, run_first, run_last) -> slice | np.nd
     starts = columns.cells[days * columns.ranks + run_first].ravel()
     stops = columns.cells[days * columns.ranks + run_last + 1].ravel()
     # runs that touch (one day's last sensor, the next day's first) join into one
-    joined = np.concatenate([[True], starts[1:] != stops[:-1]])
-    starts, stops = starts[joined], np.concatenate([stops[1:][joined[1:]], stops[-1:]])
+    touching = starts[1:] == stops[:-1]
+    starts = starts[np.concatenate([[True], ~touching])]
+    stops = stops[np.concatenate([~touching, [True]])]
     if len(starts) == 1:
         return slice(int(starts[0]), int(stops[0]))
     lengths = stops - starts

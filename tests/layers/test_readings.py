@@ -174,3 +174,19 @@ def test_dask_gives_the_same_aggregate_as_the_cache(stations, tmp_path):
             assert found.readings == expected.readings > 0
             np.testing.assert_allclose(found.value, expected.value, rtol=1e-6)
             np.testing.assert_array_equal(found.count, expected.count)
+
+
+def test_a_window_with_partial_days_counts_each_reading_once(stations, tmp_path):
+    hours = [DAY + dt.timedelta(hours=h) for h in range(-30, 54)]
+    load_readings(stations, tmp_path, [(s, t, 2.0) for s in ("ZRAK-A", "ZRAK-B") for t in hours])
+    cache = ReadingCache(stations.reader)
+    cache.top_up()
+    window = view(start=DAY - dt.timedelta(hours=5), end=DAY + dt.timedelta(hours=29))
+    assert cache.aggregate(window).readings == 2 * 34
+    ax, ay = TO_MERCATOR(566000, 142600)
+    zoomed = view(
+        start=DAY - dt.timedelta(hours=5),
+        end=DAY + dt.timedelta(hours=29),
+        box=(ax - 200, ay - 200, ax + 200, ay + 200),
+    )
+    assert cache.aggregate(zoomed).readings == 34
