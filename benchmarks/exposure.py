@@ -12,7 +12,6 @@ overlaying each layer, as a desktop analyst would. Both must agree; the medians 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -23,17 +22,16 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from sqlalchemy import make_url, text
+from scratch import scratch_schema
+from sqlalchemy import text
 
 from data.profiles import load_profile
 from etl.load import LoadOptions, load_file
 from etl.profile import load_profile_data
-from etl.schema import migrate
-from layers.db import database_urls, get_engine
+from layers.db import get_engine
 from layers.exposure import exposure_report
 from layers.registry import HAZARD_CLASSES
 
-SCHEMA = f"bench_exposure_{os.getpid()}"
 SCENARIO = "Q100"
 RANK = {c: i for i, c in enumerate(HAZARD_CLASSES, 1)}
 
@@ -126,15 +124,8 @@ def main() -> None:
     parser.add_argument("--buildings", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    url = make_url(database_urls().writer).update_query_dict(
-        {"options": f"-csearch_path={SCHEMA},public"}
-    )
-    admin = get_engine(database_urls().writer, "bench")
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    try:
-        engine = get_engine(url.render_as_string(hide_password=False), "bench")
-        migrate(engine)
+    with scratch_schema("exposure") as url:
+        engine = get_engine(url, "bench")
         load_profile_data(engine, load_profile("ptuj"), progress=False)
         with engine.connect() as conn:
             have = conn.scalar(text("SELECT count(*) FROM building"))
@@ -181,9 +172,6 @@ def main() -> None:
         )
         if not agree:
             raise SystemExit("the two answers differ")
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
 
 
 if __name__ == "__main__":

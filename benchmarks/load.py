@@ -22,12 +22,11 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import shapely
-from sqlalchemy import make_url, text
+from scratch import scratch_schema
+from sqlalchemy import text
 
-from etl.schema import migrate
-from layers.db import database_urls, get_engine
+from layers.db import get_engine
 
-SCHEMA = f"bench_load_{os.getpid()}"
 BASELINE = """
 import sys, geopandas as gpd
 from sqlalchemy import create_engine
@@ -76,15 +75,7 @@ def main() -> None:
     if args.write:
         write_buildings(args.write, args.rows)
         return
-    url = make_url(database_urls().writer).update_query_dict(
-        {"options": f"-csearch_path={SCHEMA},public"}
-    )
-    in_schema = url.render_as_string(hide_password=False)
-    admin = get_engine(database_urls().writer, "bench")
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    try:
-        migrate(get_engine(in_schema, "bench"))
+    with scratch_schema("load") as in_schema:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "stavbe.gpkg"
             started = time.perf_counter()
@@ -126,9 +117,6 @@ def main() -> None:
         print(
             f"speed-up: {baseline[0] / ours[0]:.1f}x; memory: {ours[1] / baseline[1]:.2f} of the baseline's"
         )
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ against a baseline measured in the same run:
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import tempfile
@@ -31,14 +30,13 @@ import numba
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
-from sqlalchemy import make_url, text
+from scratch import scratch_schema
+from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
-from etl.schema import migrate
-from layers.db import database_urls, get_engine
+from layers.db import get_engine
 from layers.readings import ReadingCache, ReadingQuery, aggregate_columns, grid, rows_of
 
-SCHEMA = f"bench_sensors_{os.getpid()}"
 SENSORS = 2_000
 DAYS = 30
 WIDTH, HEIGHT = 1200, 800
@@ -122,20 +120,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--readings", type=int, default=10_000_000)
     args = parser.parse_args()
-    url = make_url(database_urls().writer).update_query_dict(
-        {"options": f"-csearch_path={SCHEMA},public"}
-    )
-    in_schema = url.render_as_string(hide_password=False)
-    admin = get_engine(database_urls().writer, "bench")
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    try:
-        engine = get_engine(in_schema, "bench")
-        migrate(engine)
-        run(engine, args.readings)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+    with scratch_schema("sensors") as url:
+        run(get_engine(url, "bench"), args.readings)
 
 
 def run(engine, readings: int) -> None:

@@ -10,7 +10,6 @@ grids the page already holds.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 import colorcet
 import numpy as np
@@ -23,8 +22,6 @@ from layers.readings import Aggregate, ReadingCache, ReadingQuery
 from layers.registry import LayerSpec
 from layers.sensor_kinds import sensor_kinds
 from styles import style
-
-log = logging.getLogger(__name__)
 
 CANVAS_PX = (1200, 800)  # until the browser reports the map's size
 REFRESH_MS = 30_000  # how often a session looks for new readings in the cache

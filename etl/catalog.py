@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 
 import pandas as pd
@@ -25,6 +26,34 @@ class CatalogEntry:
     features_repaired: int
     duration_s: float
     part: str | None = None  # the part of the layer replaced (a flood scenario); None: all
+
+
+def load_entry(
+    report,
+    checksum: str,
+    options,
+    started: float,
+    source_crs: str,
+    source_layer: str | None = None,
+    part: str | None = None,
+) -> CatalogEntry:
+    """The catalogue entry of a load: what its report counted, its options' provenance, and its
+    duration since ``started`` (``time.perf_counter()``)."""
+    return CatalogEntry(
+        layer=report.layer,
+        source_file=report.path.name,
+        sha256=checksum,
+        source_crs=source_crs,
+        source_layer=source_layer,
+        licence=options.licence,
+        provider=options.provider,
+        synthetic=options.synthetic,
+        features_loaded=report.loaded,
+        features_rejected=report.rejected,
+        features_repaired=report.repaired,
+        duration_s=round(time.perf_counter() - started, 3),
+        part=part,
+    )
 
 
 def record_load(conn: Connection, entry: CatalogEntry) -> int:

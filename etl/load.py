@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
-from etl.catalog import CatalogEntry, last_checksum, record_load
+from etl.catalog import last_checksum, load_entry, record_load
 from etl.raster import RASTER_SUFFIXES, load_raster
 from etl.read import Source, file_sha256, open_source
 from etl.readings import load_readings
@@ -138,7 +138,10 @@ def load_file(
             else:
                 swap_in(conn, spec, names, options.mode, report.loaded)
                 record_load(
-                    conn, catalog_entry(spec, path, checksum, source, options, report, started)
+                    conn,
+                    load_entry(
+                        report, checksum, options, started, source.crs_name, source.source_layer
+                    ),
                 )
     except DBAPIError as exc:
         raise LoadError(
@@ -151,31 +154,6 @@ def load_file(
         ) from exc
     report.rejects_file = write_rejects(rejected_rows, report, options.rejects_dir)
     return report
-
-
-def catalog_entry(
-    spec: LayerSpec,
-    path: Path,
-    checksum: str,
-    source: Source,
-    options: LoadOptions,
-    report: LoadReport,
-    started: float,
-) -> CatalogEntry:
-    return CatalogEntry(
-        layer=spec.id,
-        source_file=path.name,
-        sha256=checksum,
-        source_crs=source.crs_name,
-        source_layer=source.source_layer,
-        licence=options.licence,
-        provider=options.provider,
-        synthetic=options.synthetic,
-        features_loaded=report.loaded,
-        features_rejected=report.rejected,
-        features_repaired=report.repaired,
-        duration_s=round(time.perf_counter() - started, 3),
-    )
 
 
 def create_stage(conn: Connection, spec: LayerSpec) -> list[str]:

@@ -24,7 +24,7 @@ from rasterio.errors import RasterioError, RasterioIOError
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 from sqlalchemy import Connection, Engine, text
 
-from etl.catalog import CatalogEntry, last_checksum, record_load
+from etl.catalog import last_checksum, load_entry, record_load
 from etl.read import file_sha256, parse_crs
 from etl.validate import SLOVENIA_3794
 from layers.errors import LoadError
@@ -295,19 +295,5 @@ def load_raster(engine: Engine, path: Path, spec: LayerSpec, options, report) ->
         swap_scenario(conn, scenario, return_period, zones)
         record_load(
             conn,
-            CatalogEntry(
-                layer=spec.id,
-                source_file=path.name,
-                sha256=checksum,
-                source_crs=source_crs.to_string(),
-                source_layer=None,
-                licence=options.licence,
-                provider=options.provider,
-                synthetic=options.synthetic,
-                features_loaded=len(zones),
-                features_rejected=0,
-                features_repaired=0,
-                duration_s=round(time.perf_counter() - started, 3),
-                part=scenario,
-            ),
+            load_entry(report, checksum, options, started, source_crs.to_string(), part=scenario),
         )

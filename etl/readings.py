@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
-from etl.catalog import CatalogEntry, last_checksum, record_load
+from etl.catalog import last_checksum, load_entry, record_load
 from etl.read import file_sha256
 from etl.rejects import refuse_empty_load, write_table_rejects
 from etl.validate import map_columns, to_numbers
@@ -43,6 +43,7 @@ FUTURE_SLACK = pd.Timedelta(minutes=5)  # a sensor's clock may run a little ahea
 BATCH_BYTES = 16 << 20
 PARQUET_BATCH_ROWS = 500_000
 SUFFIXES = (".csv", ".parquet")
+SOURCE_CRS = "EPSG:3794 (mesta senzorjev · the sensors' places)"  # readings carry no coordinates
 COLUMNS = ("sensor", "observed_at", "value")
 
 
@@ -87,7 +88,7 @@ def load_readings(engine: Engine, path: Path, spec: LayerSpec, options, report) 
                 transaction.rollback()
             else:
                 load_id = record_load(
-                    conn, catalog_entry(spec, path, checksum, options, report, started)
+                    conn, load_entry(report, checksum, options, started, SOURCE_CRS)
                 )
                 conn.execute(
                     text(
@@ -344,21 +345,4 @@ def _as_refused(conn: Connection, rows: list, reason: str) -> pd.DataFrame:
             "value": frame["value"].astype("string"),
             "reject_reason": reason,
         }
-    )
-
-
-def catalog_entry(spec, path, checksum, options, report, started) -> CatalogEntry:
-    return CatalogEntry(
-        layer=spec.id,
-        source_file=path.name,
-        sha256=checksum,
-        source_crs="EPSG:3794 (mesta senzorjev · the sensors' places)",
-        source_layer=None,
-        licence=options.licence,
-        provider=options.provider,
-        synthetic=options.synthetic,
-        features_loaded=report.loaded,
-        features_rejected=report.rejected,
-        features_repaired=0,
-        duration_s=round(time.perf_counter() - started, 3),
     )

@@ -281,10 +281,6 @@ class Snapshot:
     def nbytes(self) -> int:
         return sum(c.nbytes for c in self.kinds.values())
 
-    def newest_us(self, kind: str) -> int | None:
-        columns = self.kinds.get(kind)
-        return int(columns.t.max()) if columns is not None and len(columns.t) else None
-
 
 class ReadingCache:
     """The process's readings, shared by every session, topped up from the database."""
@@ -383,8 +379,8 @@ def _extend(columns: KindColumns | None, places: pd.DataFrame, new: pd.DataFrame
     rank = index.reindex(mine["sensor_id"].to_numpy()).to_numpy(np.int16)
     t = mine["t"].to_numpy(np.int64)
     value = mine["value"].to_numpy(np.float32)
-    sensor_x = places.sort_values("rank")["x"].to_numpy(np.float32)
-    sensor_y = places.sort_values("rank")["y"].to_numpy(np.float32)
+    ordered = places.sort_values("rank")
+    sensor_x, sensor_y = ordered["x"].to_numpy(np.float32), ordered["y"].to_numpy(np.float32)
     if columns is None or not len(columns.t):
         return build_columns(rank, t, value, sensor_x, sensor_y)
     if not len(t):
@@ -401,7 +397,6 @@ def _extend(columns: KindColumns | None, places: pd.DataFrame, new: pd.DataFrame
     )
     if keep == 0:
         return rebuilt
-    head_days = first
     return replace(
         rebuilt,
         x=np.concatenate([columns.x[:keep], rebuilt.x]),
@@ -409,9 +404,9 @@ def _extend(columns: KindColumns | None, places: pd.DataFrame, new: pd.DataFrame
         value=np.concatenate([columns.value[:keep], rebuilt.value]),
         t=np.concatenate([columns.t[:keep], rebuilt.t]),
         rank=np.concatenate([columns.rank[:keep], rebuilt.rank]),
-        cells=np.concatenate([columns.cells[: head_days * columns.ranks], rebuilt.cells + keep]),
+        cells=np.concatenate([columns.cells[: first * columns.ranks], rebuilt.cells + keep]),
         first_day=columns.first_day,
-        days=head_days + rebuilt.days,
+        days=first + rebuilt.days,
     )
 
 

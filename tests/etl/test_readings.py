@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,6 +14,7 @@ from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
 from layers.errors import LoadError
+from tests.etl.killing import kill_load_during_copy
 
 # Three sensors in Ptuj's old town (EPSG:3794): two PM10 stations and a parking space.
 SENSORS = {"ZRAK-A": ("pm10", 566900), "ZRAK-B": ("pm10", 567400), "PARK-A": ("parking", 566950)}
@@ -175,24 +172,6 @@ def test_a_readings_load_killed_mid_way_leaves_nothing(sensors, tmp_path):
     pd.DataFrame({"sensor": "ZRAK-B", "observed_at": minutes, "value": 5.0}).to_csv(
         big, index=False
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "etl", "load", str(big), "--layer", "sensor_readings"],
-        env=sensors.environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    with sensors.writer.connect() as conn:
-        while not conn.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'etl'"
-                " AND datname = current_database() AND query LIKE 'COPY etl_readings%'"
-            )
-        ):
-            assert process.poll() is None and time.monotonic() < deadline, "never reached COPY"
-            time.sleep(0.05)
-            conn.commit()
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    kill_load_during_copy(sensors, big, "sensor_readings", "etl_readings")
     assert sensors.count("sensor_reading") == 10
     assert sensors.count("dataset_load") == 2

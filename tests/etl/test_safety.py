@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -17,6 +14,7 @@ from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
 from layers.errors import LoadError
+from tests.etl.killing import kill_load_during_copy
 
 OLD_ROWS = 3
 NEW_ROWS = 200_000
@@ -43,31 +41,8 @@ def loaded_and_big_file(database, tmp_path):
     return tmp_path / "big.gpkg"
 
 
-def copy_is_running(database) -> bool:
-    with database.writer.connect() as conn:
-        return bool(
-            conn.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'etl'"
-                    " AND datname = current_database() AND query LIKE 'COPY etl_stage%'"
-                )
-            )
-        )
-
-
 def test_a_load_killed_mid_way_leaves_the_old_rows(database, loaded_and_big_file):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "etl", "load", str(loaded_and_big_file), "--layer", "wifi_hotspots"],
-        env=database.environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while not copy_is_running(database):
-        assert process.poll() is None and time.monotonic() < deadline, "the load never reached COPY"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    kill_load_during_copy(database, loaded_and_big_file, "wifi_hotspots", "etl_stage")
 
     assert database.count("wifi_hotspot") == OLD_ROWS
     assert database.count("dataset_load") == 1
