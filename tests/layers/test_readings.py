@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Transformer
+from scipy.ndimage import maximum_filter
 
 from etl.load import LoadOptions, load_file
-from layers.readings import ReadingCache, ReadingQuery, rows_of
+from layers.readings import ReadingCache, ReadingQuery, finish, rows_of
 
 TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
 # Two PM10 stations 2 km apart in Ptuj (EPSG:3794), and a noise meter by the first.
@@ -190,3 +191,21 @@ def test_a_window_with_partial_days_counts_each_reading_once(stations, tmp_path)
         box=(ax - 200, ay - 200, ax + 200, ay + 200),
     )
     assert cache.aggregate(zoomed).readings == 34
+
+
+@pytest.mark.parametrize("drawn", [40, 4000])  # sensors stamped one by one; a canvas-wide filter
+def test_spreading_gives_each_pixel_the_largest_figures_within_reach(drawn):
+    rng = np.random.default_rng(drawn)
+    count = np.zeros((80, 120), np.uint32)
+    count.flat[rng.choice(count.size, drawn, replace=False)] = rng.integers(1, 50, drawn)
+    total = rng.normal(0, 10, count.shape) * count  # negative means too
+    query = ReadingQuery("pm10", 0, 1, (0, 0, 120, 80), 120, 80, "mean", spread_px=2)
+    spread = finish({"count": count, "sum": total}, query)
+    mean = np.where(count > 0, total / np.maximum(count, 1), -np.inf).astype(np.float32)
+    expected_value = maximum_filter(mean, size=5, mode="constant", cval=-np.inf)
+    expected_count = maximum_filter(count.astype(np.float32), size=5, mode="constant", cval=0)
+    np.testing.assert_array_equal(spread.count, expected_count)
+    np.testing.assert_array_equal(
+        spread.value, np.where(expected_count > 0, expected_value, np.nan)
+    )
+    assert spread.readings == count.sum()
