@@ -49,6 +49,7 @@ class DenseLayer:
     def __init__(self, plot: figure, spec: LayerSpec, cache: ReadingCache) -> None:
         self.spec, self.cache = spec, cache
         self.style = style(spec.style_key)
+        self.spread_px = int(self.style.get("spread_px", 0))  # each sensor a square this big
         self.aggregations = 0  # how often this session aggregated (colour changes must not)
         self.shown_version = -1
         self._viewport: Viewport | None = None
@@ -150,7 +151,7 @@ class DenseLayer:
             width=width,
             height=height,
             how=self.how.value,
-            spread_px=int(self.style.get("spread_px", 0)),
+            spread_px=self.spread_px,
         )
 
     def _canvas(self, viewport: Viewport) -> tuple[int, int]:
@@ -176,6 +177,11 @@ class DenseLayer:
     def hide(self) -> None:
         self.source.data = self._empty()
         self.colour_bar.visible = False
+
+    def set_spread(self, px: int) -> None:
+        """Draw each sensor as a square 2 px + 1 pixels wide (the wall wants them bigger)."""
+        self.spread_px = px
+        self._changed()
 
     def set_opacity(self, opacity: float) -> None:
         self.renderer.glyph.global_alpha = opacity

