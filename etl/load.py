@@ -18,6 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
@@ -197,7 +198,10 @@ def stream_into_stage(
     mapping = None
     offset = 0
     with (
-        cursor.copy(f"COPY etl_stage ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)") as copy,
+        cursor.copy(
+            f"COPY etl_stage ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)",
+            writer=QueuedLibpqWriter(cursor),  # the server parses one batch while we check the next
+        ) as copy,
         tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar,
     ):
         for batch, wkb in source.batches():

@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
@@ -130,7 +131,10 @@ def stage(conn: Connection, path: Path, spec: LayerSpec, options, report, reject
     cursor = conn.connection.driver_connection.cursor()
     keys: list[np.ndarray] = []
     with (
-        cursor.copy("COPY etl_readings FROM STDIN WITH (FORMAT binary)") as copy,
+        cursor.copy(
+            "COPY etl_readings FROM STDIN WITH (FORMAT binary)",
+            writer=QueuedLibpqWriter(cursor),  # the server reads one batch while we check the next
+        ) as copy,
         tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar,
     ):
         copy.write(COPY_HEADER)
