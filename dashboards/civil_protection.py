@@ -115,13 +115,13 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         self.report_pane = html_pane("", sizing_mode="stretch_width", css_classes=["report-pane"])
         self.report: ExposureReport | None = None
         self.pdf = pn.widgets.FileDownload(
-            callback=self._pdf_file, filename="porocilo.pdf", label="PDF", button_type="primary"
+            callback=self._pdf_file, filename="porocilo.pdf", label="PDF", color="primary"
         )
         self.csv = pn.widgets.FileDownload(
             callback=self._csv_file, filename="porocilo.csv", label="CSV"
         )
         # Busy whenever a callback of this session runs (a PDF being made, a report computed).
-        self.busy = pn.indicators.LoadingSpinner(value=False, size=24, name="")
+        self.busy = pn.indicators.LoadingSpinner(value=False, size=24)
         pn.state.sync_busy(self.busy)
         self.scenario.param.watch(self._recompute, "value")
         self.area_choice.param.watch(self._choose_area, "value")
