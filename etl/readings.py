@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
+from etl import pgcopy
 from etl.catalog import last_checksum, load_entry, record_load
 from etl.read import file_sha256
 from etl.rejects import refuse_empty_load, write_table_rejects
@@ -45,11 +46,9 @@ PARQUET_BATCH_ROWS = 500_000
 SUFFIXES = (".csv", ".parquet")
 SOURCE_CRS = "EPSG:3794 (mesta senzorjev · the sensors' places)"  # readings carry no coordinates
 COLUMNS = ("sensor", "observed_at", "value")
-# COPY's binary format: a header, then per row its field count and each field's length and
-# big-endian bytes, then -1. numpy writes a batch in one pass: 4 times quicker than CSV here, and
-# the server reads it 2 times quicker than CSV.
-COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
-COPY_TRAILER = b"\xff\xff"
+# A staged reading in COPY's binary format (see etl.pgcopy). Every field has a fixed width, so
+# one numpy record per row writes a batch in one pass: 4 times quicker than CSV here, and the
+# server reads it 2 times quicker than CSV.
 STAGED = {"row_no": ">i8", "t": ">i8", "sensor_id": ">i4", "value": ">f4"}
 COPY_ROW = np.dtype(
     [("fields", ">i2")]
@@ -137,7 +136,7 @@ def stage(conn: Connection, path: Path, spec: LayerSpec, options, report, reject
         ) as copy,
         tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar,
     ):
-        copy.write(COPY_HEADER)
+        copy.write(pgcopy.HEADER)
         for batch in source_batches(path, spec):
             good, refused = check_batch(batch, sensors, now)
             copy.write(copy_rows(good))
@@ -148,7 +147,7 @@ def stage(conn: Connection, path: Path, spec: LayerSpec, options, report, reject
                 report.reasons.update(refused["reject_reason"].tolist())
                 rejected.append(refused)
             bar.update(len(batch))
-        copy.write(COPY_TRAILER)
+        copy.write(pgcopy.TRAILER)
     return may_repeat(keys)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from etl.cores import across_cores
 from layers.errors import LoadError
 from layers.registry import Field, LayerSpec
 
@@ -73,10 +74,10 @@ def _is_text(values: pd.Series) -> bool:
 
 
 def _blank_to_missing(values: pd.Series) -> pd.Series:
-    """Text stripped, and blank text as missing."""
+    """Text stripped, and blank text as missing; the column keeps its dtype (Arrow strings stay)."""
     stripped = values.str.strip()
-    values = stripped.where(stripped.notna(), values).replace("", None)
-    return values.astype(object).where(values.notna(), None)
+    values = stripped.where(stripped.notna(), values)  # values that are not text are kept
+    return values.mask(values.eq(""))
 
 
 def to_numbers(values: pd.Series) -> pd.Series:
@@ -110,7 +111,10 @@ def convert_column(values: pd.Series, fld: Field) -> tuple[pd.Series, pd.Series]
         values = _blank_to_missing(values)
     present = values.notna()
     if fld.type == "text":
-        return values.where(~present, values.astype(str)), pd.Series(False, index=values.index)
+        if values.dtype == object or not pd.api.types.is_string_dtype(values.dtype):
+            # numbers or dates, alone or among text: written as text
+            values = values.where(~present, values.astype(str))
+        return values, pd.Series(False, index=values.index)
     if fld.type == "date":
         parsed = _dates(values)
         return parsed.dt.date.where(parsed.notna(), None), present & parsed.isna()
@@ -165,7 +169,7 @@ def repair_geometry(geometry: np.ndarray, kind: str) -> tuple[np.ndarray, np.nda
     Returns the geometries, a mask of those repaired and a mask of those unusable (null, empty,
     or of the wrong kind even after repair).
     """
-    invalid = ~shapely.is_valid(geometry) & ~shapely.is_missing(geometry)
+    invalid = ~across_cores(shapely.is_valid, geometry) & ~shapely.is_missing(geometry)
     if invalid.any():
         # make_valid may return a collection mixing the shape with stray lines or points.
         geometry[invalid] = [_keep_kind(g, kind) for g in shapely.make_valid(geometry[invalid])]

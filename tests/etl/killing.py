@@ -11,22 +11,22 @@ from pathlib import Path
 from sqlalchemy import text
 
 
-def copy_is_running(database, stage: str) -> bool:
-    """Whether an ETL process of this database is COPYing into the staging table ``stage``."""
+def is_running(database, statement: str) -> bool:
+    """Whether an ETL process of this database runs a statement that starts with ``statement``."""
     with database.writer.connect() as conn:
         return bool(
             conn.scalar(
                 text(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'etl'"
-                    " AND datname = current_database() AND query LIKE :copy"
+                    " AND datname = current_database() AND query LIKE :statement"
                 ),
-                {"copy": f"COPY {stage}%"},
+                {"statement": f"{statement}%"},
             )
         )
 
 
-def kill_load_during_copy(database, path: Path, layer: str, stage: str) -> None:
-    """Start ``python -m etl load path --layer layer`` and SIGKILL it once its COPY runs."""
+def kill_load_during(database, path: Path, layer: str, statement: str) -> None:
+    """Start ``python -m etl load path --layer layer`` and SIGKILL it once it runs ``statement``."""
     process = subprocess.Popen(
         [sys.executable, "-m", "etl", "load", str(path), "--layer", layer],
         env=database.environment(),
@@ -34,8 +34,8 @@ def kill_load_during_copy(database, path: Path, layer: str, stage: str) -> None:
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
-    while not copy_is_running(database, stage):
-        assert process.poll() is None and time.monotonic() < deadline, "the load never reached COPY"
-        time.sleep(0.05)
+    while not is_running(database, statement):
+        assert process.poll() is None and time.monotonic() < deadline, f"never ran {statement}"
+        time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)

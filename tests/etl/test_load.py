@@ -180,6 +180,32 @@ def test_bad_rows_are_rejected_with_reasons_and_the_rest_loaded(database, tmp_pa
         )
 
 
+def test_text_is_trimmed_blank_text_is_missing_and_numbers_in_text_fields_become_text(
+    database, tmp_path
+):
+    roads = gpd.GeoDataFrame(
+        {
+            "IME": ["  Ormoška cesta ", "Potrčeva cesta"],
+            "KATEGORIJA": ["regionalna cesta", "mestna cesta"],
+            "STANJE": [2, 3],
+            "VOZISCE": ["   ", "asfalt"],
+        },
+        geometry=[LineString([(566900, 142600), (567100, 142700)])] * 2,
+        crs=3794,
+    )
+    surfaces_as_codes = roads.assign(IME=["Ormoška cesta", "Rogozniška cesta"], VOZISCE=[7, 12])
+    path = write(roads, tmp_path / "ceste.geojson")
+    load_file(database.writer, path, "roads", LoadOptions(progress=False, rejects_dir=None))
+    with database.writer.connect() as conn:
+        rows = conn.execute(text("SELECT name, surface FROM road_segment ORDER BY id")).all()
+    assert rows == [("Ormoška cesta", None), ("Potrčeva cesta", "asfalt")]
+    path = write(surfaces_as_codes, tmp_path / "ceste-kode.geojson")
+    load_file(database.writer, path, "roads", LoadOptions(progress=False, rejects_dir=None))
+    with database.writer.connect() as conn:
+        rows = conn.execute(text("SELECT name, surface FROM road_segment ORDER BY id")).all()
+    assert rows == [("Ormoška cesta", "7"), ("Rogozniška cesta", "12")]
+
+
 def test_a_self_crossing_polygon_is_repaired_and_counted(database, tmp_path):
     bowtie = Polygon([(566000, 142000), (566100, 142100), (566100, 142000), (566000, 142100)])
     frame = gpd.GeoDataFrame(

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
 from layers.errors import LoadError
-from tests.etl.killing import kill_load_during_copy
+from tests.etl.killing import kill_load_during
 
 # Three sensors in Ptuj's old town (EPSG:3794): two PM10 stations and a parking space.
 SENSORS = {"ZRAK-A": ("pm10", 566900), "ZRAK-B": ("pm10", 567400), "PARK-A": ("parking", 566950)}
@@ -172,6 +172,6 @@ def test_a_readings_load_killed_mid_way_leaves_nothing(sensors, tmp_path):
     pd.DataFrame({"sensor": "ZRAK-B", "observed_at": minutes, "value": 5.0}).to_csv(
         big, index=False
     )
-    kill_load_during_copy(sensors, big, "sensor_readings", "etl_readings")
+    kill_load_during(sensors, big, "sensor_readings", "COPY etl_readings")
     assert sensors.count("sensor_reading") == 10
     assert sensors.count("dataset_load") == 2
