@@ -1,4 +1,4 @@
-"""The binary COPY writer against PostgreSQL's own reading of it: every type, NULLs, edges."""
+"""The binary COPY writer and the EWKB it sends, against PostgreSQL's own reading of them."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import datetime as dt
 from collections.abc import Mapping
 from types import MappingProxyType
 
+import numpy as np
 import pyarrow as pa
 import shapely
 
 from etl import pgcopy
+from etl.ewkb import to_ewkb
 
 UTC = dt.UTC
 SQUARE = shapely.box(566000, 142000, 566010, 142010)
@@ -45,7 +47,7 @@ def copy_back(
     definition = ", ".join(
         f"{name} {types.get(name) or pgcopy.sql_type(a.type)}" for name, a in columns.items()
     )
-    as_read = ", ".join(f"ST_AsText({n})" if types.get(n) == "geometry" else n for n in columns)
+    as_read = ", ".join(f"ST_AsText({n})" if n in types else n for n in columns)
     with database.writer.connect() as conn:
         conn.exec_driver_sql(f"CREATE TEMP TABLE copied ({definition}) ON COMMIT DROP")
         cursor = conn.connection.driver_connection.cursor()
@@ -66,3 +68,29 @@ def test_the_bytes_postgis_reads_are_the_shapes(database):
     rows = copy_back(database, {"shape": COLUMNS["shape"]}, {"shape": "geometry"})
     shapes = [text and shapely.from_wkt(text) for (text,) in rows]
     assert shapes == [SQUARE, None, SQUARE.centroid, None]
+
+
+def test_ewkb_has_the_layers_type_and_srid_whatever_the_wkb_was(database):
+    pieces = [SQUARE, shapely.MultiPolygon([SQUARE, shapely.box(566020, 142000, 566030, 142010)])]
+    shapes = np.array([*pieces, SQUARE, SQUARE], dtype=object)
+    wkb = np.array(
+        [
+            shapely.to_wkb(SQUARE),
+            shapely.to_wkb(pieces[1]),
+            shapely.to_wkb(SQUARE, byte_order=0),  # big-endian
+            shapely.to_wkb(shapely.force_3d(SQUARE, 7.0)),  # 3-D bytes of a flattened shape
+        ],
+        dtype=object,
+    )
+    ewkb = to_ewkb(wkb, shapes, "MultiPolygon", 3794)
+    rows = copy_back(database, {"shape": ewkb}, {"shape": "geometry(MultiPolygon, 3794)"})
+    assert [shapely.from_wkt(text) for (text,) in rows] == [
+        shapely.MultiPolygon([SQUARE]),
+        pieces[1],
+        shapely.MultiPolygon([SQUARE]),
+        shapely.MultiPolygon([SQUARE]),
+    ]
+    point = np.array([SQUARE.centroid], dtype=object)
+    ewkb = to_ewkb(shapely.to_wkb(point), point, "Point", 3794)
+    rows = copy_back(database, {"shape": ewkb}, {"shape": "geometry(Point, 3794)"})
+    assert rows == [("POINT(566005 142005)",)]
