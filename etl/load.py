@@ -20,8 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 from etl.catalog import last_checksum, load_entry, record_load
-from etl.raster import RASTER_SUFFIXES, load_raster
-from etl.read import Source, file_sha256, open_source
+from etl.read import RASTER_SUFFIXES, Source, file_sha256, open_source
 from etl.readings import load_readings
 from etl.rejects import refuse_empty_load, write_rejects
 from etl.stage import Stage, copy_rows
@@ -93,6 +92,8 @@ def load_file(
             f"uporabite {MODES}",
         )
     if path.suffix.lower() in RASTER_SUFFIXES:
+        from etl.raster import load_raster  # rasterio takes 0.2 s to import: not for vectors
+
         report = LoadReport(spec.id, path, dry_run=options.dry_run)
         load_raster(engine, path, spec, options, report)
         return report

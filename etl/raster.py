@@ -31,7 +31,6 @@ from layers.errors import LoadError
 from layers.registry import HAZARD_CLASSES, STORAGE_SRID, LayerSpec
 from styles import style
 
-RASTER_SUFFIXES = (".tif", ".tiff")
 SCENARIO_PATTERN = re.compile(r"^Q(\d{1,5})$", re.IGNORECASE)
 MAX_DEPTH_M = 30.0  # deeper "water" is an elevation model or a water level, not a depth
 SUBDIVIDE_VERTICES = 256

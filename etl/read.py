@@ -36,6 +36,7 @@ CSV_OPTIONS = {  # GDAL's CSV driver: where the geometry may be, under the names
 LONLAT_NAMES = {"lon", "lng", "longitude"}
 PARQUET_GEOMETRY_NAMES = ("geometry", "geom", "wkb_geometry", "wkt")
 BATCH_SIZE = 50_000
+RASTER_SUFFIXES = (".tif", ".tiff")  # loaded by etl.raster
 
 
 def file_sha256(path: Path) -> str:
