@@ -252,8 +252,8 @@ def prepare(
     source_crs = frame.crs.to_string()
     frame = frame.reset_index(drop=True)
     geometry = frame.geometry.array.to_numpy().copy()
-    has_z = shapely.has_z(geometry)
-    flattened = int(has_z.sum())
+    has_z_or_m = shapely.has_z(geometry) | shapely.has_m(geometry)
+    flattened = int(has_z_or_m.sum())
     if flattened:
         geometry = shapely.force_2d(geometry)
     reprojected = frame.crs.to_epsg() != spec.srid
@@ -278,7 +278,7 @@ def prepare(
     return Prepared(
         rows=rows,
         geometry=geometry[accepted],
-        wkb=as_wkb(geometry, original_wkb, has_z | repaired | reprojected)[accepted],
+        wkb=as_wkb(geometry, original_wkb, has_z_or_m | repaired | reprojected)[accepted],
         rejects=sorted(rejects + row_rejects),
         repaired=int(repaired[accepted].sum()),
         flattened=flattened,

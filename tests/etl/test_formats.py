@@ -7,6 +7,7 @@ import zipfile
 import geopandas as gpd
 import pyogrio
 import pytest
+import shapely
 from shapely.geometry import Point, Polygon
 from sqlalchemy import text
 
@@ -147,14 +148,22 @@ def test_mixed_geometry_types_keep_the_right_kind_and_reject_the_rest(database, 
     assert "Trg 2" in report.rejects_file.read_text(encoding="utf-8")
 
 
-def test_a_3d_file_loads_flat_with_a_note(database, tmp_path):
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [
+        ("3d.gpkg", Point(*MESTNI_TRG, 250.0)),
+        ("measured.parquet", shapely.from_wkt(f"POINT M ({MESTNI_TRG[0]} {MESTNI_TRG[1]} 3)")),
+    ],
+)
+def test_a_file_with_z_or_m_loads_flat_with_a_note(database, tmp_path, name, shape):
     frame = gpd.GeoDataFrame(
-        {"LOKACIJA": ["Grad"], "STANJE": ["aktivna"]},
-        geometry=[Point(*MESTNI_TRG, 250.0)],
-        crs=3794,
+        {"LOKACIJA": ["Grad"], "STANJE": ["aktivna"]}, geometry=[shape], crs=3794
     )
-    pyogrio.write_dataframe(frame, tmp_path / "3d.gpkg")
-    report = load_file(database.writer, tmp_path / "3d.gpkg", "wifi_hotspots", QUIET)
+    if name.endswith(".parquet"):
+        frame.to_parquet(tmp_path / name)  # GDAL's writers take no M; GeoParquet's WKB does
+    else:
+        pyogrio.write_dataframe(frame, tmp_path / name)
+    report = load_file(database.writer, tmp_path / name, "wifi_hotspots", QUIET)
     assert (report.loaded, report.flattened) == (1, 1)
     with database.writer.connect() as conn:
         assert conn.scalar(text("SELECT ST_NDims(geom) FROM wifi_hotspot")) == 2
