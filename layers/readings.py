@@ -23,7 +23,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import cache
 from itertools import pairwise
 
 import datashader as ds
@@ -343,6 +342,7 @@ class ReadingCache:
         self._lock = threading.Lock()  # one top-up at a time; readers take the snapshot as is
         self.snapshot = Snapshot({}, 0, 0)
         self._sensors = pd.DataFrame()
+        self.stopped = threading.Event()  # set to end the background top-up
 
     def aggregate(self, query: ReadingQuery) -> Aggregate:
         return aggregate_columns(self.snapshot.kinds.get(query.kind), query)
@@ -476,16 +476,21 @@ def _extend(columns: KindColumns | None, places: pd.DataFrame, new: pd.DataFrame
     )
 
 
-@cache
+CACHES: dict[str, ReadingCache] = {}  # one per database, for the process
+CACHES_LOCK = threading.Lock()
+
+
 def reading_cache(url: str) -> ReadingCache:
     """The process's cache for the database at ``url``, filled now and topped up every
-    ``TOP_UP_SECONDS`` by a background thread."""
-    cache_ = ReadingCache(get_engine(url))
-    cache_.top_up()
+    ``TOP_UP_SECONDS`` by a background thread until ``stop_reading_caches``."""
+    with CACHES_LOCK:
+        if url in CACHES:
+            return CACHES[url]
+        cache_ = CACHES[url] = ReadingCache(get_engine(url))
+        cache_.top_up()
 
     def keep_fresh() -> None:
-        while True:
-            time.sleep(TOP_UP_SECONDS)
+        while not cache_.stopped.wait(TOP_UP_SECONDS):
             try:
                 cache_.top_up()
             except Exception:  # the database may be away; the next round tries again
@@ -493,3 +498,11 @@ def reading_cache(url: str) -> ReadingCache:
 
     threading.Thread(target=keep_fresh, name="readings-top-up", daemon=True).start()
     return cache_
+
+
+def stop_reading_caches() -> None:
+    """Stop topping up and forget every cache (before its database goes away, as in tests)."""
+    with CACHES_LOCK:
+        for cache_ in CACHES.values():
+            cache_.stopped.set()
+        CACHES.clear()

@@ -19,6 +19,7 @@ from data.profiles import load_profile
 from etl.profile import load_profile_data
 from etl.schema import migrate
 from layers.db import get_engine, read_env_file
+from layers.readings import stop_reading_caches
 from layers.registry import LAYERS
 
 
@@ -90,6 +91,7 @@ def make_schema(suffix: str) -> Iterator[TestDatabase]:
     database = TestDatabase(schema, in_schema(writer, schema), in_schema(reader, schema))
     migrate(database.writer, database.reader_url)
     yield database
+    stop_reading_caches()  # their top-up would look for the schema dropped here
     database.writer.dispose()
     database.reader.dispose()
     with admin.begin() as conn:

@@ -12,7 +12,14 @@ from pyproj import Transformer
 from scipy.ndimage import maximum_filter
 
 from etl.load import LoadOptions, load_file
-from layers.readings import ReadingCache, ReadingQuery, finish, rows_of
+from layers.readings import (
+    ReadingCache,
+    ReadingQuery,
+    finish,
+    reading_cache,
+    rows_of,
+    stop_reading_caches,
+)
 
 TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
 # Two PM10 stations 2 km apart in Ptuj (EPSG:3794), and a noise meter by the first.
@@ -152,6 +159,16 @@ def test_the_watermark_picks_up_readings_loaded_after_the_start(stations, tmp_pa
     assert cache.snapshot.version == before.version + 1
     assert at(cache.aggregate(view()), 566000) == (20.0, 2.0)
     assert cache.aggregate(view(start=DAY - dt.timedelta(days=5))).readings == 3
+
+
+def test_one_cache_per_database_until_stopped(stations, tmp_path):
+    load_readings(stations, tmp_path, [("ZRAK-A", DAY + dt.timedelta(hours=1), 10.0)])
+    first = reading_cache(stations.reader_url)
+    assert reading_cache(stations.reader_url) is first
+    assert first.aggregate(view()).readings == 1
+    stop_reading_caches()
+    assert first.stopped.is_set()  # its top-up thread ends at its next wake
+    assert reading_cache(stations.reader_url) is not first
 
 
 def test_dask_gives_the_same_aggregate_as_the_cache(stations, tmp_path):
