@@ -248,7 +248,12 @@ class WallPage(pn.viewable.Viewer):
             pn.Row(
                 self.tiles,
                 pn.Column(
-                    self.view_title, self.map, sizing_mode="stretch_both", styles={"flex": "44 1 0"}
+                    self.view_title,
+                    self.map,
+                    sizing_mode="stretch_both",
+                    # Bokeh redraws a changed view at its old height for a moment: clipped, it
+                    # cannot make a wall that no one scrolls grow a scroll bar
+                    styles={"flex": "44 1 0", "overflow": "hidden"},
                 ),
                 sizing_mode="stretch_both",
             ),

@@ -486,8 +486,9 @@ def reading_cache(url: str) -> ReadingCache:
     with CACHES_LOCK:
         if url in CACHES:
             return CACHES[url]
-        cache_ = CACHES[url] = ReadingCache(get_engine(url))
-        cache_.top_up()
+        cache_ = ReadingCache(get_engine(url))
+        cache_.top_up()  # if the database is away, this raises and the next call tries again
+        CACHES[url] = cache_
 
     def keep_fresh() -> None:
         while not cache_.stopped.wait(TOP_UP_SECONDS):

@@ -163,6 +163,7 @@ def test_the_watermark_picks_up_readings_loaded_after_the_start(stations, tmp_pa
 
 def test_one_cache_per_database_until_stopped(stations, tmp_path):
     load_readings(stations, tmp_path, [("ZRAK-A", DAY + dt.timedelta(hours=1), 10.0)])
+    stop_reading_caches()  # an earlier test's cache of this schema may be there
     first = reading_cache(stations.reader_url)
     assert reading_cache(stations.reader_url) is first
     assert first.aggregate(view()).readings == 1
