@@ -158,14 +158,11 @@ class Stage:
         A load of ordinary size DELETEs: readers keep seeing the old rows until commit instead
         of waiting on an exclusive lock. A bulk load inserts what is left and builds the indexes.
         """
-        if self.bulk_indexes is None:
-            if self.mode == "replace":
-                self.conn.exec_driver_sql(f"DELETE FROM {self.table}")  # noqa: S608
-            self._insert_staged()
-        else:
-            self._insert_staged()
-            for _, create in self.bulk_indexes:
-                self.conn.exec_driver_sql(create)
+        if self.bulk_indexes is None and self.mode == "replace":
+            self.conn.exec_driver_sql(f"DELETE FROM {self.table}")  # noqa: S608
+        self._insert_staged()
+        for _, create in self.bulk_indexes or []:
+            self.conn.exec_driver_sql(create)
         self.conn.exec_driver_sql(f"ANALYZE {self.table}")
 
 

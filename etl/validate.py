@@ -179,7 +179,7 @@ def is_valid(geometry: np.ndarray) -> np.ndarray:
 
 
 def repair_geometry(geometry: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Repair invalid shapes (Z and M already dropped); single parts become multi in the swap.
+    """Repair invalid shapes (Z and M already dropped); single parts become multi when staged.
 
     Returns the geometries, a mask of those repaired and a mask of those unusable (null, empty,
     or of the wrong kind even after repair).
