@@ -14,7 +14,7 @@ import sys
 
 import panel as pn
 
-from dashboards.access import auth_options, session_role
+from dashboards.access import auth_options, for_route, session_role
 from dashboards.audit import AuditPage
 from dashboards.civil_protection import CivilProtectionDashboard
 from dashboards.health import HealthHandler
@@ -32,7 +32,7 @@ log = logging.getLogger("app")
 def build_routes(engine, profile_name: str | None, basemap_url: str | None) -> dict:
     """The routes and the function that builds each page for a new session, in its role."""
     profile = load_profile(profile_name)
-    return {
+    builders = {
         "planner": lambda: page(
             PlannerDashboard, engine, profile, session_role(), basemap_url=basemap_url
         ),
@@ -52,6 +52,7 @@ def build_routes(engine, profile_name: str | None, basemap_url: str | None) -> d
             wall_or_wait, engine, profile, session_role(), basemap_url=basemap_url
         ),
     }
+    return {route: for_route(route, build) for route, build in builders.items()}
 
 
 def page(dashboard, *args, **kwargs) -> pn.viewable.Viewable:

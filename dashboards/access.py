@@ -5,9 +5,12 @@ Sign-in is Panel's own authentication. A municipality configures its OpenID Conn
 sign-in is the provider's, and maps the provider's groups to roles with ``GIS_OIDC_ROLES``.
 Without one, people sign in against the local users file (``dashboards/users.py``).
 
-A route is served only to the roles ``ROUTE_ROLES`` names (others get 403); inside a page, every
-layer query, report and export checks the session's role again (``layers.queries.check_access``),
-so nothing a role may not see is ever read for it. Sessions of people end after
+A route is served only to the roles ``ROUTE_ROLES`` names, at each of its three doors: the page
+over HTTP (others get 403), the websocket's handshake (refused unless the connection's own cookie
+may open that route), and the making of a Bokeh session (refused unless the identity the session
+token carries may). A token taken from one page therefore never opens another page's document.
+Inside a page, every layer query, report and export checks the session's role again
+(``layers.queries.check_access``), so nothing a role may not see is ever read for it. Sessions of people end after
 ``GIS_SESSION_HOURS`` (10 h); a wall display's device sign-in lasts a year.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import panel as pn
@@ -25,6 +29,7 @@ from panel.util import decode_token
 from sqlalchemy import Engine
 from tornado.websocket import WebSocketHandler
 
+from dashboards.theme import html_pane
 from dashboards.users import MAX_PASSWORD, authenticate, load_users
 from layers.audit import record_event
 from layers.db import ROOT, read_env_file
@@ -112,11 +117,47 @@ def session_role() -> str:
     return role_of(pn.state.user, pn.state.user_info)
 
 
+def may_open(role: str, path: str) -> bool:
+    """May ``role`` open the route ``path`` belongs to (``/planner``, ``/planner/ws``, ...)?"""
+    allowed = ROUTE_ROLES.get(path.strip("/").split("/")[0])
+    return allowed is None or role in allowed
+
+
 def authorize(user_info: dict | None, path: str) -> bool:
     """Panel's authorize callback: may this session open ``path``?"""
-    route = path.strip("/").split("/")[0]
-    allowed = ROUTE_ROLES.get(route)
-    return allowed is None or session_role() in allowed
+    return may_open(session_role(), path)
+
+
+def refuse_websocket(handler: tornado.web.RequestHandler, user: str, role: str) -> bool:
+    """True (and logged) when a websocket is opened on a route its connection's role may not open.
+
+    Panel checks routes only for the page over HTTP; the websocket beside it must be checked too,
+    or a session token taken from a page one may open would be replayed on another route's socket.
+    """
+    if not isinstance(handler, WebSocketHandler) or may_open(role, handler.request.path):
+        return False
+    log.warning("refused the websocket %s to %s (%s)", handler.request.path, user, role)
+    return True
+
+
+def for_route(route: str, build: Callable[[], pn.viewable.Viewable]):
+    """The page builder of ``route``, which builds nothing for a session whose role may not open it.
+
+    A Bokeh session is made when a websocket presents a token for a session the route does not have
+    yet, whoever's page the token came from: this is the door behind the handshake's, checked with
+    the identity the token carries.
+    """
+
+    def build_if_allowed() -> pn.viewable.Viewable:
+        role = session_role()
+        if role in ROUTE_ROLES[route]:
+            return build()
+        log.warning("refused a session of /%s to %s (%s)", route, pn.state.user, role)
+        return html_pane(
+            "<p class='error-box'>Ni dostopa do te strani. · No access to this page.</p>"
+        )
+
+    return build_if_allowed
 
 
 # --- the audit trail -----------------------------------------------------------------------
@@ -258,6 +299,8 @@ class LocalUsersProvider(BasicAuthProvider):
             if user is None and self._allow_guest(handler.request.path):
                 user = "guest"
                 handler.request.cookies["is_guest"] = "1"
+            if user and refuse_websocket(handler, user, role_of(user, None)):
+                return None  # Panel answers the handshake with 403
             if user and isinstance(handler, WebSocketHandler):
                 pn.state._active_users[user] += 1  # as Panel's provider counts them
             return user
@@ -282,12 +325,36 @@ class LocalUsersProvider(BasicAuthProvider):
         return type("BoundLogoutHandler", (LogoutHandler,), {"engine": self.engine})
 
 
+def token_claims(handler: tornado.web.RequestHandler) -> dict:
+    """The claims of the provider's ID token in the request's cookie (none: empty)."""
+    if handler.request.cookies.get("is_guest"):
+        return {}
+    raw = handler.get_signed_cookie("id_token", max_age_days=pn.config.oauth_expiry)
+    if not raw:
+        return {}
+    token = pn.state.encryption.decrypt(raw) if pn.state.encryption else raw
+    return decode_token(token.decode("utf-8"))
+
+
 class AuditedOAuthProvider(OAuthProvider):
     """Panel's OpenID Connect sign-in, with each sign-in through the provider audited."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         super().__init__(guest_endpoints=list(GUEST_ROUTES))
+
+    @property
+    def get_user_async(self):
+        signed_in = super().get_user_async
+
+        async def get_user(handler: tornado.web.RequestHandler) -> str | None:
+            user = await signed_in(handler)
+            if user and refuse_websocket(handler, user, role_of(user, token_claims(handler))):
+                pn.state._active_users[user] -= 1  # Panel counted the connection we refuse
+                return None
+            return user
+
+        return get_user
 
     @property
     def login_handler(self):

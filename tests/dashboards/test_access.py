@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 from sqlalchemy import text
 
+from tests.dashboards.bokeh_client import REFUSAL, cookie_header, page_token, replay
 from tests.dashboards.conftest import ACCOUNTS, DEVICE, start_server, stop_server
 
 ROUTES = ("/planner", "/civil-protection", "/wall", "/audit", "/public")
@@ -263,6 +264,16 @@ def test_a_provider_signs_people_in_and_their_groups_give_their_role(oidc, sampl
     signed = audit(sample_database, "sign_in")
     assert ("maja@ptuj.si", "civil_protection", "127.0.0.1") in signed
     assert ("nejc@ptuj.si", "public", "127.0.0.1") in signed
+
+
+def test_through_a_provider_a_token_opens_no_other_routes_websocket(oidc):
+    running, provider = oidc
+    provider.claims = {"email": "maja@ptuj.si", "groups": ["gis-cz"]}
+    visitor = Browser(running.url)
+    assert follow(visitor, "/civil-protection")[0] == 200
+    token, cookies = page_token(visitor, "/civil-protection"), cookie_header(visitor)
+    assert replay(running.url, "/planner", token, cookies) == 403
+    assert REFUSAL not in replay(running.url, "/civil-protection", token, cookies)
 
 
 @pytest.mark.parametrize(
