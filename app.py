@@ -25,32 +25,32 @@ from data.profiles import load_profile
 from layers.checks import check_database
 from layers.db import database_urls, get_engine, safe_url
 from layers.errors import GisError
+from layers.store import FeatureStore
 
 log = logging.getLogger("app")
 
 
-def build_routes(engine, profile_name: str | None, basemap_url: str | None) -> dict:
+def build_routes(store: FeatureStore, profile_name: str | None, basemap_url: str | None) -> dict:
     """The routes and the function that builds each page for a new session, in its role."""
     profile = load_profile(profile_name)
+    engine = store.engine
     builders = {
         "planner": lambda: page(
-            PlannerDashboard, engine, profile, session_role(), basemap_url=basemap_url
+            PlannerDashboard, store, profile, session_role(), basemap_url=basemap_url
         ),
         "civil-protection": lambda: page(
-            CivilProtectionDashboard, engine, profile, session_role(), basemap_url=basemap_url
+            CivilProtectionDashboard, store, profile, session_role(), basemap_url=basemap_url
         ),
         "public": lambda: page(
             PlannerDashboard,
-            engine,
+            store,
             profile,
             "public",
             basemap_url=basemap_url,
             title=("Javni zemljevid", "Public map"),
         ),
         "audit": lambda: page(AuditPage, engine, profile, session_role()),
-        "wall": lambda: page(
-            wall_or_wait, engine, profile, session_role(), basemap_url=basemap_url
-        ),
+        "wall": lambda: page(wall_or_wait, store, profile, session_role(), basemap_url=basemap_url),
     }
     return {route: for_route(route, build) for route, build in builders.items()}
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("reading from %s", safe_url(urls.reader))
         engine = get_engine(urls.reader, "dashboards")
         check_database(engine)
-        routes = build_routes(engine, args.profile, args.basemap_url)
+        routes = build_routes(FeatureStore(engine), args.profile, args.basemap_url)
         access = auth_options(engine)
         access["extra_patterns"].append((r"/health", HealthHandler, {"engine": engine}))
     except GisError as exc:

@@ -39,6 +39,7 @@ from sqlalchemy import text
 from etl.load import LoadOptions, load_file
 from layers.db import get_engine
 from layers.readings import ReadingCache, ReadingQuery, aggregate_columns, grid, rows_of
+from layers.registry import layer
 
 SENSORS = 2_000
 DAYS = 30
@@ -160,7 +161,7 @@ def run(engine, readings: int) -> None:
         conn.execute(text("VACUUM (ANALYZE) sensor_reading"))
     print(f"vacuumed in {time.perf_counter() - started:.1f} s")
 
-    cache = ReadingCache(engine)
+    cache = ReadingCache(engine, layer("sensor_readings"))
     cache.top_up()
     columns = cache.snapshot.kinds["pm10"]
     # the window holds every reading, so the kernel and datashader see the same arrays
@@ -266,7 +267,7 @@ def server_memory(engine, warm: int = 3, sessions: int = 10) -> None:
     from layers.registry import layer
 
     before = rss_mib()
-    cache = ReadingCache(engine)
+    cache = ReadingCache(engine, layer("sensor_readings"))
     started = time.perf_counter()
     cache.top_up()
     print(

@@ -33,7 +33,7 @@ from dashboards.theme import html_pane
 from dashboards.users import MAX_PASSWORD, authenticate, load_users
 from layers.audit import record_event
 from layers.db import ROOT, read_env_file
-from layers.registry import ROLES
+from layers.roles import ROLES
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ import panel as pn
 import shapely
 from bokeh.models import ColumnDataSource, PolyDrawTool
 from pyproj import Transformer
-from sqlalchemy import Engine
 
 from dashboards.access import record_session
 from dashboards.exposure_pdf import report_pdf
@@ -28,12 +27,13 @@ from data.profiles import Profile
 from layers.errors import ConfigurationError
 from layers.exposure import ExposureReport, exposure_report
 from layers.queries import WEB_MERCATOR, named_shapes
-from layers.registry import STORAGE_SRID, layer, visible_to
+from layers.registry import LAYERS, layer_for, visible_to
+from layers.spec import STORAGE_SRID
+from layers.store import FeatureStore
 
 WHOLE = "Vsa občina · Whole municipality"
 DRAWN = "Narisano območje · Drawn area"
 DEFAULT_SCENARIO = "Q100"  # the design flood of Slovenian practice
-SHOWN = ("districts", "water_bodies", "municipality", "flood_hazard", "roads", "critical_sites")
 TO_STORAGE = Transformer.from_crs(WEB_MERCATOR, STORAGE_SRID, always_xy=True)
 DRAW_HINT = (
     "<p class='hint'>Območje narišete z orodjem za risanje v orodni vrstici karte: dvoklik začne, "
@@ -41,6 +41,16 @@ DRAW_HINT = (
     "an area, pick the draw tool in the map's toolbar: double-click to start, click to add "
     "corners, double-click to finish; then “Use drawn”.</span></p>"
 )
+
+
+def shown_first() -> list[str]:
+    """The layers drawn when the page opens: the context, the hazard zones and the exposed
+    layers whose declaration asks for it."""
+    return [
+        s.id
+        for s in LAYERS.values()
+        if s.basemap or s.purpose == "hazard" or (s.exposure and s.exposure.on_map)
+    ]
 
 
 def table_html(table: Table) -> str:
@@ -76,31 +86,34 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
 
     def __init__(
         self,
-        engine: Engine,
+        store: FeatureStore,
         profile: Profile,
         role: str = "civil_protection",
         basemap_url: str | None = None,
         **params,
     ) -> None:
         super().__init__(**params)
+        engine = store.engine
         self.engine, self.profile, self.role = engine, profile, role
         self.map = LayerMap(
-            engine, visible_to(role), role, municipality_extent(engine), basemap_url, SHOWN
+            store, visible_to(role), role, municipality_extent(engine), basemap_url, shown_first()
         )
-        self.scenario = self.map.partitions["flood_hazard"]
+        hazard = layer_for("hazard").id
+        self.scenario = self.map.partitions[hazard]
         if not self.scenario.options:
+            command = f"python -m etl load poplave_Q100.tif --layer {hazard} --scenario Q100"
             raise ConfigurationError(
                 "no flood scenario is loaded",
                 "naložen ni noben scenarij poplav",
-                "load one: python -m etl load poplave_Q100.tif --layer flood_hazard --scenario Q100",
-                "naložite ga: python -m etl load poplave_Q100.tif --layer flood_hazard --scenario Q100",
+                f"load one: {command}",
+                f"naložite ga: {command}",
             )
         if DEFAULT_SCENARIO in self.scenario.options:
             self.scenario.value = DEFAULT_SCENARIO
         self.municipality = shapely.union_all(
-            list(named_shapes(engine, layer("municipality"), role).values())
+            list(named_shapes(engine, layer_for("boundary"), role).values())
         )
-        self.districts = named_shapes(engine, layer("districts"), role)
+        self.districts = named_shapes(engine, layer_for("report_areas"), role)
         self.area_choice = pn.widgets.Select(
             label="Območje poročila · Report area",
             options=[WHOLE, *self.districts],

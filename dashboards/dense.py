@@ -19,9 +19,9 @@ from bokeh.plotting import figure
 
 from layers.queries import Viewport
 from layers.readings import Aggregate, ReadingCache, ReadingQuery
-from layers.registry import LayerSpec
 from layers.sensor_kinds import sensor_kinds
-from styles import style
+from layers.spec import LayerSpec
+from styles import style, theme
 
 CANVAS_PX = (1200, 800)  # until the browser reports the map's size
 REFRESH_MS = 30_000  # how often a session looks for new readings in the cache
@@ -39,6 +39,17 @@ def palette(name: str) -> list[str]:
     return list(colorcet.palette[name])
 
 
+def colour_bar(mapper: LinearColorMapper, unit: str, look: dict | None) -> ColorBar:
+    """The layer's colour bar, in the theme's colours and sizes when it gives them."""
+    bar = ColorBar(color_mapper=mapper, title=unit, width=12, visible=False, name="colour-bar")
+    if look:
+        bar.background_fill_color = look["background_fill_color"]
+        bar.major_label_text_color = bar.title_text_color = look["text_color"]
+        bar.major_label_text_font_size = bar.title_text_font_size = look["font_size"]
+        bar.width = look["width"]
+    return bar
+
+
 def _us(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1_000_000)
 
@@ -46,9 +57,13 @@ def _us(moment: dt.datetime) -> int:
 class DenseLayer:
     """One dense layer on one session's map: its image, colour bar, hover and controls."""
 
-    def __init__(self, plot: figure, spec: LayerSpec, cache: ReadingCache) -> None:
+    answers_taps = False  # hovering shows the aggregate under the cursor instead
+
+    def __init__(
+        self, plot: figure, spec: LayerSpec, cache: ReadingCache, theme_name: str | None = None
+    ) -> None:
         self.spec, self.cache = spec, cache
-        self.style = style(spec.style_key)
+        self.style = style(spec.style_key, theme_name)
         self.spread_px = int(self.style.get("spread_px", 0))  # each sensor a square this big
         self.aggregations = 0  # how often this session aggregated (colour changes must not)
         self.shown_version = -1
@@ -106,9 +121,7 @@ class DenseLayer:
             color_mapper=self.mapper,
             name=spec.id,
         )
-        self.colour_bar = ColorBar(
-            color_mapper=self.mapper, title=first.unit, width=12, visible=False, name="colour-bar"
-        )
+        self.colour_bar = colour_bar(self.mapper, first.unit, theme(theme_name).get("colour_bar"))
         plot.add_layout(self.colour_bar, "right")
         self.hover = HoverTool(
             renderers=[self.renderer], tooltips=self._tooltips(), description=spec.title
@@ -177,11 +190,6 @@ class DenseLayer:
     def hide(self) -> None:
         self.source.data = self._empty()
         self.colour_bar.visible = False
-
-    def set_spread(self, px: int) -> None:
-        """Draw each sensor as a square 2 px + 1 pixels wide (the wall wants them bigger)."""
-        self.spread_px = px
-        self._changed()
 
     def set_opacity(self, opacity: float) -> None:
         self.renderer.glyph.global_alpha = opacity

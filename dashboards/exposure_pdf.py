@@ -37,14 +37,14 @@ from reportlab.platypus import (
 from reportlab.platypus import Table as PdfTable
 from sqlalchemy import Engine
 
-from dashboards.exposure_tables import Table, class_label, report_tables
-from layers.exposure import SECTIONS, ExposureReport
+from dashboards.exposure_tables import Table, report_tables
+from layers.exposure import LJUBLJANA, ExposureReport
 from layers.queries import WEB_MERCATOR, Viewport, fetch_features, newest_load
-from layers.registry import STORAGE_SRID, layer
+from layers.registry import LAYERS, layer_for
+from layers.spec import STORAGE_SRID, LayerSpec
 from styles import class_colors, style
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-MAP_LAYERS = ("districts", "water_bodies", "flood_hazard", "roads", "buildings", "critical_sites")
 MAP_WIDTH_PX = 2000
 MAP_BOX = (25 * cm, 10.5 * cm)  # room for the summary table below it on the first page
 TO_MERCATOR = Transformer.from_crs(STORAGE_SRID, WEB_MERCATOR, always_xy=True)
@@ -56,14 +56,43 @@ def _register_fonts() -> None:
         pdfmetrics.registerFont(TTFont("DejaVu-Bold", FONT_DIR / "DejaVuSans-Bold.ttf"))
 
 
-def _frame(engine: Engine, layer_id: str, box: tuple, role: str, scenario: str):
-    """A layer's features in ``box`` (EPSG:3794) at print detail, or None when not permitted."""
-    spec = layer(layer_id)
-    if role not in spec.roles:
-        return None
+def printed_layers(role: str) -> list[LayerSpec]:
+    """The layers drawn on the printed map: those whose style says how, that ``role`` may see."""
+    return [s for s in LAYERS.values() if "print" in style(s.style_key) and role in s.roles]
+
+
+def _frame(engine: Engine, spec: LayerSpec, box: tuple, role: str, scenario: str):
+    """A layer's features in ``box`` (EPSG:3794) at print detail."""
     (x0, x1), (y0, y1) = TO_MERCATOR.transform([box[0], box[2]], [box[1], box[3]])
-    frame = fetch_features(engine, spec, Viewport(x0, y0, x1, y1, MAP_WIDTH_PX), role, scenario)
+    part = scenario if spec.partition_column else None
+    frame = fetch_features(engine, spec, Viewport(x0, y0, x1, y1, MAP_WIDTH_PX), role, part)
     return frame.to_crs(STORAGE_SRID)
+
+
+def draw_layer(ax, spec: LayerSpec, frame: gpd.GeoDataFrame) -> list:
+    """Draw one layer by its print style; return its legend handles (none for context layers)."""
+    entry = style(spec.style_key)
+    printed = dict(entry["print"])
+    by_class, sl, en = (
+        printed.pop("by_class", False),
+        printed.pop("sl", None),
+        printed.pop("en", None),
+    )
+    if by_class:
+        colours = class_colors(spec.style_key)
+        values = frame[entry["color_by"]]
+        frame.plot(ax=ax, color=values.map(colours), **printed)
+        labels = {c["value"]: f"{c['sl']} · {c['en']}" for c in entry["classes"]}
+        present = [c["value"] for c in entry["classes"] if c["value"] in set(values)]
+        alpha = printed.get("alpha", 1.0)
+        return [Patch(color=colours[v], alpha=alpha, label=labels[v]) for v in present]
+    frame.plot(ax=ax, **printed)
+    if sl is None:
+        return []
+    marker = printed.get("marker")
+    return [
+        Line2D([], [], color=printed["color"], marker=marker, linestyle="", label=f"{sl} · {en}")
+    ]
 
 
 def map_png(engine: Engine, report: ExposureReport, area: shapely.Geometry, role: str) -> bytes:
@@ -71,24 +100,11 @@ def map_png(engine: Engine, report: ExposureReport, area: shapely.Geometry, role
     box = area.buffer(max(area.length / 40, 100)).bounds
     figure = Figure(figsize=(9, 5.2), dpi=200)
     ax = figure.add_axes((0, 0, 1, 1))
-    frames = {name: _frame(engine, name, box, role, report.scenario) for name in MAP_LAYERS}
-    draw = {
-        "districts": {"color": "#f2efe6", "edgecolor": "#9b927f", "linewidth": 0.5},
-        "water_bodies": {"color": "#a8cde6", "edgecolor": "#6fa3cc", "linewidth": 0.3},
-        "roads": {"color": "#555555", "linewidth": 0.5},
-        "buildings": {"color": "#9a9a9a", "edgecolor": "#5a5a5a", "linewidth": 0.1},
-    }
-    colours = class_colors("flood_hazard")
-    for name in MAP_LAYERS:
-        frame = frames[name]
-        if frame is None or frame.empty:
-            continue
-        if name == "flood_hazard":
-            frame.plot(ax=ax, color=frame["hazard_class"].map(colours), alpha=0.75, linewidth=0)
-        elif name == "critical_sites":
-            frame.plot(ax=ax, color="#a50f15", marker="s", markersize=18, edgecolor="white")
-        else:
-            frame.plot(ax=ax, **draw[name])
+    handles = []
+    for spec in printed_layers(role):
+        frame = _frame(engine, spec, box, role, report.scenario)
+        if not frame.empty:
+            handles += draw_layer(ax, spec, frame)
     gpd.GeoSeries([area.boundary], crs=STORAGE_SRID).plot(
         ax=ax, color="#1d1d1b", linewidth=1.6, linestyle="--"
     )
@@ -100,15 +116,10 @@ def map_png(engine: Engine, report: ExposureReport, area: shapely.Geometry, role
     ax.annotate(
         "S\n↑", xy=(0.97, 0.9), xycoords="axes fraction", ha="center", fontsize=12, weight="bold"
     )
-    handles = [Patch(color=colours[c], alpha=0.75, label=class_label(c)) for c in report.classes()]
-    handles.append(Line2D([], [], color="#1d1d1b", linestyle="--", label="Območje poročila"))
-    if frames["critical_sites"] is not None:
-        handles.append(
-            Line2D(
-                [], [], color="#a50f15", marker="s", linestyle="", label="Objekt posebnega pomena"
-            )
-        )
-    ax.legend(handles=handles, loc="upper left", fontsize=9, framealpha=0.9)
+    handles.append(
+        Line2D([], [], color="#1d1d1b", linestyle="--", label="Območje poročila · Report area")
+    )
+    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
     out = io.BytesIO()
     figure.savefig(out, format="png", bbox_inches="tight", pad_inches=0.05)
     return out.getvalue()
@@ -165,12 +176,15 @@ def _pdf_table(table: Table, styles: dict) -> list:
     return [KeepTogether([title, grid])]
 
 
-def sources(engine: Engine, report: ExposureReport) -> list[list[str]]:
-    """Where each layer of the report came from, from the catalogue: file, provider, load date."""
+def sources(engine: Engine, report: ExposureReport, role: str) -> list[list[str]]:
+    """Where each layer of the report and of its map came from, from the catalogue."""
     rows = []
-    for name, (layer_id, _) in SECTIONS.items():
-        spec = layer(layer_id)
-        if report.sections.get(name) is None:  # a section the role may not see
+    for spec in LAYERS.values():
+        reported = report.sections.get(spec.id) is not None or spec.purpose in (
+            "hazard",
+            "boundary",
+        )
+        if role not in spec.roles or not (reported or spec in printed_layers(role)):
             continue
         found = newest_load(engine, spec, report.scenario if spec.partition_column else None)
         if found:
@@ -180,7 +194,7 @@ def sources(engine: Engine, report: ExposureReport) -> list[list[str]]:
                     found["source_file"],
                     found["provider"] or "",
                     found["licence"] or "",
-                    f"{found['loaded_at']:%Y-%m-%d %H:%M}",
+                    f"{found['loaded_at'].astimezone(LJUBLJANA):%Y-%m-%d %H:%M}",
                 ]
             )
     return rows
@@ -202,7 +216,7 @@ def report_pdf(
         title=f"Izpostavljenost poplavam {report.scenario} · Flood exposure {report.scenario}",
         author=place,
     )
-    flood = style("flood_hazard")
+    flood = style(layer_for("hazard").style_key)
     story = [
         Paragraph(
             f"Izpostavljenost poplavam · Flood exposure: scenarij {html.escape(report.scenario)}",
@@ -241,7 +255,7 @@ def report_pdf(
             ("Licenca", "Licence"),
             ("Naloženo", "Loaded"),
         ],
-        sources(engine, report),
+        sources(engine, report, role),
     )
     story.extend(_pdf_table(source_table, styles))
     document.build(story)

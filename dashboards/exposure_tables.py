@@ -1,5 +1,8 @@
 """The exposure report as tables: one model read by the page, the PDF and the CSV alike.
 
+The tables follow the layers' exposure declarations: a summary row per measure and per list, a
+table per grouped or listed section.
+
 Numbers are written the Slovenian way (a space between thousands, a decimal comma), which the
 English reader of the bilingual report reads just as well.
 """
@@ -8,9 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from layers.exposure import ExposureReport
+from layers.exposure import ZONE_AREA, ExposureReport
+from layers.registry import exposed_layers, layer_for
+from layers.spec import LayerSpec
 from styles import style
 
 
@@ -34,7 +40,7 @@ def number(value: object, decimals: int = 0) -> str:
 
 
 def class_label(hazard_class: str, language: str = "sl") -> str:
-    labels = {c["value"]: c[language] for c in style("flood_hazard")["classes"]}
+    labels = {c["value"]: c[language] for c in style(layer_for("hazard").style_key)["classes"]}
     return labels.get(hazard_class, hazard_class)
 
 
@@ -44,149 +50,123 @@ def class_short(hazard_class: str) -> str:
     return f"{hazard_class.capitalize()} · {english.get(hazard_class, hazard_class)}"
 
 
-def use_label(use_class: str) -> str:
-    labels = {c["value"]: f"{c['sl']} · {c['en']}" for c in style("buildings")["classes"]}
-    return labels.get(use_class, use_class)
+def value_label(spec: LayerSpec, column: str) -> Callable[[object], str]:
+    """How a value of ``column`` is written: by its style class's labels when the layer is
+    coloured by that column (a building's use), else as it is."""
+    entry = style(spec.style_key)
+    if entry.get("color_by") != column:
+        return lambda value: number(value)
+    labels = {c["value"]: f"{c['sl']} · {c['en']}" for c in entry["classes"]}
+    return lambda value: labels.get(value, number(value))
 
 
-def _allowed(report: ExposureReport, section: str) -> bool:
-    return report.sections.get(section) is not None
+def shown(report: ExposureReport) -> list[LayerSpec]:
+    """The layers of the report's sections the role may see, in the registry's order."""
+    return [s for s in exposed_layers() if report.sections.get(s.id) is not None]
+
+
+def _count(report: ExposureReport, section: str, hazard_class: str | None) -> int:
+    return sum(
+        1
+        for row in report.rows(section)
+        if hazard_class is None or row["hazard_class"] == hazard_class
+    )
 
 
 def summary_table(report: ExposureReport) -> Table:
-    """Per hazard class (columns) and in total: area, buildings, residents, km, sites, hotspots."""
-    measures = [
-        ("zone_area", "hectares", ("Površina (ha)", "Area (ha)"), 1),
-        ("buildings", "buildings", ("Stavbe", "Buildings"), 0),
-        ("buildings", "residents", ("Prebivalci", "Residents"), 0),
-        ("roads", "km", ("Ceste (km)", "Roads (km)"), 2),
-        ("water_mains", "km", ("Vodovod (km)", "Water mains (km)"), 2),
-        ("critical_sites", None, ("Objekti posebnega pomena", "Critical sites"), 0),
-        ("wifi_hotspots", None, ("Točke WiFi", "Wi-Fi hotspots"), 0),
-    ]
+    """Per hazard class (columns) and in total: the area, then every measure and list."""
     classes = [*report.classes(), None]  # None: all classes together
-
-    def value(section: str, column: str | None, hazard_class: str | None) -> float:
-        if column is None:  # a list: count its entries
-            return sum(
-                1
-                for row in report.rows(section)
-                if hazard_class is None or row["hazard_class"] == hazard_class
-            )
-        return report.total(section, column, hazard_class)
-
+    rows = [
+        [
+            "Površina (ha) · Area (ha)",
+            *(number(report.total(ZONE_AREA, "hectares", c), 1) for c in classes),
+        ]
+    ]
+    for spec in shown(report):
+        for measure in spec.exposure.measures:
+            figures = (report.total(spec.id, measure.name, c) for c in classes)
+            rows.append([measure.label, *(number(v, measure.decimals) for v in figures)])
+        if spec.exposure.listed:
+            rows.append([spec.title, *(number(_count(report, spec.id, c)) for c in classes)])
     return Table(
         "summary",
         "Povzetek po razredih nevarnosti",
         "Summary by hazard class",
         [("", ""), *((class_short(c), "") for c in classes[:-1]), ("Skupaj", "Total")],
-        [
-            [f"{sl} · {en}", *(number(value(section, column, c), decimals) for c in classes)]
-            for section, column, (sl, en), decimals in measures
-            if _allowed(report, section)
-        ],
+        rows,
     )
 
 
-def crosstab(
-    report: ExposureReport,
-    section: str,
-    key: tuple[str, str, str],
-    measure: str,
-    label,
-    decimals: int = 0,
-) -> tuple[list[list[str]], list[tuple[str, str]]]:
-    """Rows of a section's ``measure`` by its ``key`` column and hazard class, and the headers.
-
-    ``key`` is the column and its header in Slovenian and English; the last column is the total.
-    """
-    column, header_sl, header_en = key
-    classes = report.classes()
+def crosstab_table(report: ExposureReport, spec: LayerSpec) -> Table:
+    """A section's first measure by its ``group_by`` value (rows) and hazard class (columns)."""
+    exposure, classes = spec.exposure, report.classes()
+    measure, column = exposure.measures[0], exposure.group_by
+    label = value_label(spec, column)
     rows = []
-    for item in sorted({row[column] for row in report.rows(section)}):
+    for item in sorted({row[column] for row in report.rows(spec.id)}, key=str):
         values = [
             sum(
-                r[measure]
-                for r in report.rows(section)
+                r[measure.name]
+                for r in report.rows(spec.id)
                 if r[column] == item and r["hazard_class"] == c
             )
             for c in classes
         ]
-        rows.append([label(item), *(number(v, decimals) for v in [*values, sum(values)])])
-    return rows, [
-        (header_sl, header_en),
+        rows.append([label(item), *(number(v, measure.decimals) for v in [*values, sum(values)])])
+    group = spec.field(column)
+    headers = [
+        (group.label_sl, group.label_en),
         *((class_short(c), "") for c in classes),
         ("Skupaj", "Total"),
     ]
+    return Table(spec.id, exposure.title_sl, exposure.title_en, headers, rows)
 
 
-def buildings_table(report: ExposureReport) -> Table:
-    rows, headers = crosstab(
-        report, "buildings", ("use_class", "Namembnost", "Use"), "buildings", use_label
-    )
-    return Table("buildings", "Stavbe po namembnosti", "Buildings by use", headers, rows)
-
-
-def roads_table(report: ExposureReport) -> Table:
-    rows, headers = crosstab(
-        report, "roads", ("category", "Kategorija", "Category"), "km", str, decimals=2
-    )
-    return Table("roads", "Ceste po kategoriji (km)", "Roads by category (km)", headers, rows)
-
-
-def sites_table(report: ExposureReport) -> Table:
+def list_table(report: ExposureReport, spec: LayerSpec) -> Table:
+    """Each exposed feature of a listed section, with its fields and its class."""
+    listed = spec.exposure.listed
+    labels = [value_label(spec, name) for name in listed]
+    headers = [(spec.field(n).label_sl, spec.field(n).label_en) for n in listed]
+    rows = [
+        [
+            *(label(r[n]) for label, n in zip(labels, listed, strict=True)),
+            class_short(r["hazard_class"]),
+        ]
+        for r in report.rows(spec.id)
+    ]
+    exposure = spec.exposure
     return Table(
-        "critical_sites",
-        "Ogroženi objekti posebnega pomena",
-        "Critical sites at risk",
-        [
-            ("Ime", "Name"),
-            ("Vrsta", "Kind"),
-            ("Naslov", "Address"),
-            ("Zmogljivost", "Capacity"),
-            ("Razred", "Class"),
-        ],
-        [
-            [
-                r["name"],
-                r["kind"],
-                r["address"] or "",
-                number(r["capacity"]),
-                class_short(r["hazard_class"]),
-            ]
-            for r in report.rows("critical_sites")
-        ],
-    )
-
-
-def hotspots_table(report: ExposureReport) -> Table:
-    return Table(
-        "wifi_hotspots",
-        "Ogrožene točke WiFi",
-        "Wi-Fi hotspots at risk",
-        [("Lokacija", "Location"), ("Stanje", "Status"), ("Razred", "Class")],
-        [
-            [r["name"], r["status"], class_short(r["hazard_class"])]
-            for r in report.rows("wifi_hotspots")
-        ],
+        spec.id, exposure.title_sl, exposure.title_en, [*headers, ("Razred", "Class")], rows
     )
 
 
 def report_tables(report: ExposureReport) -> list[Table]:
     """Every table the role may see, in reading order."""
     tables = [summary_table(report)]
-    for section, build in (
-        ("buildings", buildings_table),
-        ("roads", roads_table),
-        ("critical_sites", sites_table),
-        ("wifi_hotspots", hotspots_table),
-    ):
-        if _allowed(report, section):
-            tables.append(build(report))
+    for spec in shown(report):
+        if spec.exposure.listed:
+            tables.append(list_table(report, spec))
+        elif spec.exposure.group_by:
+            tables.append(crosstab_table(report, spec))
     return tables
 
 
 CSV_COLUMNS = ("scenario", "area", "section", "hazard_class", "item", "measure", "value", "unit")
+
+
+def csv_lines(report: ExposureReport, spec: LayerSpec) -> Iterator[tuple]:
+    """A section in long form: (hazard class, item, measure, value, unit) per value."""
+    exposure = spec.exposure
+    for row in report.rows(spec.id):
+        if exposure.listed:
+            item = row[spec.label_field]
+            for name in (n for n in exposure.listed if n != spec.label_field):
+                yield row["hazard_class"], item, name, row[name], ""
+            continue
+        item = row[exposure.group_by] if exposure.group_by else ""
+        for m in exposure.measures:
+            value = row[m.name] if m.kind in ("count", "sum") else round(row[m.name], 3)
+            yield row["hazard_class"], item, m.name, value, m.unit
 
 
 def report_csv(report: ExposureReport) -> str:
@@ -194,23 +174,11 @@ def report_csv(report: ExposureReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-
-    def put(section: str, hazard_class: str, item: str, measure: str, value, unit: str) -> None:
-        writer.writerow(
-            [report.scenario, report.area_name, section, hazard_class, item, measure, value, unit]
-        )
-
-    for row in report.rows("zone_area"):
-        put("zone_area", row["hazard_class"], "", "area", round(row["hectares"], 2), "ha")
-    for row in report.rows("buildings"):
-        put("buildings", row["hazard_class"], row["use_class"], "buildings", row["buildings"], "")
-        put("buildings", row["hazard_class"], row["use_class"], "residents", row["residents"], "")
-    for row in report.rows("roads"):
-        put("roads", row["hazard_class"], row["category"], "length", round(row["km"], 3), "km")
-    for row in report.rows("water_mains"):
-        put("water_mains", row["hazard_class"], "", "length", round(row["km"], 3), "km")
-    for row in report.rows("critical_sites"):
-        put("critical_sites", row["hazard_class"], row["name"], row["kind"], row["capacity"], "")
-    for row in report.rows("wifi_hotspots"):
-        put("wifi_hotspots", row["hazard_class"], row["name"], "status", row["status"], "")
+    head = [report.scenario, report.area_name]
+    for row in report.rows(ZONE_AREA):
+        area = round(row["hectares"], 2)
+        writer.writerow([*head, ZONE_AREA, row["hazard_class"], "", "area", area, "ha"])
+    for spec in shown(report):
+        for line in csv_lines(report, spec):
+            writer.writerow([*head, spec.id, *line])
     return out.getvalue()

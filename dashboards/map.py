@@ -1,8 +1,9 @@
 """The layered map shared by the dashboards: per-viewport layers, toggles, opacity, legend, details.
 
-One ``LayerMap`` per session: its figure, widgets and clicked feature are that user's state. The
-features come from ``layers.queries`` through a short-lived process-wide cache, so users looking
-at the same place share one query. A hidden layer is not fetched at all.
+One ``LayerMap`` per session: its figure, widgets and clicked feature are that user's state. Each
+layer is drawn by the renderer of its kind (``dashboards.renderers``); the features come from the
+process's feature store, whose short-lived cache lets users looking at the same place share one
+query. A hidden layer is not fetched at all.
 """
 
 from __future__ import annotations
@@ -15,24 +16,14 @@ import param
 from bokeh.events import RangesUpdate, Tap
 from bokeh.models import DataRange1d, WMTSTileSource
 from bokeh.plotting import figure
-from sqlalchemy import Engine
 
-from dashboards.dense import DenseLayer
+from dashboards.renderers import MapContext, Renderer, make_renderer
 from dashboards.theme import html_pane
-from dashboards.vector import add_layer, columns, set_opacity
-from layers.db import get_engine
-from layers.queries import (
-    Viewport,
-    feature_at,
-    fetch_features,
-    newest_load,
-    partition_values,
-)
-from layers.readings import reading_cache
-from layers.registry import LayerSpec, layer
-from styles import legend_html
+from layers.queries import Viewport, feature_at, newest_load, partition_values
+from layers.spec import LayerSpec
+from layers.store import FeatureStore
+from styles import legend_html, theme
 
-CACHE_SECONDS = 60
 TAP_RADIUS_PX = 6
 ASSUMED_WIDTH_PX = 1200  # the server does not know the browser's width; this sets the detail
 NO_DETAILS = (
@@ -41,21 +32,9 @@ NO_DETAILS = (
 )
 
 
-@pn.cache(ttl=CACHE_SECONDS, max_items=500)
-def cached_features(
-    url: str,
-    layer_id: str,
-    box: tuple[float, float, float, float],
-    width_px: int,
-    role: str,
-    part: str | None,
-):
-    """Features of a layer in a snapped viewport, shared by every session for a minute."""
-    return fetch_features(get_engine(url), layer(layer_id), Viewport(*box, width_px), role, part)
-
-
-def base_figure(basemap_url: str | None):
+def base_figure(basemap_url: str | None, theme_name: str | None = None):
     """An empty map in EPSG:3857, with an online tile basemap only when one is configured."""
+    look = theme(theme_name).get("map", {})
     plot = figure(
         tools="pan,wheel_zoom,box_zoom,reset,tap",
         active_scroll="wheel_zoom",
@@ -64,7 +43,8 @@ def base_figure(basemap_url: str | None):
         match_aspect=True,
         sizing_mode="stretch_both",
         min_height=560,
-        background_fill_color="#e8edf0",
+        background_fill_color=look.get("background", "#e8edf0"),
+        border_fill_color=look.get("background", "#ffffff"),
         toolbar_location="above",
         output_backend="canvas",
     )
@@ -79,34 +59,31 @@ class LayerMap(pn.viewable.Viewer):
 
     ``visible`` names the layers shown at first (default: each spec's own ``visible``). A
     partitioned layer (flood scenarios) gets a choice of its part in its card, in ``partitions``.
+    ``theme_name`` is a theme of ``styles/`` (the wall's dark one).
     """
 
     details = param.Dict(default=None, allow_None=True, doc="The clicked feature and its layer.")
 
     def __init__(
         self,
-        engine: Engine,
+        store: FeatureStore,
         specs: list[LayerSpec],
         role: str,
         extent: tuple[float, float, float, float],
         basemap_url: str | None = None,
         visible: Collection[str] | None = None,
+        theme_name: str | None = None,
         **params,
     ) -> None:
         super().__init__(**params)
-        self._engine, self._specs, self._role = engine, specs, role
-        self._url = engine.url.render_as_string(hide_password=False)
-        self.figure = base_figure(basemap_url)
-        # in the registry's drawing order: dense layers (sensor readings) draw datashader's
-        # grids, every other layer is vector
-        self.dense: dict[str, DenseLayer] = {}
-        self.renderers = {}
-        for spec in specs:
-            if spec.kind == "dense_points":
-                self.dense[spec.id] = DenseLayer(self.figure, spec, reading_cache(self._url))
-                self.renderers[spec.id] = self.dense[spec.id].renderer
-            else:
-                self.renderers[spec.id] = add_layer(self.figure, spec)
+        self._engine, self._specs, self._role = store.engine, specs, role
+        self.figure = base_figure(basemap_url, theme_name)
+        context = MapContext(store, role, self.part, theme_name)
+        # in the registry's drawing order, each by the renderer of its kind
+        self.layers: dict[str, Renderer] = {
+            spec.id: make_renderer(self.figure, spec, context) for spec in specs
+        }
+        self.renderers = {layer_id: drawn.renderer for layer_id, drawn in self.layers.items()}
         # Fit the view to the basemap layers (the municipality), keeping the map's aspect.
         fit = [self.renderers[s.id] for s in specs if s.basemap] or list(self.renderers.values())
         self.figure.x_range = DataRange1d(renderers=fit, range_padding=0.04)
@@ -120,7 +97,7 @@ class LayerMap(pn.viewable.Viewer):
         self.partitions = {
             s.id: pn.widgets.Select(
                 label="Scenarij · Scenario",
-                options=partition_values(engine, s),
+                options=partition_values(store.engine, s),
                 sizing_mode="stretch_width",
             )
             for s in specs
@@ -161,42 +138,24 @@ class LayerMap(pn.viewable.Viewer):
         choice = self.partitions.get(spec.id)
         return choice.value if choice else None
 
-    def _fetch(self, spec: LayerSpec):
-        snapped = self.viewport.snapped()
-        box = (snapped.xmin, snapped.ymin, snapped.xmax, snapped.ymax)
-        return cached_features(
-            self._url, spec.id, box, snapped.width_px, self._role, self.part(spec)
-        )
-
     def _repart(self, layer_id: str) -> None:
         if self.toggles[layer_id].value:
-            self._show(layer(layer_id))
-
-    def _show(self, spec: LayerSpec) -> None:
-        if spec.id in self.dense:
-            self.dense[spec.id].show(self.viewport)
-        else:
-            self.renderers[spec.id].data_source.data = columns(spec, self._fetch(spec))
+            self.layers[layer_id].show(self.viewport)
 
     def _set_opacity(self, spec: LayerSpec, opacity: float) -> None:
-        if spec.id in self.dense:
-            self.dense[spec.id].set_opacity(opacity)
-        else:
-            set_opacity(self.renderers[spec.id], spec, opacity)
+        self.layers[spec.id].set_opacity(opacity)
 
     def refresh(self) -> None:
         """Fetch every visible layer for the current viewport."""
         for spec in self._specs:
             if self.toggles[spec.id].value:
-                self._show(spec)
+                self.layers[spec.id].show(self.viewport)
 
     def _toggle(self, spec: LayerSpec, visible: bool) -> None:
         if visible:
-            self._show(spec)
-        elif spec.id in self.dense:
-            self.dense[spec.id].hide()
-        else:  # drop the rows too: a hidden layer holds nothing in the page
-            self.renderers[spec.id].data_source.data = columns(spec, None)
+            self.layers[spec.id].show(self.viewport)
+        else:
+            self.layers[spec.id].hide()
         self.renderers[spec.id].visible = visible
 
     def _on_ranges(self, event: RangesUpdate) -> None:
@@ -212,8 +171,8 @@ class LayerMap(pn.viewable.Viewer):
         """Show the topmost visible feature at (x, y) in EPSG:3857 in the details pane."""
         radius = TAP_RADIUS_PX * self.viewport.ground_pixel_size
         for spec in reversed(self._specs):
-            if not self.toggles[spec.id].value or spec.id in self.dense:
-                continue  # a dense layer answers by hovering
+            if not self.toggles[spec.id].value or not self.layers[spec.id].answers_taps:
+                continue
             found = feature_at(self._engine, spec, x, y, radius, self._role, self.part(spec))
             if found:
                 self.details = {
@@ -230,9 +189,10 @@ class LayerMap(pn.viewable.Viewer):
             pn.Column(
                 self.toggles[s.id],
                 *([self.partitions[s.id]] if s.id in self.partitions else []),
-                *(self.dense[s.id].controls() if s.id in self.dense else []),
+                *self.layers[s.id].controls(),
                 html_pane(
-                    legend_html(s.style_key) + source_line(newest_load(self._engine, s)),
+                    legend_html(s.style_key, s.geometry)
+                    + source_line(newest_load(self._engine, s)),
                     margin=(0, 10),
                 ),
                 self.opacity[s.id],

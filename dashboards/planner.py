@@ -12,12 +12,13 @@ from dashboards.theme import html_pane
 from data.profiles import Profile
 from layers.errors import ConfigurationError
 from layers.queries import layer_extent
-from layers.registry import layer, visible_to
+from layers.registry import layer_for, visible_to
+from layers.store import FeatureStore
 
 
 def municipality_extent(engine: Engine) -> tuple[float, float, float, float]:
     """The municipality's extent in EPSG:3857; an empty database is an error that says so."""
-    extent = layer_extent(engine, layer("municipality"))
+    extent = layer_extent(engine, layer_for("boundary"))
     if extent is None:
         raise ConfigurationError(
             "the database holds no municipality boundary",
@@ -52,7 +53,7 @@ class PlannerDashboard(pn.viewable.Viewer):
 
     def __init__(
         self,
-        engine: Engine,
+        store: FeatureStore,
         profile: Profile,
         role: str = "planner",
         basemap_url: str | None = None,
@@ -62,7 +63,7 @@ class PlannerDashboard(pn.viewable.Viewer):
         super().__init__(**params)
         self.profile, self.role, self.title = profile, role, title
         self.map = LayerMap(
-            engine, visible_to(role), role, municipality_extent(engine), basemap_url
+            store, visible_to(role), role, municipality_extent(store.engine), basemap_url
         )
 
     def __panel__(self) -> pn.viewable.Viewable:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from layers.db import ROOT
 from layers.errors import ConfigurationError
-from layers.registry import ROLES
+from layers.roles import ROLES
 
 DEFAULT_FILE = ROOT / ".local" / "users.json"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")

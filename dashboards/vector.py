@@ -10,6 +10,7 @@ under a second for both.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -25,7 +26,8 @@ from bokeh.models import (
 from bokeh.plotting import figure
 from bokeh.transform import factor_cmap
 
-from layers.registry import LayerSpec
+from layers.queries import Viewport
+from layers.spec import Geometry, LayerSpec
 from styles import style
 
 CLASS_COLUMN = "_class"  # the style's class of each feature, as text, for the colour map
@@ -69,28 +71,32 @@ def _as_text(values: list) -> list:
     return ["" if v is None else v.isoformat() if isinstance(v, dt.date) else v for v in values]
 
 
+def point_coordinates(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scatter ``x``/``y``: one pair per feature."""
+    return shapely.get_x(geometry), shapely.get_y(geometry)
+
+
+# per geometry kind: the glyph's coordinate columns and how they are made
+COORDINATES = {
+    Geometry.POINT: (("x", "y"), point_coordinates),
+    Geometry.LINE: (("xs", "ys"), line_coordinates),
+    Geometry.POLYGON: (("xs", "ys"), polygon_coordinates),
+}
+
+
 def columns(spec: LayerSpec, frame: gpd.GeoDataFrame | None) -> dict[str, list]:
     """The data of a layer's glyph: coordinates, every field and the style class."""
     names = [spec.id_column, *(f.name for f in spec.fields)]
     entry = style(spec.style_key)
+    coordinate_names, coordinates = COORDINATES[spec.geometry]
     if frame is None or frame.empty:
-        data = {name: [] for name in names}
-        data.update(
-            {CLASS_COLUMN: []},
-            **({"x": [], "y": []} if entry["geometry"] == "point" else {"xs": [], "ys": []}),
-        )
-        return data
-    geometry = frame.geometry.array.to_numpy()
+        return {name: [] for name in [*names, CLASS_COLUMN, *coordinate_names]}
     data = {name: _as_text(frame[name].tolist()) for name in names}
     data[CLASS_COLUMN] = (
         [str(v) for v in frame[entry["color_by"]]] if "color_by" in entry else [""] * len(frame)
     )
-    if entry["geometry"] == "point":
-        data["x"], data["y"] = shapely.get_x(geometry), shapely.get_y(geometry)
-    elif entry["geometry"] == "line":
-        data["xs"], data["ys"] = line_coordinates(geometry)
-    else:
-        data["xs"], data["ys"] = polygon_coordinates(geometry)
+    found = coordinates(frame.geometry.array.to_numpy())
+    data.update(zip(coordinate_names, found, strict=True))
     return data
 
 
@@ -106,27 +112,28 @@ def _colour(entry: dict, default_key: str):
     )
 
 
-def glyph(spec: LayerSpec):
-    """The Bokeh glyph of a layer, styled from its style entry."""
-    entry = style(spec.style_key)
-    kind = entry["geometry"]
-    if kind == "point":
-        return Scatter(
-            x="x",
-            y="y",
-            marker=entry["marker"],
-            size=entry["size"],
-            fill_color=_colour(entry, "fill_color"),
-            line_color=entry["line_color"],
-            line_width=entry.get("line_width", 1.0),
-        )
-    if kind == "line":
-        return MultiLine(
-            xs="xs",
-            ys="ys",
-            line_color=_colour(entry, "line_color"),
-            line_width=entry.get("line_width", 1.0),
-        )
+def point_glyph(entry: dict) -> Scatter:
+    return Scatter(
+        x="x",
+        y="y",
+        marker=entry["marker"],
+        size=entry["size"],
+        fill_color=_colour(entry, "fill_color"),
+        line_color=entry["line_color"],
+        line_width=entry.get("line_width", 1.0),
+    )
+
+
+def line_glyph(entry: dict) -> MultiLine:
+    return MultiLine(
+        xs="xs",
+        ys="ys",
+        line_color=_colour(entry, "line_color"),
+        line_width=entry.get("line_width", 1.0),
+    )
+
+
+def polygon_glyph(entry: dict) -> MultiPolygons:
     hatch = {k: entry[k] for k in ("hatch_pattern", "hatch_color", "hatch_alpha") if k in entry}
     return MultiPolygons(
         xs="xs",
@@ -140,21 +147,49 @@ def glyph(spec: LayerSpec):
     )
 
 
-def add_layer(plot: figure, spec: LayerSpec) -> GlyphRenderer:
-    """Add an empty layer to ``plot``, with its hover tool; data arrives per viewport."""
-    renderer = plot.add_glyph(ColumnDataSource(columns(spec, None)), glyph(spec), name=spec.id)
-    if spec.hover_fields:
-        tooltips = [
-            (f"{spec.field(n).label_sl} · {spec.field(n).label_en}", f"@{{{n}}}")
-            for n in spec.hover_fields
-        ]
-        plot.add_tools(HoverTool(renderers=[renderer], tooltips=tooltips, description=spec.title))
-    return renderer
+GLYPHS = {Geometry.POINT: point_glyph, Geometry.LINE: line_glyph, Geometry.POLYGON: polygon_glyph}
 
 
-def set_opacity(renderer: GlyphRenderer, spec: LayerSpec, opacity: float) -> None:
-    """Scale a layer's outline and fill; fills keep their style's own transparency."""
-    entry = style(spec.style_key)
-    renderer.glyph.line_alpha = opacity
-    if entry["geometry"] != "line":
-        renderer.glyph.fill_alpha = opacity * float(entry.get("fill_alpha", 1.0))
+class VectorLayer:
+    """One vector layer on one session's map: its glyph, hover and the features in view.
+
+    ``fetch`` reads the layer's features for a viewport (the session's feature store, role and
+    part); the glyph takes its look from the layer's style in the map's theme.
+    """
+
+    answers_taps = True  # a click on a feature shows its details
+
+    def __init__(
+        self,
+        plot: figure,
+        spec: LayerSpec,
+        fetch: Callable[[LayerSpec, Viewport], gpd.GeoDataFrame],
+        theme_name: str | None = None,
+    ) -> None:
+        self.spec, self._fetch = spec, fetch
+        self.style = style(spec.style_key, theme_name)
+        self.renderer: GlyphRenderer = plot.add_glyph(
+            ColumnDataSource(columns(spec, None)), GLYPHS[spec.geometry](self.style), name=spec.id
+        )
+        if spec.hover_fields:
+            tooltips = [(spec.field(n).label, f"@{{{n}}}") for n in spec.hover_fields]
+            plot.add_tools(
+                HoverTool(renderers=[self.renderer], tooltips=tooltips, description=spec.title)
+            )
+
+    def show(self, viewport: Viewport) -> None:
+        self.renderer.data_source.data = columns(self.spec, self._fetch(self.spec, viewport))
+
+    def hide(self) -> None:
+        """Drop the rows too: a hidden layer holds nothing in the page."""
+        self.renderer.data_source.data = columns(self.spec, None)
+
+    def set_opacity(self, opacity: float) -> None:
+        """Scale the outline and fill; fills keep their style's own transparency."""
+        glyph = self.renderer.glyph
+        glyph.line_alpha = opacity
+        if self.spec.geometry != Geometry.LINE:
+            glyph.fill_alpha = opacity * float(self.style.get("fill_alpha", 1.0))
+
+    def controls(self) -> list:
+        return []

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import panel as pn
-from sqlalchemy import Engine
 
 from dashboards.exposure_tables import number
 from dashboards.map import LayerMap
@@ -28,12 +27,13 @@ from data.profiles import Profile
 from layers.db import DATABASE_ERRORS
 from layers.indicators import Reading, available, compute
 from layers.registry import visible_to
+from layers.store import FeatureStore
 
 log = logging.getLogger(__name__)
 CONFIG = Path(__file__).with_name("wall.toml")
 WALL_CSS = Path(__file__).with_name("wall.css").read_text(encoding="utf-8")
 TILE_ROWS = 4  # rows of tiles that read from 4 m on a 16:9 screen
-WALL_SPREAD_PX = 9  # a sensor's square on the wall: 19 px wide, seen from 4 m
+THEME = "dark"  # styles/styles.toml: the map and its colour bars, dark, sized for the room
 
 
 @dataclass(frozen=True)
@@ -102,13 +102,14 @@ class WallPage(pn.viewable.Viewer):
 
     def __init__(
         self,
-        engine: Engine,
+        store: FeatureStore,
         profile: Profile,
         role: str = "mayor_office",
         basemap_url: str | None = None,
         **params,
     ) -> None:
         super().__init__(**params)
+        engine = store.engine
         self.engine, self.profile, self.config = engine, profile, wall_config()
         with engine.connect() as conn:
             shown = {i.id: i for i in available(conn)}
@@ -124,25 +125,15 @@ class WallPage(pn.viewable.Viewer):
         ]
         first = self.views[0]["layers"] if self.views else []
         self.map = LayerMap(
-            engine,
+            store,
             specs,
             role,
             municipality_extent(engine),
             basemap_url,
             visible=[*self.basemaps, *first],
+            theme_name=THEME,
         )
         self.map.figure.toolbar_location = None
-        self.map.figure.background_fill_color = "#0b1016"
-        self.map.figure.border_fill_color = "#0b1016"
-        if "municipality" in self.map.renderers:  # the boundary, drawn black, light on the dark
-            self.map.renderers["municipality"].glyph.line_color = "#dfe7ec"
-        for dense in self.map.dense.values():  # colour bars dark too, their figures screen-sized
-            bar = dense.colour_bar
-            bar.background_fill_color = "#0b1016"
-            bar.major_label_text_color = bar.title_text_color = "#dfe7ec"
-            bar.major_label_text_font_size = bar.title_text_font_size = "1vw"
-            bar.width = 24
-            dense.set_spread(WALL_SPREAD_PX)
         self.view_index = 0
         self.head = pn.pane.HTML("", stylesheets=[WALL_CSS], sizing_mode="stretch_width", margin=0)
         self.banner = pn.pane.HTML(

@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         help="write every sensor reading as Parquet partitioned by kind and month (for Dask)",
     )
     export.add_argument("folder", type=Path)
+    export.add_argument(
+        "--layer",
+        default=next(s.id for s in LAYERS.values() if s.dense),
+        choices=[s.id for s in LAYERS.values() if s.dense],
+        help="the dense layer whose readings to write",
+    )
 
     catalog = commands.add_parser("catalog", help="list every load, newest first")
     catalog.add_argument(
@@ -163,7 +169,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "export-readings":
         from layers.readings_dask import export_readings  # Dask: only when asked for
 
-        count = export_readings(engine, args.folder)
+        count = export_readings(engine, LAYERS[args.layer], args.folder)
         print(f"{count} readings written to {args.folder} / meritve zapisane")
     elif args.command == "catalog" and args.json:
         print(json.dumps(catalog_dcat(engine, LAYERS), ensure_ascii=False, indent=2))

@@ -27,7 +27,8 @@ from etl.stage import Stage, copy_rows
 from etl.validate import map_columns, prepare
 from layers.db import ROOT
 from layers.errors import LoadError
-from layers.registry import LayerSpec, layer
+from layers.registry import layer
+from layers.spec import LayerSpec
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def load_file(
         report = LoadReport(spec.id, path, dry_run=options.dry_run)
         load_raster(engine, path, spec, options, report)
         return report
-    if spec.kind == "dense_points":
+    if spec.loader == "readings":
         report = LoadReport(spec.id, path, dry_run=options.dry_run)
         load_readings(engine, path, spec, options, report)
         return report

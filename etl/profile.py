@@ -9,18 +9,29 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from data.profiles import Dataset, Profile
+from data.profiles import DATA_DIR, PROFILES_DIR, Dataset, Profile
 from data.sample.generate import MANIFEST, write_sample
 from etl.load import LoadOptions, LoadReport, load_file
 
 log = logging.getLogger(__name__)
+SAMPLE_DIR = DATA_DIR / "sample"  # the generator: a newer one makes the sample again
+
+
+def outdated(manifest: Path, profile: Profile) -> bool:
+    """Whether the sample at ``manifest`` is missing or older than its generator or profile (a
+    layer added to the sample reaches a checkout that generated it before)."""
+    if not manifest.exists():
+        return True
+    sources = [*SAMPLE_DIR.glob("*.py"), PROFILES_DIR / f"{profile.id}.toml"]
+    return manifest.stat().st_mtime < max(p.stat().st_mtime for p in sources if p.exists())
 
 
 def sample_datasets(profile: Profile, directory: Path | None = None) -> list[Dataset]:
-    """The generated files of ``profile``, generating them first when they are missing."""
+    """The generated files of ``profile``, generating them first when they are missing or older
+    than what makes them."""
     directory = directory or profile.generated_dir
     manifest = directory / MANIFEST
-    if not manifest.exists():
+    if outdated(manifest, profile):
         log.info("generating the sample data of %s", profile.id)
         write_sample(profile, directory)
     entries = json.loads(manifest.read_text(encoding="utf-8"))

@@ -28,7 +28,8 @@ from etl.catalog import last_checksum, load_entry, record_load
 from etl.read import file_sha256, parse_crs
 from etl.validate import SLOVENIA_3794
 from layers.errors import LoadError
-from layers.registry import HAZARD_CLASSES, STORAGE_SRID, LayerSpec
+from layers.registry import HAZARD_CLASSES
+from layers.spec import STORAGE_SRID, LayerSpec
 from styles import style
 
 SCENARIO_PATTERN = re.compile(r"^Q(\d{1,5})$", re.IGNORECASE)
@@ -255,7 +256,7 @@ def load_raster(engine: Engine, path: Path, spec: LayerSpec, options, report) ->
         The raster was refused; nothing in the database changed.
     """
     started = time.perf_counter()
-    if not spec.takes_rasters:
+    if spec.loader != "raster":
         raise LoadError(
             path,
             spec.id,

@@ -35,8 +35,8 @@ from etl.read import file_sha256
 from etl.rejects import refuse_empty_load, write_table_rejects
 from etl.validate import map_columns, to_numbers
 from layers.errors import LoadError
-from layers.registry import LayerSpec
 from layers.sensor_kinds import sensor_kinds
+from layers.spec import LayerSpec
 
 LOCAL_ZONE = "Europe/Ljubljana"
 HAS_OFFSET = r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)$"

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, text
 from etl import pgcopy
 from etl.ewkb import to_ewkb
 from etl.validate import Prepared
-from layers.registry import LayerSpec
+from layers.spec import LayerSpec
 
 BULK_ROWS = 100_000  # from here on, building the indexes anew beats maintaining them
 NEVER = float("inf")
@@ -53,7 +53,7 @@ def copy_rows(spec: LayerSpec, prepared: Prepared) -> Rows:
         else pa.nulls(count, ARROW_TYPES[f.type])
         for f in spec.loaded_fields
     ]
-    columns.append(to_ewkb(prepared.wkb, prepared.geometry, spec.geometry_kind, spec.srid))
+    columns.append(to_ewkb(prepared.wkb, prepared.geometry, spec.geometry, spec.srid))
     return Rows(pgcopy.rows(columns), count)
 
 
@@ -71,7 +71,7 @@ class Stage:
         self.names = [quote(f.name) for f in spec.loaded_fields] + [quote(spec.geometry_column)]
         # The geometry has the layer's type and SRID, so rows move into the layer as they are.
         types = [pgcopy.sql_type(ARROW_TYPES[f.type]) for f in spec.loaded_fields]
-        types.append(f"geometry({spec.geometry_kind}, {int(spec.srid)})")
+        types.append(f"geometry({spec.geometry}, {int(spec.srid)})")
         columns = ", ".join(f"{n} {t}" for n, t in zip(self.names, types, strict=True))
         conn.exec_driver_sql(f"CREATE TEMP TABLE etl_stage ({columns}) ON COMMIT DROP")
         self.move_every = NEVER if dry_run else BULK_ROWS

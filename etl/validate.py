@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from layers.errors import LoadError
-from layers.registry import Field, LayerSpec
+from layers.spec import Field, LayerSpec
 
 # EPSG:3794 extent of Slovenia with a 20 km margin: data outside it was declared in the wrong CRS.
 SLOVENIA_3794 = (353_000.0, 11_000.0, 645_000.0, 215_000.0)
@@ -267,11 +267,10 @@ def prepare(
     repaired = np.zeros(len(frame), dtype=bool)
     unusable = ~present
     geometry[checked], repaired[checked], unusable[checked] = repair_geometry(
-        geometry[checked], spec.geometry_kind
+        geometry[checked], spec.geometry
     )
     rejects += [
-        (int(i), f"geometry null, empty or not {spec.geometry_kind}")
-        for i in np.flatnonzero(unusable)
+        (int(i), f"geometry null, empty or not {spec.geometry}") for i in np.flatnonzero(unusable)
     ]
     rows, row_rejects = convert_rows(frame.loc[~unusable & ~outside], spec, mapping)
     accepted = rows.index.to_numpy(dtype=int)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, bindparam, text
 
 from layers.errors import ConfigurationError
-from layers.registry import LAYERS, LayerSpec
+from layers.registry import LAYERS
+from layers.spec import Geometry, LayerSpec
 from styles import all_styles
 
 COLUMNS = text(
@@ -18,11 +19,33 @@ GEOMETRY = text(
 )
 
 
-def spec_problems(engine: Engine, spec: LayerSpec) -> list[str]:
-    """What is wrong between ``spec`` and the database; empty when nothing is."""
-    problems = []
+# what a vector layer's style must give to draw its geometry
+STYLE_NEEDS = {
+    Geometry.POINT: {"marker", "size"},
+    Geometry.LINE: {"line_width"},
+    Geometry.POLYGON: {"line_color"},
+}
+
+
+def style_problems(spec: LayerSpec) -> list[str]:
+    """What is wrong between ``spec`` and its style; empty when nothing is."""
     if spec.style_key not in all_styles():
-        problems.append(f"{spec.id}: style {spec.style_key!r} is not in styles/styles.toml")
+        return [f"{spec.id}: style {spec.style_key!r} is not in styles/styles.toml"]
+    if spec.renderer != "vector":
+        return []
+    missing = STYLE_NEEDS[spec.geometry] - set(all_styles()[spec.style_key])
+    return (
+        [
+            f"{spec.id}: style {spec.style_key!r} draws a {spec.geometry} without {', '.join(sorted(missing))}"
+        ]
+        if missing
+        else []
+    )
+
+
+def spec_problems(engine: Engine, spec: LayerSpec) -> list[str]:
+    """What is wrong between ``spec`` and the database or its style; empty when nothing is."""
+    problems = style_problems(spec)
     with engine.connect() as conn:
         columns = set(conn.scalars(COLUMNS, {"table": spec.read_table}))
         if not columns:
@@ -37,12 +60,10 @@ def spec_problems(engine: Engine, spec: LayerSpec) -> list[str]:
                 bindparam("table", spec.read_table), bindparam("column", spec.geometry_column)
             )
         ).first()
-    if geometry and (
-        geometry.type.upper() != spec.geometry_kind.upper() or geometry.srid != spec.srid
-    ):
+    if geometry and (geometry.type.upper() != spec.geometry.upper() or geometry.srid != spec.srid):
         problems.append(
             f"{spec.id}: {spec.read_table}.{spec.geometry_column} is {geometry.type} "
-            f"in SRID {geometry.srid}, the spec says {spec.geometry_kind} in {spec.srid}"
+            f"in SRID {geometry.srid}, the spec says {spec.geometry} in {spec.srid}"
         )
     return problems
 

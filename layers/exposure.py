@@ -5,12 +5,13 @@ every section uses the GiST indexes of its layer. Containment is asked as ``ST_C
 piece)``, the constant geometry first, so PostGIS prepares it once (measured: 3 ms against
 165 ms for ``ST_CoveredBy(piece, area)`` over Ptuj's 655 Q100 pieces).
 
-- a building is exposed when any part of it touches a zone, and counts once, in the most severe
-  class it touches;
-- residents are the occupants the building register gives each exposed building, all of them,
-  however little of the building is under water (an upper estimate for evacuation planning);
-- roads and mains count by the length inside each class (zones of a scenario do not overlap);
-- hotspots and critical sites are listed by name, with the class they stand in.
+Each section is a layer's exposure declaration (``layers.spec.Exposure``) turned into SQL:
+- counted features (buildings, heritage) are exposed when any part of them touches a zone, and
+  count once, in the most severe class they touch; a sum (residents) adds up all of a feature's
+  value, however little of it is under water (an upper estimate for evacuation planning);
+- lengths and areas (roads, mains) count the part inside each class (zones of a scenario do not
+  overlap);
+- listed features (hotspots, critical sites) are named, with the class they stand in.
 
 A section whose layer the role may not see is left out, never computed.
 """
@@ -20,66 +21,88 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import shapely
 from sqlalchemy import Engine, text
 
 from layers.queries import check_access
-from layers.registry import HAZARD_CLASSES, STORAGE_SRID, layer
+from layers.registry import HAZARD_CLASSES, exposed_layers, layer_for
+from layers.spec import STORAGE_SRID, Exposure, LayerSpec
 
-# Each section: the layer it reads, and its SQL over the clipped zones ``zone`` (class, rank, geom).
-SECTIONS = {
-    "buildings": (
-        "buildings",
-        """SELECT json_agg(row_to_json(t)) FROM (
-             SELECT hazard_class, use_class, count(*) AS buildings,
-                    coalesce(sum(occupants), 0) AS residents
-               FROM (SELECT b.id, b.use_class, b.occupants, min(z.rank) AS rank
-                       FROM {table} b JOIN zone z ON ST_Intersects(b.geom, z.geom)
-                      GROUP BY b.id) exposed
-               JOIN classes USING (rank)
-              GROUP BY hazard_class, rank, use_class ORDER BY rank, use_class) t""",
-    ),
-    "roads": (
-        "roads",
-        """SELECT json_agg(row_to_json(t)) FROM (
-             SELECT z.hazard_class, r.category,
-                    sum(CASE WHEN ST_Covers(z.geom, r.geom) THEN ST_Length(r.geom)
-                             ELSE ST_Length(ST_Intersection(r.geom, z.geom)) END) / 1000 AS km
-               FROM {table} r JOIN zone z ON ST_Intersects(r.geom, z.geom)
-              GROUP BY z.hazard_class, z.rank, r.category ORDER BY z.rank, r.category) t""",
-    ),
-    "water_mains": (
-        "water_mains",
-        """SELECT json_agg(row_to_json(t)) FROM (
-             SELECT z.hazard_class,
-                    sum(CASE WHEN ST_Covers(z.geom, m.geom) THEN ST_Length(m.geom)
-                             ELSE ST_Length(ST_Intersection(m.geom, z.geom)) END) / 1000 AS km
-               FROM {table} m JOIN zone z ON ST_Intersects(m.geom, z.geom)
-              GROUP BY z.hazard_class, z.rank ORDER BY z.rank) t""",
-    ),
-    "wifi_hotspots": (
-        "wifi_hotspots",
-        """SELECT json_agg(row_to_json(t)) FROM (
-             SELECT DISTINCT ON (h.id) h.location_name AS name, h.status, z.hazard_class, z.rank
-               FROM {table} h JOIN zone z ON ST_Intersects(h.geom, z.geom)
-              ORDER BY h.id, z.rank) t""",
-    ),
-    "critical_sites": (
-        "critical_sites",
-        """SELECT json_agg(row_to_json(t) ORDER BY t.rank, t.kind, t.name) FROM (
-             SELECT DISTINCT ON (c.id) c.name, c.kind, c.address, c.capacity, z.hazard_class,
-                    z.rank
-               FROM {table} c JOIN zone z ON ST_Intersects(c.geom, z.geom)
-              ORDER BY c.id, z.rank) t""",
-    ),
-    "zone_area": (
-        "flood_hazard",
-        """SELECT json_agg(row_to_json(t)) FROM (
-             SELECT hazard_class, sum(ST_Area(geom)) / 1e4 AS hectares
-               FROM zone GROUP BY hazard_class, rank ORDER BY rank) t""",
-    ),
+LJUBLJANA = ZoneInfo("Europe/Ljubljana")  # the report's times are the reader's
+ZONE_AREA = "zone_area"  # the report's own section: the area of each class, from the zones
+ZONE_AREA_SQL = """SELECT json_agg(row_to_json(t)) FROM (
+    SELECT hazard_class, sum(ST_Area(geom)) / 1e4 AS hectares
+      FROM zone GROUP BY hazard_class, rank ORDER BY rank) t"""
+CLIPPED_SQL = {  # a measure of the part of a feature inside a zone, in km or ha
+    "length": "ST_Length",
+    "area": "ST_Area",
 }
+CLIPPED_SCALE = {"length": 1000, "area": 1e4}
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _once_sql(spec: LayerSpec, exposure: Exposure) -> str:
+    """A feature counts once, in the most severe class it touches."""
+    geom, key = _quoted(spec.geometry_column), _quoted(spec.id_column)
+    group = [_quoted(exposure.group_by)] if exposure.group_by else []
+    columns = [*group, *(_quoted(m.column) for m in exposure.measures if m.column)]
+    figures = [
+        f"count(*) AS {_quoted(m.name)}"
+        if m.kind == "count"
+        else f"coalesce(sum({_quoted(m.column)}), 0) AS {_quoted(m.name)}"
+        for m in exposure.measures
+    ]
+    inner = ", ".join(f"x.{c}" for c in [key, *columns])
+    return f"""SELECT json_agg(row_to_json(t)) FROM (
+         SELECT {", ".join(["hazard_class", *group, *figures])}
+           FROM (SELECT {inner}, min(z.rank) AS rank
+                   FROM {_quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
+                  GROUP BY {inner}) exposed
+           JOIN classes USING (rank)
+          GROUP BY {", ".join(["hazard_class", "rank", *group])}
+          ORDER BY {", ".join(["rank", *group])}) t"""  # noqa: S608 (registry names, quoted)
+
+
+def _clipped_sql(spec: LayerSpec, exposure: Exposure) -> str:
+    """A feature counts by its part inside each class (zones of a scenario do not overlap)."""
+    geom = f"x.{_quoted(spec.geometry_column)}"
+    group = [f"x.{_quoted(exposure.group_by)}"] if exposure.group_by else []
+    figures = [
+        f"sum(CASE WHEN ST_Covers(z.geom, {geom}) THEN {CLIPPED_SQL[m.kind]}({geom})"
+        f" ELSE {CLIPPED_SQL[m.kind]}(ST_Intersection({geom}, z.geom)) END)"
+        f" / {CLIPPED_SCALE[m.kind]} AS {_quoted(m.name)}"
+        for m in exposure.measures
+    ]
+    return f"""SELECT json_agg(row_to_json(t)) FROM (
+         SELECT {", ".join(["z.hazard_class", *group, *figures])}
+           FROM {_quoted(spec.read_table)} x JOIN zone z ON ST_Intersects({geom}, z.geom)
+          GROUP BY {", ".join(["z.hazard_class", "z.rank", *group])}
+          ORDER BY {", ".join(["z.rank", *group])}) t"""  # noqa: S608 (registry names, quoted)
+
+
+def _listed_sql(spec: LayerSpec, exposure: Exposure) -> str:
+    """Each exposed feature by name, in the most severe class it stands in."""
+    key, geom = _quoted(spec.id_column), _quoted(spec.geometry_column)
+    fields = ", ".join(f"x.{_quoted(n)}" for n in exposure.listed)
+    return f"""SELECT json_agg(row_to_json(t) ORDER BY t.rank, t.{_quoted(spec.label_field)})
+      FROM (
+         SELECT DISTINCT ON (x.{key}) {fields}, z.hazard_class, z.rank
+           FROM {_quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
+          ORDER BY x.{key}, z.rank) t"""  # noqa: S608 (registry names, quoted)
+
+
+def section_sql(spec: LayerSpec) -> str:
+    """The statement of one layer's section, from its exposure declaration."""
+    exposure = spec.exposure
+    if exposure.listed:
+        return _listed_sql(spec, exposure)
+    return (_clipped_sql if exposure.clipped else _once_sql)(spec, exposure)
+
 
 # The area the report covers: the one drawn or chosen, else the whole municipality.
 AREA_SQL = """
@@ -93,7 +116,7 @@ AREA_SQL = """
              CASE WHEN ST_Covers(a.geom, f.geom) THEN f.geom
                   ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(f.geom, a.geom), 3)) END AS geom
         FROM {flood} f JOIN classes c USING (hazard_class), area a
-       WHERE f.scenario = :scenario AND ST_Intersects(f.geom, a.geom)) clipped
+       WHERE f.{scenario} = :scenario AND ST_Intersects(f.geom, a.geom)) clipped
      WHERE NOT ST_IsEmpty(geom))"""  # empty: a zone that only touches the area's edge
 
 
@@ -104,7 +127,8 @@ class ExposureReport:
     scenario: str
     area_name: str
     made_at: dt.datetime
-    sections: dict[str, list[dict] | None] = field(default_factory=dict)  # None: not permitted
+    # by layer id (and ZONE_AREA); None: a layer the role may not see
+    sections: dict[str, list[dict] | None] = field(default_factory=dict)
 
     def rows(self, section: str) -> list[dict]:
         return self.sections.get(section) or []
@@ -119,26 +143,25 @@ class ExposureReport:
 
     def classes(self) -> list[str]:
         """The hazard classes with any zone in the area, most severe first."""
-        present = {row["hazard_class"] for row in self.rows("zone_area")}
+        present = {row["hazard_class"] for row in self.rows(ZONE_AREA)}
         return [c for c in HAZARD_CLASSES if c in present]
 
 
-def report_sql(role: str) -> tuple[str, list[str]]:
-    """The statement for the sections ``role`` may see, and their names."""
-    flood = layer("flood_hazard")
+def report_sql(role: str) -> tuple[str, list[LayerSpec]]:
+    """The statement for the sections ``role`` may see, and their layers."""
+    flood = layer_for("hazard")
     check_access(flood, role)
-    allowed = [name for name, (layer_id, _) in SECTIONS.items() if role in layer(layer_id).roles]
+    allowed = [spec for spec in exposed_layers() if role in spec.roles]
     class_ranks = ", ".join(f"('{c}', {i})" for i, c in enumerate(HAZARD_CLASSES, 1))
     ctes = AREA_SQL.format(
-        municipality=layer("municipality").read_table,
-        flood=flood.read_table,
+        municipality=_quoted(layer_for("boundary").read_table),
+        flood=_quoted(flood.read_table),
+        scenario=_quoted(flood.partition_column),
         class_ranks=class_ranks,
     )
-    selects = ", ".join(
-        f"'{name}', ({SECTIONS[name][1].format(table=layer(SECTIONS[name][0]).read_table)})"
-        for name in allowed
-    )
-    return f"WITH {ctes} SELECT json_build_object({selects})", allowed
+    selects = [f"'{ZONE_AREA}', ({ZONE_AREA_SQL})"]
+    selects += [f"'{spec.id}', ({section_sql(spec)})" for spec in allowed]
+    return f"WITH {ctes} SELECT json_build_object({', '.join(selects)})", allowed
 
 
 def exposure_report(
@@ -164,5 +187,8 @@ def exposure_report(
     with engine.connect() as conn:
         found = conn.execute(text(sql), params).scalar_one()
     data = found if isinstance(found, dict) else json.loads(found)
-    sections = {name: (data.get(name) or []) if name in allowed else None for name in SECTIONS}
-    return ExposureReport(scenario, area_name, dt.datetime.now().astimezone(), sections)
+    sections = {ZONE_AREA: data.get(ZONE_AREA) or []}
+    sections |= {
+        spec.id: (data.get(spec.id) or []) if spec in allowed else None for spec in exposed_layers()
+    }
+    return ExposureReport(scenario, area_name, dt.datetime.now(LJUBLJANA), sections)

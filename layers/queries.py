@@ -15,7 +15,7 @@ import shapely
 from sqlalchemy import Engine, bindparam, column, func, select, table
 
 from layers.errors import LayerAccessError
-from layers.registry import LayerSpec
+from layers.spec import LayerSpec
 
 WEB_MERCATOR = 3857
 EARTH_RADIUS_M = 6_378_137.0
@@ -112,7 +112,7 @@ def fetch_features(
     geom = source.c[spec.geometry_column]
     shape = (
         geom
-        if spec.geometry_kind == "Point"
+        if spec.geometry == "Point"
         else func.ST_SimplifyPreserveTopology(
             geom, bindparam("tolerance", viewport.ground_pixel_size / 2)
         )

@@ -34,9 +34,9 @@ from datashader.reductions import _sum_zero
 from scipy.ndimage import maximum_filter
 from sqlalchemy import Engine, text
 
-from layers.db import get_engine
 from layers.registry import layer
 from layers.sensor_kinds import AGGREGATES
+from layers.spec import LayerSpec
 
 log = logging.getLogger(__name__)
 
@@ -337,8 +337,8 @@ class Snapshot:
 class ReadingCache:
     """The process's readings, shared by every session, topped up from the database."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, engine: Engine, spec: LayerSpec) -> None:
+        self._engine, self.spec = engine, spec
         self._lock = threading.Lock()  # one top-up at a time; readers take the snapshot as is
         self.snapshot = Snapshot({}, 0, 0)
         self._sensors = pd.DataFrame()
@@ -350,15 +350,15 @@ class ReadingCache:
     def top_up(self) -> bool:
         """Read the readings loaded since the watermark; True when there were any."""
         with self._lock:
-            readings_load, sensors_load = newest_loads(self._engine)
+            readings_load, sensors_load = newest_loads(self._engine, self.spec)
             old = self.snapshot
             if readings_load == old.watermark and sensors_load == old.sensors_load:
                 return False
             started = time.perf_counter()
             if sensors_load != old.sensors_load:  # new places: read everything again
-                self._sensors = sensor_places(self._engine)
+                self._sensors = sensor_places(self._engine, self.spec)
                 old = Snapshot({}, 0, sensors_load, old.version)
-            new = readings_since(self._engine, old.watermark, readings_load)
+            new = readings_since(self._engine, self.spec, old.watermark, readings_load)
             kinds = dict(old.kinds)
             for kind, places in self._sensors.groupby("kind"):
                 kinds[kind] = _extend(kinds.get(kind), places, new)
@@ -372,45 +372,48 @@ class ReadingCache:
             return True
 
 
-def newest_loads(engine: Engine) -> tuple[int, int]:
+def newest_loads(engine: Engine, spec: LayerSpec) -> tuple[int, int]:
+    """The newest catalogue ids of the readings' loads and of their places' loads."""
+    query = text(
+        "SELECT coalesce(max(id) FILTER (WHERE layer = :readings), 0),"
+        " coalesce(max(id) FILTER (WHERE layer = :places), 0) FROM dataset_load"
+    )
     with engine.connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT coalesce(max(id) FILTER (WHERE layer = 'sensor_readings'), 0),"
-                " coalesce(max(id) FILTER (WHERE layer = 'sensors'), 0) FROM dataset_load"
-            )
-        ).one()
+        row = conn.execute(query, {"readings": spec.id, "places": spec.dense.places}).one()
     return int(row[0]), int(row[1])
 
 
-def sensor_places(engine: Engine) -> pd.DataFrame:
-    """Every sensor's number, kind, place in EPSG:3857 and rank within its kind."""
-    spec = layer("sensors")
+def sensor_places(engine: Engine, spec: LayerSpec) -> pd.DataFrame:
+    """Every place's number, kind, position in EPSG:3857 and rank within its kind."""
+    places = layer(spec.dense.places)
+    geom = f'"{places.geometry_column}"'
     with engine.connect() as conn:
-        places = pd.read_sql(
+        found = pd.read_sql(
             text(
-                f"SELECT id, kind, ST_X(ST_Transform(geom, 3857)) AS x,"  # noqa: S608
-                f" ST_Y(ST_Transform(geom, 3857)) AS y FROM {spec.load_table}"
+                f'SELECT "{places.id_column}" AS id, "{spec.dense.kind_column}" AS kind,'  # noqa: S608 (registry names)
+                f" ST_X(ST_Transform({geom}, 3857)) AS x, ST_Y(ST_Transform({geom}, 3857)) AS y"
+                f' FROM "{places.load_table}"'
             ),
             conn,
         )
-    places["rank"] = 0
-    for _, rows in places.groupby("kind"):
-        places.loc[rows.index, "rank"] = morton_ranks(rows["x"].to_numpy(), rows["y"].to_numpy())
-    return places.sort_values(["kind", "rank"]).reset_index(drop=True)
+    found["rank"] = 0
+    for _, rows in found.groupby("kind"):
+        found.loc[rows.index, "rank"] = morton_ranks(rows["x"].to_numpy(), rows["y"].to_numpy())
+    return found.sort_values(["kind", "rank"]).reset_index(drop=True)
 
 
-def readings_since(engine: Engine, after: int, upto: int) -> pd.DataFrame:
+def readings_since(engine: Engine, spec: LayerSpec, after: int, upto: int) -> pd.DataFrame:
     """Readings of loads (after, upto], through COPY as CSV parsed by pyarrow (the fastest way
     to move millions of rows out of PostgreSQL here), a chunk at a time so that the text of all
     of them is never held at once."""
-    spec = layer("sensor_readings")
+    dense = spec.dense
     chunks, buffer = [], io.BytesIO()
     with engine.connect() as conn:
         cursor = conn.connection.driver_connection.cursor()
         query = (
-            f"COPY (SELECT sensor_id, (extract(epoch FROM observed_at) * 1e6)::bigint, value"  # noqa: S608
-            f" FROM {spec.load_table} WHERE load_id > {int(after)} AND load_id <= {int(upto)})"
+            f'COPY (SELECT "{dense.place_column}",'  # noqa: S608 (registry names; ids are int)
+            f' (extract(epoch FROM "{dense.time_column}") * 1e6)::bigint, "{dense.value_column}"'
+            f' FROM "{spec.load_table}" WHERE load_id > {int(after)} AND load_id <= {int(upto)})'
             " TO STDOUT WITH (FORMAT csv)"
         )
         with cursor.copy(query) as copy:
@@ -476,19 +479,20 @@ def _extend(columns: KindColumns | None, places: pd.DataFrame, new: pd.DataFrame
     )
 
 
-CACHES: dict[str, ReadingCache] = {}  # one per database, for the process
+# one per database and layer, for the process: keyed by the engine and the spec themselves
+CACHES: dict[tuple[Engine, LayerSpec], ReadingCache] = {}
 CACHES_LOCK = threading.Lock()
 
 
-def reading_cache(url: str) -> ReadingCache:
-    """The process's cache for the database at ``url``, filled now and topped up every
+def reading_cache(engine: Engine, spec: LayerSpec) -> ReadingCache:
+    """The process's cache of ``spec``'s readings, filled now and topped up every
     ``TOP_UP_SECONDS`` by a background thread until ``stop_reading_caches``."""
     with CACHES_LOCK:
-        if url in CACHES:
-            return CACHES[url]
-        cache_ = ReadingCache(get_engine(url))
+        if (engine, spec) in CACHES:
+            return CACHES[engine, spec]
+        cache_ = ReadingCache(engine, spec)
         cache_.top_up()  # if the database is away, this raises and the next call tries again
-        CACHES[url] = cache_
+        CACHES[engine, spec] = cache_
 
     def keep_fresh() -> None:
         while not cache_.stopped.wait(TOP_UP_SECONDS):

@@ -33,13 +33,14 @@ from layers.readings import (
     readings_since,
     sensor_places,
 )
+from layers.spec import LayerSpec
 
 
-def export_readings(engine: Engine, folder: Path) -> int:
-    """Write every reading as Parquet under ``folder/kind=…/month=…``; returns how many."""
-    places = sensor_places(engine).set_index("id")
-    readings_load, _ = newest_loads(engine)
-    rows = readings_since(engine, 0, readings_load)
+def export_readings(engine: Engine, spec: LayerSpec, folder: Path) -> int:
+    """Write every reading of ``spec`` as Parquet under ``folder/kind=…/month=…``; returns how many."""
+    places = sensor_places(engine, spec).set_index("id")
+    readings_load, _ = newest_loads(engine, spec)
+    rows = readings_since(engine, spec, 0, readings_load)
     rows = rows[rows["sensor_id"].isin(places.index)]
     located = places.reindex(rows["sensor_id"].to_numpy())
     frame = pd.DataFrame(

@@ -1,23 +1,18 @@
 """The layer registry: one frozen spec per layer, registered in one place.
 
-Adding a layer is a table (a migration), a spec here and a style in ``styles/styles.toml``;
-nothing in the dashboards changes. The ETL maps source fields to a layer's columns through the
-same spec, so the map, the popups and the loader agree on every column.
+A spec is the one declaration of a layer (``layers.spec``): adding a layer is a table (a
+migration), a spec here, a style in ``styles/styles.toml`` and its sample's entry. The map, the
+exposure report and its exports, the wall's views and the ETL all read it; nothing in the
+dashboards names a layer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from layers.roles import EVERYONE, STAFF
 from layers.sensor_kinds import sensor_kinds
+from layers.spec import Dense, Exposure, Geometry, LayerSpec, Measure
+from layers.spec import field as _f
 
-ROLES = ("public", "planner", "civil_protection", "mayor_office", "admin")
-STAFF = frozenset({"planner", "civil_protection", "mayor_office", "admin"})
-EVERYONE = frozenset(ROLES)
-STORAGE_SRID = 3794  # Slovenia 1996 / D96/TM: metres, so areas and lengths are true.
-
-FIELD_TYPES = ("text", "integer", "real", "date", "timestamp")
-LAYER_KINDS = ("vector", "dense_points")  # how a layer is drawn and loaded; see dashboards/
 # Flood hazard classes of Slovenian practice, most severe first (velika, srednja, majhna
 # poplavna nevarnost; preostala = residual, flooded only by rare, catastrophic floods).
 HAZARD_CLASSES = ("velika", "srednja", "majhna", "preostala")
@@ -30,88 +25,9 @@ CRITICAL_SITE_KINDS = (
     "gasilski dom",
     "črpališče",
 )
-
-
 SENSOR_KINDS = tuple(sensor_kinds())
 SENSOR_STATUSES = ("deluje", "v okvari", "odstranjen")  # working, faulty, removed
-
-
-@dataclass(frozen=True)
-class Field:
-    """A column of a layer.
-
-    ``aliases`` are the source field names the ETL accepts for it (matched case-insensitively),
-    so a utility's ``PREMER`` lands in ``diameter_mm``. A field with ``loaded=False`` is derived
-    in the database (a view) and is never read from a file.
-    """
-
-    name: str
-    type: str
-    label_sl: str
-    label_en: str
-    required: bool = False
-    aliases: tuple[str, ...] = ()
-    loaded: bool = True
-    allowed: tuple[object, ...] = ()  # the only values accepted, when the column is a code
-
-    def __post_init__(self) -> None:
-        if self.type not in FIELD_TYPES:
-            raise ValueError(f"field {self.name}: type {self.type!r} not in {FIELD_TYPES}")
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """Everything the map and the ETL need to know about one layer."""
-
-    id: str
-    title_sl: str
-    title_en: str
-    load_table: str  # the table the ETL writes
-    read_table: str  # the table or view the map reads (a view adds derived columns)
-    geometry_kind: str  # PostGIS type of the column: MultiPolygon, MultiLineString, Point
-    fields: tuple[Field, ...]
-    label_field: str
-    hover_fields: tuple[str, ...]
-    style_key: str
-    roles: frozenset[str]
-    basemap: bool = False  # context beneath the thematic layers, drawn first
-    visible: bool = True  # shown when a dashboard opens
-    refresh_seconds: int = 300
-    # A layer held in parts (a flood scenario each): the map shows one part at a time, and a
-    # load replaces one part. ``partition_order`` sorts the parts (by return period).
-    partition_column: str | None = None
-    partition_order: str | None = None
-    takes_rasters: bool = False  # GeoTIFF loads are classed into this layer's polygons
-    # "vector": features drawn one by one; "dense_points": millions of readings aggregated per
-    # pixel by datashader, loaded by appending (etl/readings.py)
-    kind: str = "vector"
-    srid: int = STORAGE_SRID
-    id_column: str = "id"
-    geometry_column: str = "geom"
-
-    @property
-    def title(self) -> str:
-        return f"{self.title_sl} · {self.title_en}"
-
-    @property
-    def loaded_fields(self) -> tuple[Field, ...]:
-        return tuple(f for f in self.fields if f.loaded)
-
-    def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.name == name)
-
-
-def _f(
-    name: str,
-    type_: str,
-    sl: str,
-    en: str,
-    *aliases: str,
-    required: bool = False,
-    loaded: bool = True,
-    allowed: tuple[object, ...] = (),
-) -> Field:
-    return Field(name, type_, sl, en, required, tuple(aliases), loaded, allowed)
+HERITAGE_IMPORTANCE = ("državni", "lokalni", "dediščina")  # national, local monument; unit
 
 
 LAYERS: dict[str, LayerSpec] = {
@@ -123,7 +39,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="District communities",
             load_table="district",
             read_table="district_with_residents",
-            geometry_kind="MultiPolygon",
+            geometry=Geometry.POLYGON,
             fields=(
                 _f("code", "integer", "Šifra", "Code", "ODO_ID", required=True),
                 _f("name", "text", "Ime", "Name", "ODO_UIME", "IME", required=True),
@@ -140,7 +56,7 @@ LAYERS: dict[str, LayerSpec] = {
             style_key="districts",
             roles=EVERYONE,
             basemap=True,
-            refresh_seconds=86400,
+            purpose="report_areas",
         ),
         LayerSpec(
             id="water_bodies",
@@ -148,7 +64,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="Rivers and lakes",
             load_table="water_body",
             read_table="water_body",
-            geometry_kind="MultiPolygon",
+            geometry=Geometry.POLYGON,
             fields=(
                 _f("name", "text", "Ime", "Name", "IME", required=True),
                 _f("kind", "text", "Vrsta", "Kind", "VRSTA", required=True),
@@ -158,7 +74,6 @@ LAYERS: dict[str, LayerSpec] = {
             style_key="water_bodies",
             roles=EVERYONE,
             basemap=True,
-            refresh_seconds=86400,
         ),
         LayerSpec(
             id="municipality",
@@ -166,7 +81,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="Municipality boundary",
             load_table="municipality",
             read_table="municipality",
-            geometry_kind="MultiPolygon",
+            geometry=Geometry.POLYGON,
             fields=(
                 _f(
                     "code",
@@ -184,7 +99,7 @@ LAYERS: dict[str, LayerSpec] = {
             style_key="boundary",
             roles=EVERYONE,
             basemap=True,
-            refresh_seconds=86400,
+            purpose="boundary",
         ),
         LayerSpec(
             id="natura2000",
@@ -192,7 +107,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="Natura 2000 sites",
             load_table="natura2000_site",
             read_table="natura2000_site",
-            geometry_kind="MultiPolygon",
+            geometry=Geometry.POLYGON,
             fields=(
                 _f(
                     "site_code",
@@ -226,7 +141,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="Degraded land",
             load_table="degraded_land",
             read_table="degraded_land",
-            geometry_kind="MultiPolygon",
+            geometry=Geometry.POLYGON,
             fields=(
                 _f("name", "text", "Ime", "Name", "IME", "NAZIV", required=True),
                 _f("land_type", "text", "Vrsta", "Type", "VRSTA", "TIP", required=True),
@@ -244,7 +159,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="Flood hazard",
             load_table="flood_zone",
             read_table="flood_zone",
-            geometry_kind="MultiPolygon",
+            geometry=Geometry.POLYGON,
             fields=(
                 _f("scenario", "text", "Scenarij", "Scenario", "SCENARIJ", required=True),
                 _f(
@@ -276,7 +191,8 @@ LAYERS: dict[str, LayerSpec] = {
             visible=False,
             partition_column="scenario",
             partition_order="return_period",
-            takes_rasters=True,
+            loader="raster",
+            purpose="hazard",
         ),
         LayerSpec(
             id="water_mains",
@@ -284,7 +200,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="Water mains",
             load_table="water_main",
             read_table="water_main",
-            geometry_kind="MultiLineString",
+            geometry=Geometry.LINE,
             fields=(
                 _f("material", "text", "Material", "Material", "MATERIAL", "MAT", required=True),
                 _f(
@@ -304,6 +220,15 @@ LAYERS: dict[str, LayerSpec] = {
             style_key="water_mains",
             roles=frozenset({"planner", "civil_protection", "admin"}),
             visible=False,
+            exposure=Exposure(
+                "Vodovod",
+                "Water mains",
+                measures=(
+                    Measure(
+                        "km", "length", "Vodovod (km)", "Water mains (km)", unit="km", decimals=2
+                    ),
+                ),
+            ),
         ),
         LayerSpec(
             id="roads",
@@ -311,7 +236,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="Road condition",
             load_table="road_segment",
             read_table="road_segment",
-            geometry_kind="MultiLineString",
+            geometry=Geometry.LINE,
             fields=(
                 _f("name", "text", "Ime ceste", "Road name", "IME", "NAZIV", required=True),
                 _f(
@@ -333,6 +258,15 @@ LAYERS: dict[str, LayerSpec] = {
             hover_fields=("name", "category", "condition", "last_survey"),
             style_key="road_condition",
             roles=STAFF,
+            exposure=Exposure(
+                "Ceste po kategoriji (km)",
+                "Roads by category (km)",
+                measures=(
+                    Measure("km", "length", "Ceste (km)", "Roads (km)", unit="km", decimals=2),
+                ),
+                group_by="category",
+                on_map=True,
+            ),
         ),
         LayerSpec(
             id="buildings",
@@ -340,7 +274,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="Buildings",
             load_table="building",
             read_table="building",
-            geometry_kind="MultiPolygon",
+            geometry=Geometry.POLYGON,
             fields=(
                 _f("address", "text", "Naslov", "Address", "NASLOV", required=True),
                 _f("use_class", "text", "Namembnost", "Use", "NAMEMBNOST", "RABA", required=True),
@@ -360,6 +294,15 @@ LAYERS: dict[str, LayerSpec] = {
             hover_fields=("address", "use_class", "year_built", "occupants"),
             style_key="buildings",
             roles=STAFF,
+            exposure=Exposure(
+                "Stavbe po namembnosti",
+                "Buildings by use",
+                measures=(
+                    Measure("buildings", "count", "Stavbe", "Buildings"),
+                    Measure("residents", "sum", "Prebivalci", "Residents", column="occupants"),
+                ),
+                group_by="use_class",
+            ),
         ),
         LayerSpec(
             id="critical_sites",
@@ -367,7 +310,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="Critical sites",
             load_table="critical_site",
             read_table="critical_site",
-            geometry_kind="Point",
+            geometry=Geometry.POINT,
             fields=(
                 _f("name", "text", "Ime", "Name", "IME", "NAZIV", required=True),
                 _f(
@@ -393,6 +336,55 @@ LAYERS: dict[str, LayerSpec] = {
             hover_fields=("name", "kind", "address", "capacity"),
             style_key="critical_sites",
             roles=frozenset({"planner", "civil_protection", "admin"}),
+            exposure=Exposure(
+                "Ogroženi objekti posebnega pomena",
+                "Critical sites at risk",
+                listed=("name", "kind", "address", "capacity"),
+                on_map=True,
+            ),
+        ),
+        LayerSpec(
+            id="heritage",
+            title_sl="Kulturna dediščina",
+            title_en="Cultural heritage",
+            load_table="heritage_site",
+            read_table="heritage_site",
+            geometry=Geometry.POINT,
+            fields=(
+                _f(
+                    "esd",
+                    "integer",
+                    "EŠD",
+                    "Register no. (EŠD)",
+                    "ESD",
+                    "EŠD",
+                    "EVID_ST",
+                    required=True,
+                ),
+                _f("name", "text", "Ime", "Name", "IME", "NAZIV", required=True),
+                _f("heritage_type", "text", "Zvrst", "Type", "ZVRST", "TIP", required=True),
+                _f(
+                    "importance",
+                    "text",
+                    "Pomen",
+                    "Importance",
+                    "POMEN",
+                    "STATUS",
+                    required=True,
+                    allowed=HERITAGE_IMPORTANCE,
+                ),
+            ),
+            label_field="name",
+            hover_fields=("name", "heritage_type", "importance"),
+            style_key="heritage",
+            roles=EVERYONE,
+            exposure=Exposure(
+                "Ogrožena kulturna dediščina",
+                "Cultural heritage at risk",
+                measures=(Measure("units", "count", "Kulturna dediščina", "Cultural heritage"),),
+                group_by="importance",
+                on_map=True,
+            ),
         ),
         LayerSpec(
             id="sensors",
@@ -400,7 +392,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="Sensors",
             load_table="sensor",
             read_table="sensor",
-            geometry_kind="Point",
+            geometry=Geometry.POINT,
             fields=(
                 _f("code", "text", "Oznaka", "Code", "ID", "SIFRA", "OZNAKA", required=True),
                 _f(
@@ -429,7 +421,6 @@ LAYERS: dict[str, LayerSpec] = {
             style_key="sensors",
             roles=STAFF,
             visible=False,
-            refresh_seconds=3600,
         ),
         LayerSpec(
             id="sensor_readings",
@@ -437,7 +428,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="Sensor readings",
             load_table="sensor_reading",
             read_table="sensor_reading_located",
-            geometry_kind="Point",
+            geometry=Geometry.POINT,
             fields=(
                 _f(
                     "sensor",
@@ -469,8 +460,9 @@ LAYERS: dict[str, LayerSpec] = {
             hover_fields=(),
             style_key="sensor_readings",
             roles=STAFF,
-            refresh_seconds=60,
-            kind="dense_points",
+            renderer="dense_points",
+            loader="readings",
+            dense=Dense(places="sensors"),
         ),
         LayerSpec(
             id="wifi_hotspots",
@@ -478,7 +470,7 @@ LAYERS: dict[str, LayerSpec] = {
             title_en="Wi-Fi hotspots",
             load_table="wifi_hotspot",
             read_table="wifi_hotspot",
-            geometry_kind="Point",
+            geometry=Geometry.POINT,
             fields=(
                 _f(
                     "location_name",
@@ -495,6 +487,11 @@ LAYERS: dict[str, LayerSpec] = {
             hover_fields=("location_name", "status"),
             style_key="wifi_hotspots",
             roles=EVERYONE,
+            exposure=Exposure(
+                "Ogrožene točke WiFi",
+                "Wi-Fi hotspots at risk",
+                listed=("location_name", "status"),
+            ),
         ),
     )
 }
@@ -514,6 +511,17 @@ def layer(layer_id: str) -> LayerSpec:
             f"use one of: {known}",
             f"uporabite enega od: {known}",
         ) from None
+
+
+def layer_for(purpose: str) -> LayerSpec:
+    """The layer that serves ``purpose`` (``layers.spec.PURPOSES``): the boundary, the areas a
+    report may be limited to (the districts), the flood hazard zones."""
+    return next(s for s in LAYERS.values() if s.purpose == purpose)
+
+
+def exposed_layers() -> list[LayerSpec]:
+    """The layers the flood exposure report counts, in the registry's order."""
+    return [s for s in LAYERS.values() if s.exposure]
 
 
 def visible_to(role: str) -> list[LayerSpec]:

@@ -1,4 +1,5 @@
-"""Styles as data: ``styles.toml`` holds every colour, class break and legend label by key."""
+"""Styles as data: ``styles.toml`` holds every colour, class break and legend label by key, and
+the themes that change them (the wall's dark one)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,34 @@ STYLES_FILE = Path(__file__).resolve().parent / "styles.toml"
 
 
 @cache
-def all_styles() -> dict[str, dict[str, Any]]:
-    """Every style, by key."""
+def _file() -> dict[str, dict[str, Any]]:
     return tomllib.loads(STYLES_FILE.read_text(encoding="utf-8"))
 
 
-def style(key: str) -> dict[str, Any]:
-    """The style named ``key``; a missing key is a configuration error caught at start-up."""
-    return all_styles()[key]
+def all_styles() -> dict[str, dict[str, Any]]:
+    """Every style, by key."""
+    return {key: entry for key, entry in _file().items() if key != "themes"}
 
 
-def legend_entries(key: str) -> list[dict[str, Any]]:
-    """Legend rows (``color``, ``sl``, ``en``, ``symbol``) of a style, classes included."""
+def theme(name: str | None) -> dict[str, dict[str, Any]]:
+    """A theme's changes by style key, plus its ``map`` and ``colour_bar``; none: no changes."""
+    return _file()["themes"][name] if name else {}
+
+
+def style(key: str, theme_name: str | None = None) -> dict[str, Any]:
+    """The style named ``key``, changed by the theme; a missing key is caught at start-up."""
+    return {**all_styles()[key], **theme(theme_name).get(key, {})}
+
+
+def legend_entries(key: str, geometry: str) -> list[dict[str, Any]]:
+    """Legend rows (``color``, ``sl``, ``en``, ``symbol``) of a style, classes included.
+
+    ``geometry`` is the layer's (``layers.spec.Geometry``): a class's swatch is its line, point
+    or area.
+    """
     spec = style(key)
     if "classes" in spec:
-        symbol = {"line": "line", "point": "point"}.get(spec["geometry"], "area")
+        symbol = {"MultiLineString": "line", "Point": "point"}.get(geometry, "area")
         if symbol == "point" and spec.get("marker", "").startswith(("square", "circle")):
             symbol = spec["marker"].split("_")[0]  # the swatch looks like the marker on the map
         return [{**c, "symbol": symbol} for c in spec["classes"]]
@@ -60,10 +74,10 @@ SWATCH = {
 }
 
 
-def legend_html(key: str) -> str:
+def legend_html(key: str, geometry: str) -> str:
     """The legend of a style as HTML rows: a swatch and the label in Slovenian and English."""
     rows = []
-    for entry in legend_entries(key):
+    for entry in legend_entries(key, geometry):
         swatch = SWATCH[entry["symbol"]].format(c=html.escape(entry["color"]))
         label = f"{html.escape(entry['sl'])} <span class='en'>· {html.escape(entry['en'])}</span>"
         rows.append(f"<div class='legend-row'><span style='{swatch}'></span> {label}</div>")

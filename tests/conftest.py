@@ -169,6 +169,7 @@ def city(flood_database):
             "water_mains",
             "buildings",
             "wifi_hotspots",
+            "heritage",
         ):
             catalogue_row(conn, layer, dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
     return flood_database

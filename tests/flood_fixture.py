@@ -46,6 +46,12 @@ SITES = [  # name, kind, capacity, point
     ("PGD Suho", "gasilski dom", None, (566150, 142050)),  # dry
     ("Vrtec Plitvi", "vrtec", 60, (566070, 142160)),  # majhna
 ]
+HERITAGE = [  # register number, name, importance, point
+    (617, "Grad Globoki", "državni", (566060, 142060)),  # velika
+    (20001, "Hiša Srednja 2", "lokalni", (566160, 142160)),  # srednja
+    (20002, "Znamenje pri Plitvi", "dediščina", (566020, 142180)),  # majhna
+    (20003, "Kapelica Suha", "dediščina", (566160, 142060)),  # dry
+]
 MUNICIPALITY = (
     "POLYGON((565900 141900, 566500 141900, 566500 142500, 565900 142500, 565900 141900))"
 )
@@ -134,6 +140,14 @@ def build(database, folder: Path) -> None:
                     "INSERT INTO wifi_hotspot (location_name, status, geom) VALUES (:n, 'aktivna', ST_GeomFromText(:wkt, 3794))"
                 ),
                 {"n": name, "wkt": f"POINT({x} {y})"},
+            )
+        for esd, name, importance, (x, y) in HERITAGE:
+            conn.execute(
+                text(
+                    "INSERT INTO heritage_site (esd, name, heritage_type, importance, geom)"
+                    " VALUES (:e, :n, 'profana stavbna dediščina', :i, ST_GeomFromText(:wkt, 3794))"
+                ),
+                {"e": esd, "n": name, "i": importance, "wkt": f"POINT({x} {y})"},
             )
         for name, kind, capacity, (x, y) in SITES:
             conn.execute(

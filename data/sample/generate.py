@@ -2,7 +2,7 @@
 
 Each layer comes in the format and CRS it typically arrives in: buildings as a D48/GK shapefile
 with cp1250 attributes and no .cpg, roads as a D96/TM shapefile, the utility's mains as a
-GeoPackage, hotspots, degraded land and critical sites as GeoJSON in WGS 84. Where the profile
+GeoPackage, hotspots, degraded land, critical sites and cultural heritage as GeoJSON in WGS 84. Where the profile
 describes its floods, an elevation model (``dem.tif``, context only: not loaded) and one
 flood-depth GeoTIFF per scenario (``poplave_Q100.tif``) in EPSG:3794 are written beside them.
 """
@@ -25,6 +25,7 @@ from pyproj import Transformer
 from data.profiles import Profile
 from data.sample.buildings import build_buildings, landmarks
 from data.sample.geography import read_geography
+from data.sample.heritage import build_heritage
 from data.sample.network import build_mains, build_roads, road_attributes
 from data.sample.sensors import (
     SampleSensor,
@@ -40,7 +41,7 @@ from data.sample.sites import (
     build_natura,
 )
 from data.sample.terrain import NODATA, build_terrain
-from layers.registry import STORAGE_SRID
+from layers.spec import STORAGE_SRID
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ OUTPUTS = (
     OutputFile("buildings", "stavbe.shp", "ESRI Shapefile", 3912, encoding="cp1250", drop_cpg=True),
     OutputFile("wifi_hotspots", "wifi_tocke.geojson", "GeoJSON", 4326),
     OutputFile("critical_sites", "objekti_posebnega_pomena.geojson", "GeoJSON", 4326),
+    OutputFile("heritage", "kulturna_dediscina.geojson", "GeoJSON", 4326),
     OutputFile("sensors", "senzorji.geojson", "GeoJSON", 4326),
 )
 READINGS_FILE = "meritve.parquet"
@@ -116,6 +118,9 @@ def build_layers(
         layers["critical_sites"] = frame(
             build_critical_sites(sample, geo, buildings, mains, to_3794)
         )
+    if sample.get("heritage"):  # its own generator: the other layers stay as they were
+        heritage = build_heritage(sample, geo, np.random.default_rng(sample["seed"] + 4), to_3794)
+        layers["heritage"] = frame(heritage)
     sensors = []
     if "sensors" in sample:
         config = sample["sensors"]

@@ -11,7 +11,7 @@ import shapely
 from shapely.geometry import LineString
 
 from data.profiles import DATA_DIR, Profile
-from layers.registry import STORAGE_SRID
+from layers.spec import STORAGE_SRID
 
 SETTLEMENTS_CSV = DATA_DIR / "real" / "gurs-rpe" / "NA.csv"
 

@@ -12,6 +12,7 @@ from pyproj import Transformer
 
 from dashboards.civil_protection import DRAWN, WHOLE, CivilProtectionDashboard
 from data.profiles import load_profile
+from layers.store import FeatureStore
 from tests.flood_fixture import WEST_DISTRICT
 
 TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True)
@@ -19,7 +20,7 @@ TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True)
 
 @pytest.fixture
 def dashboard(flood_database):
-    return CivilProtectionDashboard(flood_database.reader, load_profile("ptuj"))
+    return CivilProtectionDashboard(FeatureStore(flood_database.reader), load_profile("ptuj"))
 
 
 def summary(dashboard) -> dict[str, list[str]]:

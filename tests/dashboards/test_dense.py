@@ -11,7 +11,7 @@ from layers.registry import layer
 
 
 def test_colour_and_opacity_do_not_aggregate_again_but_kind_and_window_do(sample_database):
-    cache = ReadingCache(sample_database.reader)
+    cache = ReadingCache(sample_database.reader, layer("sensor_readings"))
     cache.top_up()
     dense = DenseLayer(figure(), layer("sensor_readings"), cache)
     xs, ys = cache.snapshot.kinds["parking"].sensor_x, cache.snapshot.kinds["parking"].sensor_y

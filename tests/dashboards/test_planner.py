@@ -8,13 +8,14 @@ from sqlalchemy import text
 
 from dashboards.planner import PlannerDashboard
 from data.profiles import load_profile
+from layers.store import FeatureStore
 
 TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
 
 
 @pytest.fixture
 def planner(sample_database):
-    return PlannerDashboard(sample_database.reader, load_profile("ptuj"))
+    return PlannerDashboard(FeatureStore(sample_database.reader), load_profile("ptuj"))
 
 
 def test_it_opens_on_the_whole_municipality_with_every_visible_layer_drawn(
@@ -66,7 +67,9 @@ def test_a_click_on_nothing_clears_the_details(planner):
 
 
 def test_the_public_map_holds_no_restricted_layer(sample_database):
-    public = PlannerDashboard(sample_database.reader, load_profile("ptuj"), role="public")
+    public = PlannerDashboard(
+        FeatureStore(sample_database.reader), load_profile("ptuj"), role="public"
+    )
     assert "water_mains" not in public.map.renderers and "buildings" not in public.map.renderers
     assert "natura2000" in public.map.renderers
 

@@ -8,7 +8,9 @@ from dashboards.planner import PlannerDashboard, municipality_extent
 from data.profiles import load_profile
 from layers.errors import LayerAccessError
 from layers.queries import Viewport, feature_at, fetch_features
-from layers.registry import LAYERS, ROLES, visible_to
+from layers.registry import LAYERS, visible_to
+from layers.roles import ROLES
+from layers.store import FeatureStore
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -27,7 +29,7 @@ def test_each_role_reads_exactly_the_layers_its_specs_allow(sample_database, rol
 
 @pytest.mark.parametrize("role", ROLES)
 def test_a_roles_map_page_holds_only_its_layers(sample_database, role):
-    page = PlannerDashboard(sample_database.reader, load_profile("ptuj"), role)
+    page = PlannerDashboard(FeatureStore(sample_database.reader), load_profile("ptuj"), role)
     assert set(page.map.renderers) == {s.id for s in visible_to(role)}
     for name, renderer in page.map.renderers.items():
         assert role in LAYERS[name].roles and renderer.name == name
@@ -41,4 +43,5 @@ def test_the_public_sees_only_the_open_layers():
         "municipality",
         "natura2000",
         "wifi_hotspots",
+        "heritage",
     }

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from dashboards.wall import WallPage
 from data.profiles import load_profile
+from layers.store import FeatureStore
 from tests.conftest import catalogue_row
 
 NOW = dt.datetime.now(dt.UTC)
@@ -17,7 +18,7 @@ def test_tiles_show_the_values_and_turn_grey_with_their_age_when_stale(city):
     with city.writer.begin() as conn:
         conn.execute(text("DELETE FROM dataset_load WHERE layer = 'roads'"))
         catalogue_row(conn, "roads", NOW - dt.timedelta(days=400))
-    wall = WallPage(city.reader, load_profile("ptuj"))
+    wall = WallPage(FeatureStore(city.reader), load_profile("ptuj"))
     page = wall.tiles.object
     assert "data-indicator='poor_roads_share'" in page and "60,0" in page
     roads = page.split("data-indicator='poor_roads_share'")[0].rsplit("<div class='tile", 1)[1]
@@ -31,6 +32,6 @@ def test_tiles_show_the_values_and_turn_grey_with_their_age_when_stale(city):
 def test_a_tile_shows_only_when_its_layers_hold_data(city):
     with city.writer.begin() as conn:
         conn.execute(text("DELETE FROM dataset_load WHERE layer = 'flood_hazard'"))
-    wall = WallPage(city.reader, load_profile("ptuj"))
+    wall = WallPage(FeatureStore(city.reader), load_profile("ptuj"))
     assert "flood_buildings_share" not in wall.tiles.object
     assert "natura2000_share" in wall.tiles.object

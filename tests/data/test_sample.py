@@ -16,6 +16,7 @@ from data.profiles import load_profile
 from data.sample.generate import build_layers
 from etl.profile import load_profile_data
 from layers.exposure import exposure_report
+from layers.registry import LAYERS
 
 PTUJ = load_profile("ptuj")
 HOTSPOT_PLACES = {
@@ -133,8 +134,12 @@ def test_every_file_loads_whole_and_the_sample_is_marked_synthetic(sample_databa
         marks = dict(conn.execute(text("SELECT layer, synthetic FROM dataset_load")).all())
         rejected = conn.scalar(text("SELECT sum(features_rejected) FROM dataset_load"))
     assert rejected == 0
-    assert marks.pop("municipality") is False and marks.pop("districts") is False
-    assert set(marks.values()) == {True} and len(marks) == 11  # sensors and readings too
+    assert set(marks) == set(LAYERS)  # every layer of the registry has its sample or real file
+    real = {dataset.layer for dataset in PTUJ.real}
+    assert {
+        layer: synthetic for layer, synthetic in marks.items() if layer in real
+    } == dict.fromkeys(real, False)
+    assert {marks[layer] for layer in set(marks) - real} == {True}
 
 
 def test_buildings_come_as_a_d48_shapefile_in_cp1250_without_cpg(ptuj_sample):

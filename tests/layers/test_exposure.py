@@ -51,13 +51,19 @@ def test_the_whole_municipality_gives_exactly_the_expected_counts(flood_database
         ("majhna", "lokalna cesta"): 0.1,
     }
     assert by_class(report.rows("water_mains"), "km") == {"velika": 0.1}
-    assert [(r["name"], r["hazard_class"]) for r in report.rows("wifi_hotspots")] == [
+    assert [(r["location_name"], r["hazard_class"]) for r in report.rows("wifi_hotspots")] == [
         ("Trg", "srednja")
     ]
     assert [(r["name"], r["kind"], r["hazard_class"]) for r in report.rows("critical_sites")] == [
         ("OŠ Globoka", "šola", "velika"),
         ("Vrtec Plitvi", "vrtec", "majhna"),
     ]
+    heritage = {(r["hazard_class"], r["importance"]): r["units"] for r in report.rows("heritage")}
+    assert heritage == {
+        ("velika", "državni"): 1,
+        ("srednja", "lokalni"): 1,
+        ("majhna", "dediščina"): 1,
+    }
 
 
 def test_an_area_limits_every_section_to_it(flood_database):

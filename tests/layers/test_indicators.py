@@ -31,6 +31,7 @@ def test_each_indicator_gives_the_known_answer(city):
     assert value(city, "degraded_area_ha") == pytest.approx(1.0)
     assert value(city, "flood_buildings_share") == pytest.approx(400 / 6)
     assert value(city, "flood_residents_share") == pytest.approx(100 * 207 / residents)
+    assert value(city, "heritage_at_risk") == 3  # one in each wet class, one dry
 
 
 def test_only_indicators_whose_layers_hold_data_are_shown(city):

@@ -20,6 +20,7 @@ from layers.readings import (
     rows_of,
     stop_reading_caches,
 )
+from layers.registry import layer
 
 TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
 # Two PM10 stations 2 km apart in Ptuj (EPSG:3794), and a noise meter by the first.
@@ -83,7 +84,7 @@ def test_a_cell_with_readings_of_10_20_30_shows_mean_20_and_count_3(stations, tm
         [("ZRAK-A", t, v) for t, v in zip(hours, (10, 20, 30), strict=True)]
         + [("ZRAK-B", hours[0], 44), ("HRUP-A", hours[0], 60)],
     )
-    cache = ReadingCache(stations.reader)
+    cache = ReadingCache(stations.reader, layer("sensor_readings"))
     cache.top_up()
     mean = cache.aggregate(view())
     assert at(mean, 566000) == (20.0, 3.0)
@@ -102,7 +103,7 @@ def test_the_time_window_holds_its_start_and_not_its_end(stations, tmp_path):
         DAY + dt.timedelta(days=1),
     ]
     load_readings(stations, tmp_path, [("ZRAK-A", t, 10.0 * (i + 1)) for i, t in enumerate(times)])
-    cache = ReadingCache(stations.reader)
+    cache = ReadingCache(stations.reader, layer("sensor_readings"))
     cache.top_up()
     assert at(cache.aggregate(view()), 566000) == (25.0, 2.0)  # 20 and 30
     hour = cache.aggregate(
@@ -125,7 +126,7 @@ def test_the_time_window_holds_its_start_and_not_its_end(stations, tmp_path):
 def test_a_zoomed_view_reads_only_its_own_sensors_rows(stations, tmp_path):
     hours = [DAY + dt.timedelta(hours=h) for h in range(24)]
     load_readings(stations, tmp_path, [(s, t, 1.0) for s in ("ZRAK-A", "ZRAK-B") for t in hours])
-    cache = ReadingCache(stations.reader)
+    cache = ReadingCache(stations.reader, layer("sensor_readings"))
     cache.top_up()
     columns = cache.snapshot.kinds["pm10"]
     whole = rows_of(columns, view())
@@ -142,7 +143,7 @@ def test_a_zoomed_view_reads_only_its_own_sensors_rows(stations, tmp_path):
 
 def test_the_watermark_picks_up_readings_loaded_after_the_start(stations, tmp_path):
     load_readings(stations, tmp_path, [("ZRAK-A", DAY + dt.timedelta(hours=1), 10.0)], "a.csv")
-    cache = ReadingCache(stations.reader)
+    cache = ReadingCache(stations.reader, layer("sensor_readings"))
     assert cache.top_up()
     before = cache.snapshot
     assert not cache.top_up()  # nothing new: nothing read
@@ -164,12 +165,12 @@ def test_the_watermark_picks_up_readings_loaded_after_the_start(stations, tmp_pa
 def test_one_cache_per_database_until_stopped(stations, tmp_path):
     load_readings(stations, tmp_path, [("ZRAK-A", DAY + dt.timedelta(hours=1), 10.0)])
     stop_reading_caches()  # an earlier test's cache of this schema may be there
-    first = reading_cache(stations.reader_url)
-    assert reading_cache(stations.reader_url) is first
+    first = reading_cache(stations.reader, layer("sensor_readings"))
+    assert reading_cache(stations.reader, layer("sensor_readings")) is first
     assert first.aggregate(view()).readings == 1
     stop_reading_caches()
     assert first.stopped.is_set()  # its top-up thread ends at its next wake
-    assert reading_cache(stations.reader_url) is not first
+    assert reading_cache(stations.reader, layer("sensor_readings")) is not first
 
 
 def test_dask_gives_the_same_aggregate_as_the_cache(stations, tmp_path):
@@ -182,9 +183,9 @@ def test_dask_gives_the_same_aggregate_as_the_cache(stations, tmp_path):
         for m, v in zip(rng.choice(2880, 400, replace=False), rng.uniform(20, 80, 400), strict=True)
     ]
     load_readings(stations, tmp_path, rows)
-    cache = ReadingCache(stations.reader)
+    cache = ReadingCache(stations.reader, layer("sensor_readings"))
     cache.top_up()
-    assert export_readings(stations.reader, tmp_path / "parquet") == 1200
+    assert export_readings(stations.reader, layer("sensor_readings"), tmp_path / "parquet") == 1200
     with dask_client() as client:
         assert len(client.scheduler_info()["workers"]) == 2
         for how in ("mean", "max", "count"):
@@ -198,7 +199,7 @@ def test_dask_gives_the_same_aggregate_as_the_cache(stations, tmp_path):
 def test_a_window_with_partial_days_counts_each_reading_once(stations, tmp_path):
     hours = [DAY + dt.timedelta(hours=h) for h in range(-30, 54)]
     load_readings(stations, tmp_path, [(s, t, 2.0) for s in ("ZRAK-A", "ZRAK-B") for t in hours])
-    cache = ReadingCache(stations.reader)
+    cache = ReadingCache(stations.reader, layer("sensor_readings"))
     cache.top_up()
     window = view(start=DAY - dt.timedelta(hours=5), end=DAY + dt.timedelta(hours=29))
     assert cache.aggregate(window).readings == 2 * 34

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from layers.registry import LAYERS, ROLES, visible_to
+from layers.checks import style_problems
+from layers.registry import LAYERS, exposed_layers, layer_for, visible_to
+from layers.roles import ROLES
+from layers.spec import PURPOSES, Exposure, Geometry, Measure
 from styles import all_styles, legend_entries
 
 SIX_LAYERS_OF_THE_BRIEF = {
@@ -24,7 +29,7 @@ def test_a_spec_names_existing_fields_roles_and_style(spec):
     assert set(spec.hover_fields) <= names
     assert spec.roles <= set(ROLES) and spec.roles
     assert spec.style_key in all_styles()
-    assert legend_entries(spec.style_key)
+    assert legend_entries(spec.style_key, spec.geometry)
     assert spec.title_sl and spec.title_en
     assert any(f.required for f in spec.loaded_fields)
 
@@ -46,3 +51,46 @@ def test_road_condition_is_coloured_by_its_five_classes():
     classes = all_styles()["road_condition"]["classes"]
     assert [c["value"] for c in classes] == [1, 2, 3, 4, 5]
     assert len({c["color"] for c in classes}) == 5
+
+
+def test_each_purpose_is_served_by_one_layer():
+    for purpose in PURPOSES:
+        assert [s.purpose for s in LAYERS.values()].count(purpose) == 1, purpose
+        assert layer_for(purpose).purpose == purpose
+
+
+def test_a_spec_that_contradicts_itself_is_refused_when_it_is_made():
+    spec = LAYERS["buildings"]
+    with pytest.raises(ValueError, match="names no field 'floors'"):
+        replace(spec, hover_fields=("floors",))
+    with pytest.raises(ValueError, match="renderer 'raster' not in"):
+        replace(spec, renderer="raster")
+    with pytest.raises(ValueError, match="says where its readings are"):
+        replace(spec, renderer="dense_points")
+    with pytest.raises(ValueError, match="names no field 'storeys'"):
+        replace(spec, exposure=replace(spec.exposure, group_by="storeys"))
+    with pytest.raises(ValueError, match="cannot share a section"):
+        Exposure(
+            "x",
+            "x",
+            measures=(Measure("n", "count", "n", "n"), Measure("km", "length", "km", "km")),
+        )
+    with pytest.raises(ValueError, match="measures or a list"):
+        Exposure("x", "x")
+
+
+def test_every_exposed_layer_measures_what_its_geometry_allows():
+    for spec in exposed_layers():
+        for measure in spec.exposure.measures:
+            if measure.kind == "length":
+                assert spec.geometry == Geometry.LINE, spec.id
+            if measure.kind == "area":
+                assert spec.geometry == Geometry.POLYGON, spec.id
+
+
+def test_a_style_carries_what_its_layers_geometry_is_drawn_with():
+    assert [p for spec in LAYERS.values() for p in style_problems(spec)] == []
+    points = replace(LAYERS["wifi_hotspots"], style_key="water_mains")  # a line's style
+    assert style_problems(points) == [
+        "wifi_hotspots: style 'water_mains' draws a Point without marker, size"
+    ]

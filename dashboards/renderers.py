@@ -1,0 +1,65 @@
+"""Renderer kinds: how a layer is drawn on a session's map, looked up by the spec's kind here
+and nowhere else.
+
+A renderer is one layer on one map. It draws itself for a viewport, hides (and drops its rows),
+changes its opacity, and may add controls to its card. Adding a kind is a class with these
+members and a line in ``RENDERERS``; ``layers.spec.RENDERER_KINDS`` names it for the specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bokeh.models import GlyphRenderer
+from bokeh.plotting import figure
+
+from dashboards.dense import DenseLayer
+from dashboards.vector import VectorLayer
+from layers.queries import Viewport
+from layers.spec import LayerSpec
+from layers.store import FeatureStore
+
+
+class Renderer(Protocol):
+    """One layer drawn on one session's map."""
+
+    renderer: GlyphRenderer
+    answers_taps: bool  # a click on the map looks for this layer's features
+
+    def show(self, viewport: Viewport) -> None: ...
+
+    def hide(self) -> None: ...
+
+    def set_opacity(self, opacity: float) -> None: ...
+
+    def controls(self) -> list: ...
+
+
+@dataclass(frozen=True)
+class MapContext:
+    """What a renderer needs of its map: where data comes from, for whom, in which look."""
+
+    store: FeatureStore
+    role: str
+    part: Callable[[LayerSpec], str | None]  # the part shown of a partitioned layer
+    theme_name: str | None = None
+
+    def fetch(self, spec: LayerSpec, viewport: Viewport):
+        return self.store.features(spec, viewport, self.role, self.part(spec))
+
+
+RENDERERS: dict[str, Callable[[figure, LayerSpec, MapContext], Renderer]] = {
+    "vector": lambda plot, spec, context: VectorLayer(
+        plot, spec, context.fetch, context.theme_name
+    ),
+    "dense_points": lambda plot, spec, context: DenseLayer(
+        plot, spec, context.store.readings(spec), context.theme_name
+    ),
+}
+
+
+def make_renderer(plot: figure, spec: LayerSpec, context: MapContext) -> Renderer:
+    """The renderer of ``spec``'s kind, added to ``plot``."""
+    return RENDERERS[spec.renderer](plot, spec, context)

@@ -1,0 +1,209 @@
+"""What a layer declaration says: its fields, geometry, renderer and loader kinds, and its part
+in the flood exposure report.
+
+A spec is frozen and hashable, so caches shared by sessions key on the spec itself. Every kind
+is a name checked here when the spec is made; the one place that turns a renderer kind into
+code is ``dashboards.renderers``, a loader kind ``etl.load``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+STORAGE_SRID = 3794  # Slovenia 1996 / D96/TM: metres, so areas and lengths are true.
+FIELD_TYPES = ("text", "integer", "real", "date", "timestamp")
+RENDERER_KINDS = ("vector", "dense_points")
+LOADER_KINDS = ("vector", "raster", "readings")
+PURPOSES = ("boundary", "report_areas", "hazard")  # what the pages look a layer up by
+# how an exposed feature is measured: once, in the most severe class it touches (count, sum),
+# or by the part of it inside each class (length in km, area in ha)
+MEASURE_KINDS = ("count", "sum", "length", "area")
+CLIPPED_MEASURES = ("length", "area")
+
+
+class Geometry(StrEnum):
+    """The PostGIS type of a layer's geometry column; the only kinds a layer may have."""
+
+    POINT = "Point"
+    LINE = "MultiLineString"
+    POLYGON = "MultiPolygon"
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column of a layer.
+
+    ``aliases`` are the source field names the ETL accepts for it (matched case-insensitively),
+    so a utility's ``PREMER`` lands in ``diameter_mm``. A field with ``loaded=False`` is derived
+    in the database (a view) and is never read from a file.
+    """
+
+    name: str
+    type: str
+    label_sl: str
+    label_en: str
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    loaded: bool = True
+    allowed: tuple[object, ...] = ()  # the only values accepted, when the column is a code
+
+    def __post_init__(self) -> None:
+        if self.type not in FIELD_TYPES:
+            raise ValueError(f"field {self.name}: type {self.type!r} not in {FIELD_TYPES}")
+
+    @property
+    def label(self) -> str:
+        return f"{self.label_sl} · {self.label_en}"
+
+
+def field(
+    name: str,
+    type_: str,
+    sl: str,
+    en: str,
+    *aliases: str,
+    required: bool = False,
+    loaded: bool = True,
+    allowed: tuple[object, ...] = (),
+) -> Field:
+    """A ``Field``, written on one line in the registry: name, type, labels, then aliases."""
+    return Field(name, type_, sl, en, required, tuple(aliases), loaded, allowed)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One figure of a layer in the exposure report, per hazard class.
+
+    ``name`` is its key in the report's rows and its name in the CSV; ``column`` is the field a
+    ``sum`` adds up.
+    """
+
+    name: str
+    kind: str
+    label_sl: str
+    label_en: str
+    column: str | None = None
+    unit: str = ""
+    decimals: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in MEASURE_KINDS:
+            raise ValueError(f"measure {self.name}: kind {self.kind!r} not in {MEASURE_KINDS}")
+        if (self.kind == "sum") != (self.column is not None):
+            raise ValueError(f"measure {self.name}: a sum, and only a sum, names a column")
+
+    @property
+    def clipped(self) -> bool:
+        return self.kind in CLIPPED_MEASURES
+
+    @property
+    def label(self) -> str:
+        return f"{self.label_sl} · {self.label_en}"
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """How a layer counts in the flood exposure report (``layers.exposure``).
+
+    Either ``measures`` (figures per hazard class, per ``group_by`` value when one is named) or
+    ``listed`` (each exposed feature by name, with these fields). ``on_map``: drawn on the
+    civil-protection map when it opens.
+    """
+
+    title_sl: str
+    title_en: str
+    measures: tuple[Measure, ...] = ()
+    group_by: str | None = None
+    listed: tuple[str, ...] = ()
+    on_map: bool = False
+
+    def __post_init__(self) -> None:
+        if bool(self.measures) == bool(self.listed):
+            raise ValueError(f"exposure {self.title_en!r}: measures or a list, one of the two")
+        if len({m.clipped for m in self.measures}) > 1:
+            raise ValueError(
+                f"exposure {self.title_en!r}: measures counted once and measures clipped to "
+                "each class cannot share a section"
+            )
+
+    @property
+    def clipped(self) -> bool:
+        return any(m.clipped for m in self.measures)
+
+
+@dataclass(frozen=True)
+class Dense:
+    """Where a dense layer's readings and their places are: the readings table's columns and
+    the point layer whose features they belong to (``places``), whose ``kind_column`` sorts them
+    into kinds drawn one at a time."""
+
+    places: str
+    place_column: str = "sensor_id"
+    time_column: str = "observed_at"
+    value_column: str = "value"
+    kind_column: str = "kind"
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Everything the map, the report, the exports and the ETL need to know about one layer."""
+
+    id: str
+    title_sl: str
+    title_en: str
+    load_table: str  # the table the ETL writes
+    read_table: str  # the table or view the map reads (a view adds derived columns)
+    geometry: Geometry
+    fields: tuple[Field, ...]
+    label_field: str
+    hover_fields: tuple[str, ...]
+    style_key: str
+    roles: frozenset[str]
+    basemap: bool = False  # context beneath the thematic layers, drawn first
+    visible: bool = True  # shown when a dashboard opens
+    purpose: str | None = None  # one of PURPOSES, for the one layer that serves it
+    # A layer held in parts (a flood scenario each): the map shows one part at a time, and a
+    # load replaces one part. ``partition_order`` sorts the parts (by return period).
+    partition_column: str | None = None
+    partition_order: str | None = None
+    renderer: str = "vector"
+    loader: str = "vector"
+    exposure: Exposure | None = None
+    dense: Dense | None = None  # where a dense_points layer's readings are
+    srid: int = STORAGE_SRID
+    id_column: str = "id"
+    geometry_column: str = "geom"
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.renderer not in RENDERER_KINDS:
+            problems.append(f"renderer {self.renderer!r} not in {RENDERER_KINDS}")
+        if self.loader not in LOADER_KINDS:
+            problems.append(f"loader {self.loader!r} not in {LOADER_KINDS}")
+        if self.purpose is not None and self.purpose not in PURPOSES:
+            problems.append(f"purpose {self.purpose!r} not in {PURPOSES}")
+        if (self.renderer == "dense_points") != (self.dense is not None):
+            problems.append("a dense_points layer, and only one, says where its readings are")
+        names = {f.name for f in self.fields}
+        named = [self.label_field, *self.hover_fields]
+        if self.exposure:
+            named += [
+                *self.exposure.listed,
+                *(m.column for m in self.exposure.measures if m.column),
+            ]
+            named += [self.exposure.group_by] if self.exposure.group_by else []
+        problems += [f"names no field {n!r}" for n in named if n not in names]
+        if problems:
+            raise ValueError(f"layer {self.id}: " + "; ".join(problems))
+
+    @property
+    def title(self) -> str:
+        return f"{self.title_sl} · {self.title_en}"
+
+    @property
+    def loaded_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.loaded)
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)

@@ -1,0 +1,49 @@
+"""The feature store: the process's one engine, and what sessions share through it.
+
+``app.py`` makes one store around its engine and hands it to every page. Viewport queries are
+cached for a minute, keyed by the hashable things themselves (the spec, the snapped viewport,
+the role, the part): users looking at the same place share one query, and no key holds a URL
+or a password. Dense layers' readings come from the process's reading caches of that engine.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import geopandas as gpd
+from sqlalchemy import Engine
+
+from layers.queries import Viewport, fetch_features
+from layers.readings import ReadingCache, reading_cache
+from layers.spec import LayerSpec
+
+CACHE_SECONDS = 60
+CACHE_ITEMS = 500
+
+
+class FeatureStore:
+    """Layers read for the dashboards, through one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._cached = lru_cache(maxsize=CACHE_ITEMS)(self._fetch)
+
+    def features(
+        self, spec: LayerSpec, viewport: Viewport, role: str, part: str | None = None
+    ) -> gpd.GeoDataFrame:
+        """The features of ``spec`` in ``viewport`` (snapped to the cache's grid) for ``role``.
+
+        Entries live until the minute they were made in has passed, at most ``CACHE_SECONDS``.
+        """
+        minute = int(time.monotonic() // CACHE_SECONDS)
+        return self._cached(spec, viewport.snapped(), role, part, minute)
+
+    def _fetch(
+        self, spec: LayerSpec, viewport: Viewport, role: str, part: str | None, _minute: int
+    ) -> gpd.GeoDataFrame:
+        return fetch_features(self.engine, spec, viewport, role, part)
+
+    def readings(self, spec: LayerSpec) -> ReadingCache:
+        """The process's reading cache of a dense layer."""
+        return reading_cache(self.engine, spec)
