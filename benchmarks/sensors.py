@@ -37,8 +37,10 @@ from scratch import scratch_schema
 from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
+from layers.aggregation import ReadingQuery, grid
 from layers.db import get_engine
-from layers.readings import ReadingCache, ReadingQuery, aggregate_columns, grid, rows_of
+from layers.readings import ReadingCache
+from layers.readings_index import aggregate_columns, rows_of
 from layers.registry import layer
 
 SENSORS = 2_000

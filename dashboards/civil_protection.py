@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import html
 import io
+from collections.abc import Callable
 
 import panel as pn
 import shapely
 from bokeh.models import ColumnDataSource, PolyDrawTool
 from pyproj import Transformer
 
-from dashboards.access import record_session
 from dashboards.exposure_pdf import report_pdf
 from dashboards.exposure_tables import Table, report_csv, report_tables
 from dashboards.map import LayerMap
@@ -82,7 +82,10 @@ def report_html(report: ExposureReport) -> str:
 
 
 class CivilProtectionDashboard(pn.viewable.Viewer):
-    """Choose a flood scenario and an area; see and export what lies in each hazard class."""
+    """Choose a flood scenario and an area; see and export what lies in each hazard class.
+
+    ``audit`` records each export (``Access.record_session`` on the server).
+    """
 
     def __init__(
         self,
@@ -90,11 +93,13 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         profile: Profile,
         role: str = "civil_protection",
         basemap_url: str | None = None,
+        *,
+        audit: Callable[[str, str], None],
         **params,
     ) -> None:
         super().__init__(**params)
         engine = store.engine
-        self.engine, self.profile, self.role = engine, profile, role
+        self.engine, self.profile, self.role, self.audit = engine, profile, role, audit
         self.map = LayerMap(
             store, visible_to(role), role, municipality_extent(engine), basemap_url, shown_first()
         )
@@ -229,12 +234,12 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
     def _pdf_file(self) -> io.BytesIO:
         self.pdf.filename = f"poplave_{self.report.scenario}.pdf"
         pdf = self.pdf_bytes()
-        record_session(self.engine, "export_pdf", self._export_detail())
+        self.audit("export_pdf", self._export_detail())
         return io.BytesIO(pdf)
 
     def _csv_file(self) -> io.BytesIO:
         self.csv.filename = f"poplave_{self.report.scenario}.csv"
-        record_session(self.engine, "export_csv", self._export_detail())
+        self.audit("export_csv", self._export_detail())
         return io.BytesIO(report_csv(self.report).encode("utf-8-sig"))  # BOM: Excel reads UTF-8
 
     def __panel__(self) -> pn.viewable.Viewable:

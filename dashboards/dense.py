@@ -17,8 +17,9 @@ import panel as pn
 from bokeh.models import ColorBar, ColumnDataSource, GlyphRenderer, HoverTool, LinearColorMapper
 from bokeh.plotting import figure
 
+from layers.aggregation import Aggregate, ReadingQuery
 from layers.queries import Viewport
-from layers.readings import Aggregate, ReadingCache, ReadingQuery
+from layers.readings import ReadingCache
 from layers.sensor_kinds import sensor_kinds
 from layers.spec import LayerSpec
 from styles import style, theme

@@ -38,15 +38,16 @@ from reportlab.platypus import Table as PdfTable
 from sqlalchemy import Engine
 
 from dashboards.exposure_tables import Table, report_tables
+from layers.catalog import newest_load
 from layers.exposure import LJUBLJANA, ExposureReport
-from layers.queries import WEB_MERCATOR, Viewport, fetch_features, newest_load
+from layers.queries import WEB_MERCATOR, Viewport, fetch_features
 from layers.registry import LAYERS, layer_for
 from layers.spec import STORAGE_SRID, LayerSpec
 from styles import class_colors, style
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 MAP_WIDTH_PX = 2000
-MAP_BOX = (25 * cm, 10.5 * cm)  # room for the summary table below it on the first page
+MAP_BOX = (25 * cm, 9.5 * cm)  # room for the summary table below it on the first page
 TO_MERCATOR = Transformer.from_crs(STORAGE_SRID, WEB_MERCATOR, always_xy=True)
 
 

@@ -60,6 +60,15 @@ def value_label(spec: LayerSpec, column: str) -> Callable[[object], str]:
     return lambda value: labels.get(value, number(value))
 
 
+def in_class_order(spec: LayerSpec, column: str, values: set) -> list:
+    """``values`` in the order of the layer's style classes when it is coloured by ``column``
+    (a legend's order), else sorted; values no class names come last."""
+    entry = style(spec.style_key)
+    order = [c["value"] for c in entry["classes"]] if entry.get("color_by") == column else []
+    known = [v for v in order if v in values]
+    return known + sorted(values - set(known), key=str)
+
+
 def shown(report: ExposureReport) -> list[LayerSpec]:
     """The layers of the report's sections the role may see, in the registry's order."""
     return [s for s in exposed_layers() if report.sections.get(s.id) is not None]
@@ -103,7 +112,7 @@ def crosstab_table(report: ExposureReport, spec: LayerSpec) -> Table:
     measure, column = exposure.measures[0], exposure.group_by
     label = value_label(spec, column)
     rows = []
-    for item in sorted({row[column] for row in report.rows(spec.id)}, key=str):
+    for item in in_class_order(spec, column, {row[column] for row in report.rows(spec.id)}):
         values = [
             sum(
                 r[measure.name]

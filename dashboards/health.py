@@ -7,8 +7,9 @@ import datetime as dt
 import json
 
 import tornado.web
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from layers.catalog import newest_times
 from layers.db import DATABASE_ERRORS
 
 
@@ -20,24 +21,20 @@ class HealthHandler(tornado.web.RequestHandler):
         now = dt.datetime.now(dt.UTC)
         try:
             with self.engine.connect() as conn:
-                rows = conn.execute(
-                    text(
-                        "SELECT layer, max(loaded_at) FROM dataset_load GROUP BY layer ORDER BY layer"
-                    )
-                ).all()
+                loaded = newest_times(conn)
             reachable = True
         except DATABASE_ERRORS:
-            rows, reachable = [], False
+            loaded, reachable = {}, False
         body = {
             "status": "ok" if reachable else "database unreachable",
             "checked_at": now.isoformat(timespec="seconds"),
             "database": {"reachable": reachable},
             "layers": {
                 layer: {
-                    "newest_data": loaded.isoformat(timespec="seconds"),
-                    "age_hours": round((now - loaded).total_seconds() / 3600, 2),
+                    "newest_data": when.isoformat(timespec="seconds"),
+                    "age_hours": round((now - when).total_seconds() / 3600, 2),
                 }
-                for layer, loaded in rows
+                for layer, when in loaded.items()
             },
         }
         self.set_status(200 if reachable else 503)

@@ -19,7 +19,8 @@ from bokeh.plotting import figure
 
 from dashboards.renderers import MapContext, Renderer, make_renderer
 from dashboards.theme import html_pane
-from layers.queries import Viewport, feature_at, newest_load, partition_values
+from layers.catalog import newest_load
+from layers.queries import Viewport, feature_at, partition_values
 from layers.spec import LayerSpec
 from layers.store import FeatureStore
 from styles import legend_html, theme

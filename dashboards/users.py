@@ -26,11 +26,10 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from layers.db import ROOT
 from layers.errors import ConfigurationError
 from layers.roles import ROLES
+from layers.settings import read_settings
 
-DEFAULT_FILE = ROOT / ".local" / "users.json"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 SIGN_IN_ROLES = tuple(r for r in ROLES if r != "public")  # the public never signs in
 MIN_PASSWORD = 10
@@ -44,10 +43,6 @@ class User:
     role: str
     password: str  # "scrypt$n$r$p$salt$hash", base64
     device: bool = False
-
-
-def users_file() -> Path:
-    return Path(os.environ.get("GIS_USERS_FILE") or DEFAULT_FILE)
 
 
 def hash_password(password: str) -> str:
@@ -80,9 +75,8 @@ def verify_password(password: str, stored: str) -> bool:
 _cache: dict[Path, tuple[float, dict[str, User]]] = {}
 
 
-def load_users(path: Path | None = None) -> dict[str, User]:
+def load_users(path: Path) -> dict[str, User]:
     """The users of the file (none when it does not exist), re-read when it changes."""
-    path = path or users_file()
     try:
         stamp = path.stat().st_mtime
     except FileNotFoundError:
@@ -104,9 +98,8 @@ def load_users(path: Path | None = None) -> dict[str, User]:
     return users
 
 
-def save_users(users: dict[str, User], path: Path | None = None) -> None:
+def save_users(users: dict[str, User], path: Path) -> None:
     """Write the file whole, readable by its owner only, replacing the old one atomically."""
-    path = path or users_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     entries = {u.name: {k: v for k, v in asdict(u).items() if k != "name"} for u in users.values()}
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".users.")
@@ -138,7 +131,8 @@ def check_role(role: str) -> str:
     return role
 
 
-def add_user(name: str, role: str, password: str, device: bool = False) -> User:
+def add_user(path: Path, name: str, role: str, password: str, device: bool = False) -> User:
+    """Add a person (or a device) to the users file at ``path``, or change their password."""
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise ConfigurationError(
             f"the password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters",
@@ -147,15 +141,16 @@ def add_user(name: str, role: str, password: str, device: bool = False) -> User:
             "izberite daljše geslo",
         )
     user = User(check_name(name), check_role(role), hash_password(password), device)
-    users = dict(load_users())
+    users = dict(load_users(path))
     users[name] = user
-    save_users(users)
+    save_users(users, path)
     return user
 
 
-def authenticate(name: str, password: str) -> User | None:
-    """The user whose name and password these are, else None (same work either way)."""
-    user = load_users().get(name) if NAME_PATTERN.match(name or "") else None
+def authenticate(name: str, password: str, path: Path) -> User | None:
+    """The user of the file at ``path`` whose name and password these are, else None (the same
+    work either way)."""
+    user = load_users(path).get(name) if NAME_PATTERN.match(name or "") else None
     ok = verify_password(password or "", user.password if user else hash_password("-"))
     return user if user and ok else None
 
@@ -168,17 +163,17 @@ DEMO_ACCOUNTS = {
 }
 
 
-def make_demo_accounts() -> None:
+def make_demo_accounts(path: Path) -> None:
     """Where no users file exists yet (a fresh ``make run``): one account per role, with random
     passwords written to ``demo-accounts.txt`` beside it (mode 600), never to the terminal."""
-    if users_file().exists():
+    if path.exists():
         return
     lines = []
     for name, role in DEMO_ACCOUNTS.items():
         password = secrets.token_urlsafe(12)
-        add_user(name, role, password)
+        add_user(path, name, role, password)
         lines.append(f"{name}\t{role}\t{password}")
-    listing = users_file().with_name("demo-accounts.txt")
+    listing = path.with_name("demo-accounts.txt")
     descriptor = os.open(listing, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
         out.write(
@@ -218,30 +213,31 @@ def main(argv: list[str] | None = None) -> int:
     role.add_argument("role", choices=SIGN_IN_ROLES)
     args = parser.parse_args(argv)
     try:
+        path = read_settings().users_file
         if args.command == "add":
-            add_user(args.name, args.role, _password(args))
-            print(f"{args.name}: {args.role} ({users_file()})")
+            add_user(path, args.name, args.role, _password(args))
+            print(f"{args.name}: {args.role} ({path})")
         elif args.command == "add-device":
             token = secrets.token_urlsafe(32)
-            add_user(args.name, args.role, token, device=True)
+            add_user(path, args.name, args.role, token, device=True)
             print(f"{args.name}: open once on the device / enkrat odprite na napravi:")
             print(f"  http://<server>:5006/device?name={args.name}&token={token}")
         elif args.command == "demo":
-            make_demo_accounts()
+            make_demo_accounts(path)
         elif args.command == "list":
-            for user in load_users().values():
+            for user in load_users(path).values():
                 print(f"{user.name}\t{user.role}\t{'device' if user.device else 'person'}")
         elif args.command == "remove":
-            users = dict(load_users())
+            users = dict(load_users(path))
             if users.pop(args.name, None) is None:
                 raise SystemExit(f"no user {args.name!r} / uporabnika ni")
-            save_users(users)
+            save_users(users, path)
         elif args.command == "set-role":
-            users = dict(load_users())
+            users = dict(load_users(path))
             if args.name not in users:
                 raise SystemExit(f"no user {args.name!r} / uporabnika ni")
             users[args.name] = User(**{**asdict(users[args.name]), "role": args.role})
-            save_users(users)
+            save_users(users, path)
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

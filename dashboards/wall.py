@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
-import os
 import time
 import tomllib
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from data.profiles import Profile
 from layers.db import DATABASE_ERRORS
 from layers.indicators import Reading, available, compute
 from layers.registry import visible_to
+from layers.settings import Settings
 from layers.store import FeatureStore
 
 log = logging.getLogger(__name__)
@@ -45,16 +45,15 @@ class WallConfig:
     refresh_seconds: float | None  # overrides every indicator's cadence (tests, a demo)
 
 
-def wall_config() -> WallConfig:
-    """``wall.toml``; ``GIS_WALL_TICK_SECONDS``, ``…_ROTATE_…`` and ``…_REFRESH_…`` override it."""
+def wall_config(settings: Settings) -> WallConfig:
+    """``wall.toml``; the settings' wall timers (``GIS_WALL_TICK_SECONDS``, …) override it."""
     raw = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
-    refresh = os.environ.get("GIS_WALL_REFRESH_SECONDS")
     return WallConfig(
-        tick_seconds=float(os.environ.get("GIS_WALL_TICK_SECONDS", raw["tick_seconds"])),
-        rotate_seconds=float(os.environ.get("GIS_WALL_ROTATE_SECONDS", raw["rotate_seconds"])),
+        tick_seconds=settings.wall_tick_seconds or float(raw["tick_seconds"]),
+        rotate_seconds=settings.wall_rotate_seconds or float(raw["rotate_seconds"]),
         tiles=tuple(raw["tiles"]),
         views=tuple(raw["views"]),
-        refresh_seconds=float(refresh) if refresh else None,
+        refresh_seconds=settings.wall_refresh_seconds,
     )
 
 
@@ -106,11 +105,16 @@ class WallPage(pn.viewable.Viewer):
         profile: Profile,
         role: str = "mayor_office",
         basemap_url: str | None = None,
+        settings: Settings | None = None,
         **params,
     ) -> None:
         super().__init__(**params)
         engine = store.engine
-        self.engine, self.profile, self.config = engine, profile, wall_config()
+        self.engine, self.profile, self.config = (
+            engine,
+            profile,
+            wall_config(settings or Settings()),
+        )
         with engine.connect() as conn:
             shown = {i.id: i for i in available(conn)}
         self.indicators = [shown[t] for t in self.config.tiles if t in shown]

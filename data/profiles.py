@@ -5,7 +5,6 @@ A profile is a TOML file in ``data/profiles/``; Ptuj is the default, ``GIS_PROFI
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +12,11 @@ from typing import Any
 
 from etl.load import LoadOptions
 from layers.errors import ConfigurationError
+from layers.settings import DEFAULT_PROFILE
 
 DATA_DIR = Path(__file__).resolve().parent
 PROFILES_DIR = DATA_DIR / "profiles"
 GENERATED_DIR = DATA_DIR / "generated"
-DEFAULT_PROFILE = "ptuj"
 
 
 @dataclass(frozen=True)
@@ -46,14 +45,8 @@ class Profile:
         return GENERATED_DIR / self.id
 
 
-def profile_name() -> str:
-    """The profile named by ``GIS_PROFILE``, else Ptuj."""
-    return os.environ.get("GIS_PROFILE", DEFAULT_PROFILE)
-
-
-def load_profile(name: str | None = None) -> Profile:
-    """Read ``data/profiles/<name>.toml``."""
-    name = name or profile_name()
+def load_profile(name: str = DEFAULT_PROFILE) -> Profile:
+    """Read ``data/profiles/<name>.toml`` (the setting ``GIS_PROFILE`` names it)."""
     path = PROFILES_DIR / f"{name}.toml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.toml")))

@@ -14,14 +14,15 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from data.profiles import load_profile, profile_name
-from etl.catalog import catalog_dcat, read_catalog
+from data.profiles import load_profile
 from etl.load import DEFAULT_REJECTS_DIR, MODES, LoadOptions, LoadReport, load_file
 from etl.schema import migrate
+from layers.catalog import catalog_dcat, read_catalog
 from layers.db import database_urls, get_engine
 from layers.errors import GisError
 from layers.indicators import record_snapshots
 from layers.registry import LAYERS
+from layers.settings import read_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     profile = commands.add_parser("load-profile", help="load a municipality's real and sample data")
-    profile.add_argument("profile", nargs="?", default=profile_name())
+    profile.add_argument("profile", nargs="?", default=read_settings().profile)
     profile.add_argument(
         "--missing",
         action="store_true",

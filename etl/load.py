@@ -1,39 +1,43 @@
-"""The vector loader contract: read in batches, check, COPY into staging, swap in one transaction.
+"""The loader contract, and the one function that runs a load whatever its kind.
 
 A load either replaces (or appends to) a layer's rows and records itself in the catalogue, or
-fails and leaves the database exactly as it was: every step runs inside one transaction, so a
-refused row, a database error or the process being killed mid-way all roll back, and readers see
-the old rows until the commit.
+fails and leaves the database exactly as it was. ``load_file`` owns what every kind shares: the
+checksum and the skip of a file loaded unchanged last time, the one transaction, the dry run's
+rollback, the catalogue entry and the wrapping of database errors. A loader (``etl.vector``,
+``etl.raster``, ``etl.readings``) only reads, checks and writes, in the transaction it is given;
+so a refused row, a database error or the process being killed mid-way roll everything back,
+and readers see the old rows until the commit.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import geopandas as gpd
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from tqdm import tqdm
 
-from etl.catalog import last_checksum, load_entry, record_load
-from etl.read import RASTER_SUFFIXES, Source, file_sha256, open_source
-from etl.readings import load_readings
-from etl.rejects import refuse_empty_load, write_rejects
-from etl.stage import Stage, copy_rows
-from etl.validate import map_columns, prepare
+from etl.catalog import load_entry, record_load, reserve_load_id
+from etl.read import RASTER_SUFFIXES, file_sha256
+from etl.rejects import refuse_empty_load
+from layers.catalog import last_checksum
 from layers.db import ROOT
 from layers.errors import LoadError
-from layers.registry import layer
+from layers.registry import LAYERS, layer
 from layers.spec import LayerSpec
 
 log = logging.getLogger(__name__)
 
 MODES = ("replace", "append")
 DEFAULT_REJECTS_DIR = ROOT / ".local" / "rejects"
+# The one place a loader kind becomes code. By module name, so that rasterio (0.2 s to import)
+# is imported for a raster load only.
+LOADERS = {"vector": "etl.vector", "raster": "etl.raster", "readings": "etl.readings"}
 
 
 @dataclass(frozen=True)
@@ -72,119 +76,166 @@ class LoadReport:
     notes: list[str] = field(default_factory=list)  # what a person should know, one line each
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a load will do, settled from the options before the file is read.
+
+    ``skip_unchanged``: whether the file the last load (of ``part``) came from, unchanged, is
+    skipped unless forced. It is for a load that replaces, which would put back the same rows,
+    and for readings, each of which would be refused as loaded already; not for an append of
+    features, which adds them again as asked.
+    """
+
+    skip_unchanged: bool
+    part: str | None = None  # the part of the layer a load replaces (a flood scenario); None: all
+
+
+@dataclass(frozen=True)
+class Load:
+    """One load, as its loader is given it: the report is the loader's to fill."""
+
+    path: Path
+    spec: LayerSpec
+    options: LoadOptions
+    report: LoadReport
+    part: str | None
+
+
+def _no_rejects(folder: Path | None) -> None:
+    """For a loader that refuses a file whole or not at all (a raster): no row is refused."""
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What a loader read, checked and staged in the load's transaction, ready to be put in place.
+
+    ``put`` puts the staged rows in place (of the layer's, its part's, or beside them), given the
+    id the load's catalogue entry will have: readings carry it as the dashboards' watermark.
+    ``write_rejects`` writes the refused rows with their reasons into a folder (None: nowhere)
+    and returns their file.
+    """
+
+    source_crs: str  # for the catalogue, as the file had it or was given it
+    put: Callable[[int], None]
+    source_layer: str | None = None
+    write_rejects: Callable[[Path | None], Path | None] = _no_rejects
+
+
+@dataclass(frozen=True)
+class Loader:
+    """One loader kind: how files of its family are read, checked and written.
+
+    ``plan`` refuses what cannot be loaded before a byte is read (a wrong option, a missing
+    file); ``stage`` reads, checks and stages inside the connection's open transaction, filling
+    the report. Neither opens, commits nor rolls back a transaction, nor records the load.
+    """
+
+    plan: Callable[[Path, LayerSpec, LoadOptions], Plan]
+    stage: Callable[[Connection, Load], Staged]
+    rows: tuple[str, str] = ("rows", "vrstice")  # what the database may refuse, for the error
+
+
 def load_file(
     engine: Engine, path: Path, layer_id: str, options: LoadOptions = LoadOptions()
 ) -> LoadReport:
-    """Load ``path`` into layer ``layer_id``.
+    """Load ``path`` into layer ``layer_id`` with the loader of its kind.
 
     Raises
     ------
     LoadError
         The file was refused; nothing in the database changed.
     """
+    started = time.perf_counter()
     spec = layer(layer_id)
+    _check_mode(path, spec, options)
+    loader = loader_for(path, spec)
+    plan = loader.plan(path, spec, options)
+    checksum = file_sha256(path) if path.is_file() else ""
+    # asked even when forced: an unreachable database is then said to be one, before any reading
+    unchanged = _unchanged(engine, spec, plan.part, checksum)
+    if unchanged and plan.skip_unchanged and not options.force and not options.dry_run:
+        log.info("%s: unchanged since its last load into %s; skipped (use --force)", path, spec.id)
+        return LoadReport(spec.id, path, skipped=True)
+    report = LoadReport(spec.id, path, dry_run=options.dry_run)
+    staged = _write(engine, loader, Load(path, spec, options, report, plan.part), checksum, started)
+    report.rejects_file = staged.write_rejects(options.rejects_dir)
+    return report
+
+
+def loader_for(path: Path, spec: LayerSpec) -> Loader:
+    """The loader of ``path``: a raster's by its suffix, otherwise the one the layer declares.
+
+    A layer of rasters (flood hazard zones) takes its zones as vector files too, so any file
+    that is no raster goes to the vector loader there.
+    """
+    if path.suffix.lower() in RASTER_SUFFIXES:
+        if spec.loader != "raster":
+            rasters = ", ".join(s.id for s in LAYERS.values() if s.loader == "raster")
+            raise LoadError(
+                path,
+                spec.id,
+                "is a raster, and this layer takes vector files only",
+                "je rastrski sloj, ta sloj pa sprejema le vektorske datoteke",
+                f"load flood-depth GeoTIFFs into {rasters} with --scenario, e.g. Q100",
+                f"GeoTIFF globin naložite v {rasters} z --scenario, npr. Q100",
+            )
+        kind = "raster"
+    else:
+        kind = "vector" if spec.loader == "raster" else spec.loader
+    return importlib.import_module(LOADERS[kind]).LOADER
+
+
+def _check_mode(path: Path, spec: LayerSpec, options: LoadOptions) -> None:
     if options.mode not in MODES:
         raise LoadError(
             path,
-            layer_id,
+            spec.id,
             f"unknown mode {options.mode!r}",
             f"neznan način {options.mode!r}",
             f"use one of {MODES}",
             f"uporabite {MODES}",
         )
-    if path.suffix.lower() in RASTER_SUFFIXES:
-        from etl.raster import load_raster  # rasterio takes 0.2 s to import: not for vectors
 
-        report = LoadReport(spec.id, path, dry_run=options.dry_run)
-        load_raster(engine, path, spec, options, report)
-        return report
-    if spec.loader == "readings":
-        report = LoadReport(spec.id, path, dry_run=options.dry_run)
-        load_readings(engine, path, spec, options, report)
-        return report
-    if options.scenario:
-        raise LoadError(
-            path,
-            layer_id,
-            "--scenario applies to flood-depth rasters only",
-            "--scenario velja le za rastre globin poplav",
-            "leave --scenario out for a vector file",
-            "pri vektorski datoteki izpustite --scenario",
-        )
-    started = time.perf_counter()
-    checksum = file_sha256(path) if path.is_file() else ""
+
+def _unchanged(engine: Engine, spec: LayerSpec, part: str | None, checksum: str) -> bool:
+    """Whether the last load of the layer (of its ``part``) came from a file of ``checksum``."""
     with engine.connect() as conn:
-        unchanged = checksum and last_checksum(conn, spec.id) == checksum
-    if unchanged and options.mode == "replace" and not options.force and not options.dry_run:
-        log.info("%s: unchanged since its last load into %s; skipped (use --force)", path, spec.id)
-        return LoadReport(spec.id, path, skipped=True)
-    source = open_source(
-        path,
-        spec.id,
-        crs=options.crs,
-        encoding=options.encoding,
-        source_layer=options.source_layer,
-        where=options.where,
-    )
-    report = LoadReport(spec.id, path, dry_run=options.dry_run)
-    rejected_rows: list[gpd.GeoDataFrame] = []
+        return bool(checksum) and last_checksum(conn, spec.id, part) == checksum
+
+
+def _write(engine: Engine, loader: Loader, load: Load, checksum: str, started: float) -> Staged:
+    """Stage, put in place and record the load in one transaction; a dry run rolls it back."""
+    report, options = load.report, load.options
     try:
         with engine.connect() as conn, conn.begin() as transaction:
-            with Stage(conn, spec, mode=options.mode, dry_run=options.dry_run) as stage:
-                stream_into_stage(source, spec, stage, options, report, rejected_rows)
+            staged = loader.stage(conn, load)
             if not report.loaded:  # the refused rows are kept before the load is refused
-                report.rejects_file = write_rejects(rejected_rows, report, options.rejects_dir)
+                report.rejects_file = staged.write_rejects(options.rejects_dir)
                 refuse_empty_load(report)
             if options.dry_run:
                 transaction.rollback()  # checked end to end; nothing kept
-            else:
-                stage.swap_in()
-                record_load(
-                    conn,
-                    load_entry(
-                        report, checksum, options, started, source.crs_name, source.source_layer
-                    ),
-                )
+                return staged
+            load_id = reserve_load_id(conn)
+            staged.put(load_id)
+            # recorded last, so that its duration is the whole load's
+            entry = load_entry(
+                report,
+                checksum,
+                options,
+                started,
+                staged.source_crs,
+                staged.source_layer,
+                load.part,
+            )
+            record_load(conn, load_id, entry)
     except DBAPIError as exc:
+        en, sl = loader.rows
         raise LoadError(
-            path,
-            spec.id,
-            f"the database refused the rows ({exc.orig})",
-            f"baza je zavrnila vrstice ({exc.orig})",
+            load.path,
+            load.spec.id,
+            f"the database refused the {en} ({exc.orig})",
+            f"baza je zavrnila {sl} ({exc.orig})",
             "fix the values named above",
             "popravite navedene vrednosti",
         ) from exc
-    report.rejects_file = write_rejects(rejected_rows, report, options.rejects_dir)
-    return report
-
-
-def stream_into_stage(
-    source: Source,
-    spec: LayerSpec,
-    stage: Stage,
-    options: LoadOptions,
-    report: LoadReport,
-    rejected_rows: list,
-) -> None:
-    """Check each batch and hand its good rows to the stage; count and keep the rest."""
-    mapping = None
-    offset = 0
-    with tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar:
-        for batch, wkb in source.batches():
-            mapping = mapping or map_columns(
-                list(batch.columns.drop(batch.geometry.name)), spec, source.path
-            )
-            prepared = prepare(batch, spec, source.path, mapping, wkb)
-            stage.write(copy_rows(spec, prepared))
-            report.loaded += len(prepared.rows)
-            report.repaired += prepared.repaired
-            report.flattened += prepared.flattened
-            if prepared.rejects:
-                report.rejected += len(prepared.rejects)
-                report.reasons.update(reason.split(":")[0] for _, reason in prepared.rejects)
-                kept = batch.iloc[[i for i, _ in prepared.rejects]].copy()
-                kept["reject_reason"] = [reason for _, reason in prepared.rejects]
-                kept.index += offset
-                rejected_rows.append(kept)
-            offset += len(batch)
-            bar.update(len(batch))
+    return staged

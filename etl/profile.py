@@ -7,11 +7,12 @@ import json
 import logging
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from data.profiles import DATA_DIR, PROFILES_DIR, Dataset, Profile
 from data.sample.generate import MANIFEST, write_sample
 from etl.load import LoadOptions, LoadReport, load_file
+from layers.catalog import loaded_parts
 
 log = logging.getLogger(__name__)
 SAMPLE_DIR = DATA_DIR / "sample"  # the generator: a newer one makes the sample again
@@ -38,15 +39,6 @@ def sample_datasets(profile: Profile, directory: Path | None = None) -> list[Dat
     return [
         Dataset(e["layer"], directory / e["path"], LoadOptions(**e["options"])) for e in entries
     ]
-
-
-def loaded_parts(engine: Engine) -> set[tuple[str, str | None]]:
-    """Every (layer, part) that was ever loaded; part is a flood scenario, or None."""
-    with engine.connect() as conn:
-        return {
-            tuple(row)
-            for row in conn.execute(text("SELECT DISTINCT layer, part FROM dataset_load"))
-        }
 
 
 def load_profile_data(

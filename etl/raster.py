@@ -1,16 +1,14 @@
-"""Flood-depth GeoTIFFs into hazard-class polygons: read, check, class, polygonise, swap in.
+"""The raster loader: flood-depth GeoTIFFs into hazard-class polygons, one scenario at a time.
 
-A scenario's raster becomes the ``flood_zone`` rows of that scenario: the water depth of each
-cell is put in a class by the depth breaks of ``styles.toml`` (and the scenario's return
-period), the cells of a class are turned into polygons, and PostGIS cuts them into small pieces
-for the index. One transaction replaces the scenario's rows and records the load; anything
-refused leaves the database as it was.
+A scenario's raster becomes the rows of that scenario (the layer's partition) in the layer's
+table: the water depth of each cell is put in a class by the depth breaks of ``styles.toml``
+(and the scenario's return period), the cells of a class are turned into polygons, and PostGIS
+cuts them into small pieces for the index. ``etl.load`` runs it in the load's one transaction.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +20,10 @@ from rasterio._err import CPLE_BaseError  # GDAL errors rasterio passes on as th
 from rasterio.crs import CRS
 from rasterio.errors import RasterioError, RasterioIOError
 from rasterio.warp import Resampling, calculate_default_transform, reproject
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
-from etl.catalog import last_checksum, load_entry, record_load
-from etl.read import file_sha256, parse_crs
+from etl.load import Load, Loader, LoadOptions, Plan, Staged
+from etl.read import parse_crs
 from etl.validate import SLOVENIA_3794
 from layers.errors import LoadError
 from layers.registry import HAZARD_CLASSES
@@ -46,9 +44,9 @@ class DepthBand:
     depth_to: float | None
 
 
-def depth_bands(return_period: int) -> list[DepthBand]:
-    """The depth bands of a scenario, shallowest first, from the style's class breaks."""
-    entry = style("flood_hazard")
+def depth_bands(style_key: str, return_period: int) -> list[DepthBand]:
+    """The depth bands of a scenario, shallowest first, from the layer style's class breaks."""
+    entry = style(style_key)
     edges = [0.0, *entry["depth_breaks_m"], None]
     names = ("majhna", "srednja", "velika")
     if return_period > entry["residual_above_return_period"]:
@@ -187,9 +185,11 @@ def check_depth(depth: np.ma.MaskedArray, transform, path: Path, layer: str) -> 
         )
 
 
-def zone_polygons(depth: np.ma.MaskedArray, transform, return_period: int) -> list[dict]:
+def zone_polygons(
+    depth: np.ma.MaskedArray, transform, return_period: int, style_key: str
+) -> list[dict]:
     """One polygon per connected area of cells in the same depth band, with its class."""
-    bands = depth_bands(return_period)
+    bands = depth_bands(style_key, return_period)
     edges = [b.depth_from for b in bands[1:]]
     wet = ~np.ma.getmaskarray(depth) & (depth.filled(0) > 0)
     band_of = (np.digitize(depth.filled(0), edges) + 1).astype("uint8")
@@ -207,8 +207,8 @@ def zone_polygons(depth: np.ma.MaskedArray, transform, return_period: int) -> li
     return zones
 
 
-def swap_scenario(conn: Connection, scenario: str, return_period: int, zones: list[dict]) -> None:
-    """Replace the scenario's rows with ``zones``, cut into small pieces for the index."""
+def stage_zones(conn: Connection, zones: list[dict]) -> None:
+    """The zones into a temporary table, from which they replace the scenario's rows."""
     conn.execute(
         text(
             "CREATE TEMP TABLE raster_stage (hazard_class text, depth_from_m real,"
@@ -225,18 +225,24 @@ def swap_scenario(conn: Connection, scenario: str, return_period: int, zones: li
             for z in zones
         ],
     )
-    conn.execute(text("DELETE FROM flood_zone WHERE scenario = :s"), {"s": scenario})
+
+
+def swap_scenario(conn: Connection, spec: LayerSpec, scenario: str, return_period: int) -> None:
+    """Replace the scenario's rows with the staged zones, cut into small pieces for the index."""
+    quote = conn.dialect.identifier_preparer.quote  # names from the registry, quoted
+    table, part = quote(spec.load_table), quote(spec.partition_column)
+    conn.execute(text(f"DELETE FROM {table} WHERE {part} = :s"), {"s": scenario})  # noqa: S608
     conn.execute(
         text(
-            "INSERT INTO flood_zone (scenario, return_period, hazard_class, depth_from_m,"
-            " depth_to_m, geom)"
+            f"INSERT INTO {table} ({part}, return_period, hazard_class, depth_from_m,"  # noqa: S608
+            f" depth_to_m, {quote(spec.geometry_column)})"
             " SELECT :s, :rp, hazard_class, depth_from_m, depth_to_m,"
             " ST_Multi(ST_Subdivide(ST_SetSRID(ST_GeomFromWKB(wkb), :srid), :vertices))"
             " FROM raster_stage"
         ),
         {"s": scenario, "rp": return_period, "srid": STORAGE_SRID, "vertices": SUBDIVIDE_VERTICES},
     )
-    conn.execute(text("ANALYZE flood_zone"))
+    conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 def class_areas_ha(zones: list[dict]) -> dict[str, float]:
@@ -247,24 +253,8 @@ def class_areas_ha(zones: list[dict]) -> dict[str, float]:
     return {name: round(area, 1) for name, area in areas.items() if area}
 
 
-def load_raster(engine: Engine, path: Path, spec: LayerSpec, options, report) -> None:
-    """Load a flood-depth GeoTIFF as scenario ``options.scenario`` of ``spec``; fill ``report``.
-
-    Raises
-    ------
-    LoadError
-        The raster was refused; nothing in the database changed.
-    """
-    started = time.perf_counter()
-    if spec.loader != "raster":
-        raise LoadError(
-            path,
-            spec.id,
-            "is a raster, and this layer takes vector files only",
-            "je rastrski sloj, ta sloj pa sprejema le vektorske datoteke",
-            "load flood-depth GeoTIFFs with --layer flood_hazard --scenario Q100",
-            "GeoTIFF globin naložite z --layer flood_hazard --scenario Q100",
-        )
+def plan_load(path: Path, spec: LayerSpec, options: LoadOptions) -> Plan:
+    """A raster replaces one scenario of the layer, ``options.scenario``; whatever the mode."""
     if not path.is_file():
         raise LoadError(
             path,
@@ -274,26 +264,26 @@ def load_raster(engine: Engine, path: Path, spec: LayerSpec, options, report) ->
             "check the path",
             "preverite pot",
         )
-    return_period = scenario_return_period(path, spec.id, options.scenario)
-    scenario = options.scenario.upper()
-    checksum = file_sha256(path)
-    with engine.connect() as conn:
-        unchanged = last_checksum(conn, spec.id, scenario) == checksum
-    if unchanged and not options.force and not options.dry_run:
-        report.skipped = True
-        return
-    depth, transform, source_crs = read_depth(path, spec.id, options.crs)
+    scenario_return_period(path, spec.id, options.scenario)
+    return Plan(skip_unchanged=True, part=options.scenario.upper())
+
+
+def stage_load(conn: Connection, load: Load) -> Staged:
+    """Class the raster's cells into zones and stage them; the report says their hectares."""
+    path, spec, scenario = load.path, load.spec, load.part
+    return_period = scenario_return_period(path, spec.id, scenario)
+    depth, transform, source_crs = read_depth(path, spec.id, load.options.crs)
     check_depth(depth, transform, path, spec.id)
-    zones = zone_polygons(depth, transform, return_period)
-    report.loaded = len(zones)
-    report.notes.extend(
+    zones = zone_polygons(depth, transform, return_period, load.spec.style_key)
+    load.report.loaded = len(zones)
+    load.report.notes.extend(
         f"{scenario} {name}: {area:,.1f} ha" for name, area in class_areas_ha(zones).items()
     )
-    if options.dry_run:
-        return
-    with engine.begin() as conn:
-        swap_scenario(conn, scenario, return_period, zones)
-        record_load(
-            conn,
-            load_entry(report, checksum, options, started, source_crs.to_string(), part=scenario),
-        )
+    stage_zones(conn, zones)
+    return Staged(
+        source_crs.to_string(),
+        put=lambda _load_id: swap_scenario(conn, spec, scenario, return_period),
+    )
+
+
+LOADER = Loader(plan=plan_load, stage=stage_load)

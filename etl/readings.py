@@ -15,8 +15,8 @@ daylight-saving change is refused rather than guessed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +25,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from psycopg.copy import QueuedLibpqWriter
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, text
 from tqdm import tqdm
 
 from etl import pgcopy
-from etl.catalog import last_checksum, load_entry, record_load
-from etl.read import file_sha256
-from etl.rejects import refuse_empty_load, write_table_rejects
+from etl.load import Load, Loader, LoadOptions, Plan, Staged
+from etl.rejects import write_table_rejects
 from etl.validate import map_columns, to_numbers
 from layers.errors import LoadError
 from layers.sensor_kinds import sensor_kinds
@@ -56,13 +54,9 @@ COPY_ROW = np.dtype(
 )
 
 
-def load_readings(engine: Engine, path: Path, spec: LayerSpec, options, report) -> None:
-    """Append the readings of ``path`` to ``spec``'s table; fill in ``report``.
-
-    Readings are always appended; ``options.mode`` does not apply. Raises LoadError when the
-    file is refused, leaving the database as it was.
-    """
-    started = time.perf_counter()
+def plan_load(path: Path, spec: LayerSpec, options: LoadOptions) -> Plan:
+    """Readings are always appended (``options.mode`` does not apply), and yet the file loaded
+    last time, unchanged, is skipped: each of its readings would be refused as loaded already."""
     if path.suffix.lower() not in SUFFIXES or not path.is_file():
         raise LoadError(
             path,
@@ -72,52 +66,40 @@ def load_readings(engine: Engine, path: Path, spec: LayerSpec, options, report) 
             "export the readings as .csv or .parquet with columns sensor, observed_at, value",
             "izvozite meritve kot .csv ali .parquet s stolpci sensor, observed_at, value",
         )
-    checksum = file_sha256(path)
-    with engine.connect() as conn:
-        unchanged = last_checksum(conn, spec.id) == checksum
-    if unchanged and not options.force and not options.dry_run:
-        report.skipped = True
-        return
+    return Plan(skip_unchanged=True)
+
+
+def stage_load(conn: Connection, load: Load) -> Staged:
+    """Stage the file's good readings, less those a sensor already has; keep the refused ones."""
+    spec, report = load.spec, load.report
+    # one readings load at a time (the duplicate check needs it); readers are not blocked
+    conn.exec_driver_sql(f"LOCK TABLE {spec.load_table} IN SHARE ROW EXCLUSIVE MODE")
+    conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE etl_readings (row_no bigint, t bigint, sensor_id integer,"
+        " value real) ON COMMIT DROP"
+    )
     rejected: list[pd.DataFrame] = []
-    try:
-        with engine.connect() as conn, conn.begin() as transaction:
-            # one readings load at a time (the duplicate check needs it); readers are not blocked
-            conn.exec_driver_sql(f"LOCK TABLE {spec.load_table} IN SHARE ROW EXCLUSIVE MODE")
-            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
-            conn.exec_driver_sql(
-                "CREATE TEMP TABLE etl_readings (row_no bigint, t bigint, sensor_id integer,"
-                " value real) ON COMMIT DROP"
-            )
-            may_repeat = stage(conn, path, spec, options, report, rejected)
-            rejected.extend(drop_duplicates(conn, spec, report, may_repeat))
-            if not report.loaded:
-                report.rejects_file = write_table_rejects(rejected, report, options.rejects_dir)
-                refuse_empty_load(report)
-            if options.dry_run:
-                transaction.rollback()
-            else:
-                load_id = record_load(
-                    conn, load_entry(report, checksum, options, started, SOURCE_CRS)
-                )
-                conn.execute(
-                    text(
-                        f"INSERT INTO {spec.load_table} (observed_at, sensor_id, value, load_id)"  # noqa: S608
-                        " SELECT timestamptz 'epoch' + t * interval '1 microsecond', sensor_id,"
-                        " value, :load FROM etl_readings ORDER BY t"
-                    ),
-                    {"load": load_id},
-                )
-                conn.exec_driver_sql(f"ANALYZE {spec.load_table}")
-    except DBAPIError as exc:
-        raise LoadError(
-            path,
-            spec.id,
-            f"the database refused the readings ({exc.orig})",
-            f"baza je zavrnila meritve ({exc.orig})",
-            "fix the values named above",
-            "popravite navedene vrednosti",
-        ) from exc
-    report.rejects_file = write_table_rejects(rejected, report, options.rejects_dir)
+    may_repeat = stage(conn, load.path, spec, load.options, report, rejected)
+    rejected.extend(drop_duplicates(conn, spec, report, may_repeat))
+    return Staged(
+        SOURCE_CRS,
+        put=partial(append_staged, conn, spec),
+        write_rejects=partial(write_table_rejects, rejected, report),
+    )
+
+
+def append_staged(conn: Connection, spec: LayerSpec, load_id: int) -> None:
+    """Append the staged readings in time order, each carrying its load's id (the watermark)."""
+    conn.execute(
+        text(
+            f"INSERT INTO {spec.load_table} (observed_at, sensor_id, value, load_id)"  # noqa: S608
+            " SELECT timestamptz 'epoch' + t * interval '1 microsecond', sensor_id,"
+            " value, :load FROM etl_readings ORDER BY t"
+        ),
+        {"load": load_id},
+    )
+    conn.exec_driver_sql(f"ANALYZE {spec.load_table}")
 
 
 def stage(conn: Connection, path: Path, spec: LayerSpec, options, report, rejected: list) -> bool:
@@ -375,3 +357,6 @@ def _as_refused(conn: Connection, rows: list, reason: str) -> pd.DataFrame:
             "reject_reason": reason,
         }
     )
+
+
+LOADER = Loader(plan=plan_load, stage=stage_load, rows=("readings", "meritve"))

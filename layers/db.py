@@ -71,6 +71,9 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+POOL_SIZE = 5  # connections an engine keeps open between uses
+MAX_OVERFLOW = 5  # and may open beyond them at busy moments, closed when returned
+
 # What an unreachable or restarting database raises on the way: the pages wait these out.
 DATABASE_ERRORS = (OperationalError, DBAPIError, OSError)
 
@@ -88,7 +91,7 @@ def get_engine(url: str, application_name: str = "obcinski-zemljevid") -> Engine
     return create_engine(
         parsed,
         pool_pre_ping=True,
-        pool_size=5,
-        max_overflow=5,
+        pool_size=POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
         connect_args={"application_name": application_name, "connect_timeout": 10},
     )

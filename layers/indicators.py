@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import Connection, Engine, text
 
+from layers.catalog import newest_times
 from layers.registry import LAYERS
 
 CATALOGUE = Path(__file__).with_name("indicators.toml")
@@ -78,17 +79,12 @@ def indicator(indicator_id: str) -> Indicator:
 
 def data_time(conn: Connection, item: Indicator) -> dt.datetime | None:
     """The newest load of the indicator's sources; None while any of them holds no data."""
-    rows = conn.execute(
-        text(
-            "SELECT layer, max(loaded_at) FROM dataset_load WHERE layer IN :layers GROUP BY layer"
-        ).bindparams(bindparam("layers", expanding=True)),
-        {"layers": list(item.sources)},
-    ).all()
-    if len(rows) < len(item.sources):
+    loaded = newest_times(conn, item.sources)
+    if len(loaded) < len(item.sources):
         return None
     if item.data_time_query:
         return conn.execute(text(item.data_time_query)).mappings().one()["data_time"]
-    return max(t for _, t in rows)
+    return max(loaded.values())
 
 
 def available(conn: Connection) -> list[Indicator]:

@@ -178,37 +178,6 @@ def layer_extent(engine: Engine, spec: LayerSpec) -> tuple[float, float, float, 
     return None if row is None or row[0] is None else tuple(float(v) for v in row)
 
 
-def newest_load(engine: Engine, spec: LayerSpec, part: str | None = None) -> dict | None:
-    """The catalogue row of the newest load of ``spec`` (of its ``part``, when one is given)."""
-    catalogue = table(
-        "dataset_load",
-        *(
-            column(n)
-            for n in (
-                "layer",
-                "source_file",
-                "licence",
-                "provider",
-                "synthetic",
-                "features_loaded",
-                "loaded_at",
-                "part",
-            )
-        ),
-    )
-    query = (
-        select(catalogue)
-        .where(catalogue.c.layer == bindparam("layer", spec.id))
-        .order_by(catalogue.c.loaded_at.desc())
-        .limit(1)
-    )
-    if part is not None:
-        query = query.where(catalogue.c.part == bindparam("part", part))
-    with engine.connect() as conn:
-        row = conn.execute(query).mappings().first()
-    return dict(row) if row else None
-
-
 def partition_values(engine: Engine, spec: LayerSpec) -> list[str]:
     """The parts a partitioned layer holds (its flood scenarios), in the spec's order."""
     if not spec.partition_column:

@@ -13,7 +13,6 @@ readings, or to aggregate years at once for a report, run it on a Dask cluster i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dask.dataframe as dd
@@ -23,16 +22,8 @@ import pyarrow.dataset as pads
 from dask.distributed import Client, LocalCluster
 from sqlalchemy import Engine
 
-from layers.readings import (
-    Aggregate,
-    ReadingQuery,
-    finish,
-    grid,
-    merge,
-    newest_loads,
-    readings_since,
-    sensor_places,
-)
+from layers.aggregation import Aggregate, ReadingQuery, finish, grid, merge
+from layers.readings import newest_loads, readings_since, sensor_places
 from layers.spec import LayerSpec
 
 
@@ -75,9 +66,9 @@ def dask_aggregate(folder: Path, query: ReadingQuery) -> Aggregate:
     return finish(merge([grid(frame, query)]), query)
 
 
-def dask_client(address: str | None = None) -> Client:
-    """A client of the cluster at ``address`` (or ``GIS_DASK_SCHEDULER``), else of a local one."""
-    address = address or os.environ.get("GIS_DASK_SCHEDULER")
+def dask_client(address: str | None) -> Client:
+    """A client of the cluster at ``address`` (the setting ``GIS_DASK_SCHEDULER``), else of a
+    local one."""
     if address:
         return Client(address)
     return Client(

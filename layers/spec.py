@@ -57,20 +57,6 @@ class Field:
         return f"{self.label_sl} · {self.label_en}"
 
 
-def field(
-    name: str,
-    type_: str,
-    sl: str,
-    en: str,
-    *aliases: str,
-    required: bool = False,
-    loaded: bool = True,
-    allowed: tuple[object, ...] = (),
-) -> Field:
-    """A ``Field``, written on one line in the registry: name, type, labels, then aliases."""
-    return Field(name, type_, sl, en, required, tuple(aliases), loaded, allowed)
-
-
 @dataclass(frozen=True)
 class Measure:
     """One figure of a layer in the exposure report, per hazard class.
@@ -183,6 +169,10 @@ class LayerSpec:
             problems.append(f"loader {self.loader!r} not in {LOADER_KINDS}")
         if self.purpose is not None and self.purpose not in PURPOSES:
             problems.append(f"purpose {self.purpose!r} not in {PURPOSES}")
+        if self.loader == "raster" and not self.partition_column:
+            problems.append(
+                "a raster layer is held in parts (a scenario a raster): name its column"
+            )
         if (self.renderer == "dense_points") != (self.dense is not None):
             problems.append("a dense_points layer, and only one, says where its readings are")
         names = {f.name for f in self.fields}

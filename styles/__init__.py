@@ -41,8 +41,9 @@ def legend_entries(key: str, geometry: str) -> list[dict[str, Any]]:
     spec = style(key)
     if "classes" in spec:
         symbol = {"MultiLineString": "line", "Point": "point"}.get(geometry, "area")
-        if symbol == "point" and spec.get("marker", "").startswith(("square", "circle")):
-            symbol = spec["marker"].split("_")[0]  # the swatch looks like the marker on the map
+        marker = spec.get("marker", "").split("_")[0]
+        if symbol == "point" and marker in MARKER_SWATCHES:
+            symbol = MARKER_SWATCHES[marker]  # the swatch looks like the marker on the map
         return [{**c, "symbol": symbol} for c in spec["classes"]]
     return spec["legend"]
 
@@ -52,6 +53,7 @@ def class_colors(key: str) -> dict[Any, str]:
     return {c["value"]: c["color"] for c in style(key).get("classes", [])}
 
 
+MARKER_SWATCHES = {"square": "square", "circle": "circle", "diamond": "square"}  # a square on end
 SWATCH = {
     "line": "display:inline-block;width:22px;height:0;border-top:3px solid {c};vertical-align:middle",
     "area": "display:inline-block;width:18px;height:12px;background:{c};border:1px solid #555",

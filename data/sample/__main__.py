@@ -7,14 +7,17 @@ import logging
 import time
 from pathlib import Path
 
-from data.profiles import load_profile, profile_name
+from data.profiles import load_profile
 from data.sample.generate import write_sample
+from layers.settings import read_settings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m data.sample", description=__doc__)
     parser.add_argument(
-        "--profile", default=profile_name(), help="municipality profile (default: %(default)s)"
+        "--profile",
+        default=read_settings().profile,
+        help="municipality profile (default: %(default)s)",
     )
     parser.add_argument(
         "--out", type=Path, help="output folder (default: data/generated/<profile>)"

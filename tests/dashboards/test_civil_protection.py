@@ -9,9 +9,12 @@ import pypdf
 import pytest
 import shapely
 from pyproj import Transformer
+from sqlalchemy import text
 
+from dashboards.access import Access
 from dashboards.civil_protection import DRAWN, WHOLE, CivilProtectionDashboard
 from data.profiles import load_profile
+from layers.settings import Settings
 from layers.store import FeatureStore
 from tests.flood_fixture import WEST_DISTRICT
 
@@ -20,7 +23,10 @@ TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True)
 
 @pytest.fixture
 def dashboard(flood_database):
-    return CivilProtectionDashboard(FeatureStore(flood_database.reader), load_profile("ptuj"))
+    audit = Access(Settings(), flood_database.reader).record_session  # as the server records
+    return CivilProtectionDashboard(
+        FeatureStore(flood_database.reader), load_profile("ptuj"), audit=audit
+    )
 
 
 def summary(dashboard) -> dict[str, list[str]]:
@@ -88,8 +94,11 @@ def test_the_pdf_holds_the_scenario_the_counts_the_sites_and_the_sources(dashboa
     assert any(page.images for page in reader.pages), "the map is in the PDF"
 
 
-def test_the_csv_adds_up_to_the_report(dashboard):
+def test_the_csv_adds_up_to_the_report_and_is_audited(dashboard, flood_database):
     rows = list(csv.DictReader(io.StringIO(dashboard._csv_file().getvalue().decode("utf-8-sig"))))
+    with flood_database.writer.connect() as conn:
+        audited = conn.scalars(text("SELECT detail FROM audit_event WHERE action = 'export_csv'"))
+        assert list(audited) == ["Q100; Vsa občina · Whole municipality"]
     residents = sum(
         int(r["value"]) for r in rows if r["section"] == "buildings" and r["measure"] == "residents"
     )

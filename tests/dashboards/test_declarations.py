@@ -66,7 +66,7 @@ def test_every_page_reads_through_the_one_engine_it_is_given(flood_database):
     profile = load_profile("ptuj")
     pages = [
         PlannerDashboard(store, profile, "admin"),
-        CivilProtectionDashboard(store, profile),
+        CivilProtectionDashboard(store, profile, audit=lambda action, detail: None),
         WallPage(store, profile, "admin"),
     ]
     for page in pages:
@@ -79,3 +79,15 @@ def test_every_page_reads_through_the_one_engine_it_is_given(flood_database):
     assert engine.pool.checkedin() >= 1  # the pages' queries went through it
     stop_reading_caches()
     engine.dispose()
+
+
+def test_no_dashboard_module_holds_sql():
+    for path in DASHBOARDS.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy")
+            for alias in node.names
+        }
+        assert imported <= {"Engine"}, (path.name, imported)  # an engine is passed through

@@ -8,8 +8,9 @@ import stat
 import pytest
 
 from dashboards import users
-from dashboards.access import parse_role_map, role_from_groups, role_of
+from dashboards.access import Access, parse_role_map, role_from_groups
 from layers.errors import ConfigurationError
+from layers.settings import read_settings
 
 
 @pytest.fixture
@@ -20,8 +21,8 @@ def users_file(tmp_path, monkeypatch):
 
 
 def test_passwords_are_stored_only_as_salted_hashes_in_a_private_file(users_file):
-    users.add_user("ana", "planner", "ana-geslo-2026")
-    users.add_user("bor", "planner", "ana-geslo-2026")
+    users.add_user(users_file, "ana", "planner", "ana-geslo-2026")
+    users.add_user(users_file, "bor", "planner", "ana-geslo-2026")
     raw = users_file.read_text()
     assert "ana-geslo-2026" not in raw
     stored = json.loads(raw)["users"]
@@ -31,8 +32,8 @@ def test_passwords_are_stored_only_as_salted_hashes_in_a_private_file(users_file
 
 
 def test_only_the_right_password_authenticates(users_file):
-    users.add_user("ana", "planner", "ana-geslo-2026")
-    assert users.authenticate("ana", "ana-geslo-2026").role == "planner"
+    users.add_user(users_file, "ana", "planner", "ana-geslo-2026")
+    assert users.authenticate("ana", "ana-geslo-2026", users_file).role == "planner"
     for name, password in [
         ("ana", "ana-geslo-2027"),
         ("ana", ""),
@@ -41,7 +42,7 @@ def test_only_the_right_password_authenticates(users_file):
         ("ana", "x" * 100_000),
         ("\u202eana", "ana-geslo-2026"),
     ]:
-        assert users.authenticate(name, password) is None, (name, password[:20])
+        assert users.authenticate(name, password, users_file) is None, (name, password[:20])
 
 
 @pytest.mark.parametrize(
@@ -57,7 +58,7 @@ def test_only_the_right_password_authenticates(users_file):
 )
 def test_bad_accounts_are_refused_with_a_reason(users_file, name, role, password):
     with pytest.raises(ConfigurationError):
-        users.add_user(name, role, password)
+        users.add_user(users_file, name, role, password)
     assert not users_file.exists()
 
 
@@ -66,27 +67,27 @@ def test_the_command_manages_users_and_devices(users_file, capsys, monkeypatch):
     assert users.main(["add", "cz", "--role", "civil_protection", "--password-stdin"]) == 0
     assert users.main(["add-device", "stena-1"]) == 0
     link = capsys.readouterr().out.split("token=")[1].split()[0]
-    assert users.authenticate("stena-1", link).device
+    assert users.authenticate("stena-1", link, users_file).device
     assert users.main(["set-role", "cz", "admin"]) == 0
     users.main(["list"])
     assert "cz\tadmin\tperson" in capsys.readouterr().out
     assert users.main(["remove", "cz"]) == 0
-    assert "cz" not in users.load_users()
+    assert "cz" not in users.load_users(users_file)
 
 
 def test_demo_accounts_are_made_once_with_their_passwords_in_a_private_file(users_file):
-    users.make_demo_accounts()
+    users.make_demo_accounts(users_file)
     listing = users_file.with_name("demo-accounts.txt")
     rows = [line.split("\t") for line in listing.read_text().splitlines()[1:]]
     assert {role for _, role, _ in rows} == {"planner", "civil_protection", "mayor_office", "admin"}
-    assert all(users.authenticate(name, password) for name, _, password in rows)
+    assert all(users.authenticate(name, password, users_file) for name, _, password in rows)
     assert stat.S_IMODE(listing.stat().st_mode) == 0o600
     before = users_file.read_text()
-    users.make_demo_accounts()
+    users.make_demo_accounts(users_file)
     assert users_file.read_text() == before
 
 
-def test_provider_groups_map_to_the_most_privileged_role(monkeypatch):
+def test_provider_groups_map_to_the_most_privileged_role():
     mapping = parse_role_map("gis-planerji=planner, gis-cz=civil_protection,gis-admin=admin,x=root")
     assert mapping == {
         "gis-planerji": "planner",
@@ -97,9 +98,14 @@ def test_provider_groups_map_to_the_most_privileged_role(monkeypatch):
     assert role_from_groups("gis-admin", mapping) == "admin"
     assert role_from_groups(["other"], mapping) == "public"
     assert role_from_groups(None, mapping) == "public"
-    monkeypatch.setenv("PANEL_OAUTH_PROVIDER", "generic")
-    monkeypatch.setenv("GIS_OIDC_ROLES", "gis-cz=civil_protection")
-    monkeypatch.setenv("GIS_OIDC_GROUPS_CLAIM", "roles")
-    assert role_of("maja@ptuj.si", {"roles": ["gis-cz"]}) == "civil_protection"
-    assert role_of("maja@ptuj.si", {"groups": ["gis-cz"]}) == "public"
-    assert role_of(None, None) == "public"
+    settings = read_settings(
+        {
+            "PANEL_OAUTH_PROVIDER": "generic",
+            "GIS_OIDC_ROLES": "gis-cz=civil_protection",
+            "GIS_OIDC_GROUPS_CLAIM": "roles",
+        }
+    )
+    access = Access(settings, engine=None)  # roles need no database
+    assert access.role_of("maja@ptuj.si", {"roles": ["gis-cz"]}) == "civil_protection"
+    assert access.role_of("maja@ptuj.si", {"groups": ["gis-cz"]}) == "public"
+    assert access.role_of(None, None) == "public"

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from layers.db import ROOT, read_env_file
+from layers.db import POOL_SIZE, ROOT, read_env_file
 from tests.dashboards.browser import SCREENSHOTS, open_page, wait_for
 from tests.dashboards.conftest import DEVICE, start_server, stop_server
 
@@ -125,7 +125,9 @@ def test_the_wall_survives_an_outage_and_holds_steady(browser, wall_server, samp
         f" connections {connections_before} -> {connections_after}"
     )
     assert memory_after - memory_before < MEMORY_BOUND_MIB
-    assert connections_after <= max(connections_before, 1) + 1 and connections_after <= 10
+    # the server's one pool (the pages, the readings cache, /health) may have reopened up to its
+    # size at once when the database came back; it keeps no more than that
+    assert connections_before <= POOL_SIZE and connections_after <= POOL_SIZE
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "wall-1920.png")
     assert_everything_fits(page)

@@ -12,15 +12,11 @@ from pyproj import Transformer
 from scipy.ndimage import maximum_filter
 
 from etl.load import LoadOptions, load_file
-from layers.readings import (
-    ReadingCache,
-    ReadingQuery,
-    finish,
-    reading_cache,
-    rows_of,
-    stop_reading_caches,
-)
+from layers.aggregation import ReadingQuery, finish
+from layers.readings import ReadingCache, reading_cache, stop_reading_caches
+from layers.readings_index import rows_of
 from layers.registry import layer
+from layers.settings import read_settings
 
 TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
 # Two PM10 stations 2 km apart in Ptuj (EPSG:3794), and a noise meter by the first.
@@ -186,7 +182,7 @@ def test_dask_gives_the_same_aggregate_as_the_cache(stations, tmp_path):
     cache = ReadingCache(stations.reader, layer("sensor_readings"))
     cache.top_up()
     assert export_readings(stations.reader, layer("sensor_readings"), tmp_path / "parquet") == 1200
-    with dask_client() as client:
+    with dask_client(read_settings().dask_scheduler) as client:
         assert len(client.scheduler_info()["workers"]) == 2
         for how in ("mean", "max", "count"):
             query = view(how=how, end=DAY + dt.timedelta(hours=30))

@@ -1,0 +1,99 @@
+"""The settings: every environment variable the product reads, read once into one typed object.
+
+``app.py`` and the command-line entry points (``python -m etl``, ``python -m dashboards.users``)
+call ``read_settings`` once and pass the object on; no other module reads the environment.
+
+| variable | setting |
+|---|---|
+| ``DATABASE_URL``, ``DATABASE_READER_URL`` | the writer's and the dashboards' database (else the project's own cluster, ``.local/db.env``) |
+| ``GIS_PROFILE`` | the municipality profile (``ptuj``) |
+| ``GIS_PORT``, ``GIS_ADDRESS`` | where the server listens (5006, 127.0.0.1) |
+| ``GIS_BASEMAP_URL`` | an online XYZ basemap; none by default (offline) |
+| ``GIS_TLS`` | ``1`` behind TLS: cookies are Secure |
+| ``GIS_USERS_FILE`` | the local users file (``.local/users.json``) |
+| ``GIS_SESSION_HOURS`` | how long a person's sign-in lasts (10) |
+| ``GIS_COOKIE_SECRET`` | signs the cookies (else ``.local/app.env``, made on first use) |
+| ``PANEL_OAUTH_PROVIDER`` | sign-in through an OpenID Connect provider (Panel's variables) |
+| ``GIS_OIDC_ROLES``, ``GIS_OIDC_GROUPS_CLAIM`` | the provider's groups as roles, and the claim holding them |
+| ``GIS_WALL_TICK_SECONDS``, ``…_ROTATE_…``, ``…_REFRESH_…`` | the wall's timers (tests, demos) |
+| ``GIS_DASK_SCHEDULER`` | a Dask cluster for the readings past one machine |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from layers.db import ROOT
+from layers.errors import ConfigurationError
+
+DEFAULT_PROFILE = "ptuj"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment says, checked and typed; see the module's table."""
+
+    profile: str = DEFAULT_PROFILE
+    port: int = 5006
+    address: str = "127.0.0.1"
+    basemap_url: str | None = None
+    tls: bool = False
+    users_file: Path = ROOT / ".local" / "users.json"
+    session_hours: float = 10.0
+    cookie_secret: str | None = None
+    oidc_provider: str | None = None
+    oidc_roles: str = ""
+    oidc_groups_claim: str = "groups"
+    wall_tick_seconds: float | None = None
+    wall_rotate_seconds: float | None = None
+    wall_refresh_seconds: float | None = None
+    dask_scheduler: str | None = None
+
+
+def _number(environ: Mapping[str, str], name: str, kind=float):
+    raw = environ.get(name)
+    if not raw:
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{name}={raw!r} is not a number",
+            f"{name}={raw!r} ni število",
+            f"set {name} to a number, or unset it",
+            f"nastavite {name} na število ali ga izbrišite",
+        ) from None
+
+
+def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings from ``environ`` (the process's environment), defaults where unset.
+
+    Raises
+    ------
+    ConfigurationError
+        A variable that must be a number is not one.
+    """
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    port = _number(env, "GIS_PORT", int)
+    hours = _number(env, "GIS_SESSION_HOURS")
+    return Settings(
+        profile=env.get("GIS_PROFILE") or defaults.profile,
+        port=defaults.port if port is None else port,
+        address=env.get("GIS_ADDRESS") or defaults.address,
+        basemap_url=env.get("GIS_BASEMAP_URL") or None,
+        tls=env.get("GIS_TLS") == "1",
+        users_file=Path(env.get("GIS_USERS_FILE") or defaults.users_file),
+        session_hours=defaults.session_hours if hours is None else hours,
+        cookie_secret=env.get("GIS_COOKIE_SECRET") or None,
+        oidc_provider=env.get("PANEL_OAUTH_PROVIDER") or None,
+        oidc_roles=env.get("GIS_OIDC_ROLES", ""),
+        oidc_groups_claim=env.get("GIS_OIDC_GROUPS_CLAIM") or defaults.oidc_groups_claim,
+        wall_tick_seconds=_number(env, "GIS_WALL_TICK_SECONDS"),
+        wall_rotate_seconds=_number(env, "GIS_WALL_ROTATE_SECONDS"),
+        wall_refresh_seconds=_number(env, "GIS_WALL_REFRESH_SECONDS"),
+        dask_scheduler=env.get("GIS_DASK_SCHEDULER") or None,
+    )
