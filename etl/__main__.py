@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
@@ -23,6 +24,9 @@ from layers.errors import GisError
 from layers.indicators import record_snapshots
 from layers.registry import LAYERS
 from layers.settings import read_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,7 +125,7 @@ def _print_report(report: LoadReport) -> None:
         print(f"  rejected rows with their reasons: {report.rejects_file}")
 
 
-def record_indicators(engine, reports: list[LoadReport]) -> None:
+def record_indicators(engine: Engine, reports: list[LoadReport]) -> None:
     """After a command that changed data, the wall's indicator values as of it (for the trend).
 
     Once per command, not per file: it takes about 0.4 s, and a profile loads a dozen files.
@@ -131,6 +135,10 @@ def record_indicators(engine, reports: list[LoadReport]) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    """The command ``args`` names, run as the writer once the pending migrations are applied.
+
+    Every command applies them first, ``catalog`` included.
+    """
     urls = database_urls()
     engine = get_engine(urls.writer, "etl")
     applied = migrate(engine, urls.reader)
@@ -179,6 +187,15 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The exit status of the command line ``argv`` (else ``sys.argv[1:]``), once it has run.
+
+    Returns
+    -------
+    int
+        0, or 2 once an error a user can act on (``GisError``) or a database ``OperationalError``
+        (told as an unreachable database) is printed to stderr. A malformed command line exits
+        in ``argparse``.
+    """
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -1,12 +1,17 @@
 """The dataset catalogue, written: one row per load, with where the data came from, in the load's
-own transaction. It is read in ``layers.catalog``."""
+own transaction. It is read in ``layers.catalog``.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
+
+if TYPE_CHECKING:
+    from etl.load import LoadOptions, LoadReport
 
 
 @dataclass(frozen=True)
@@ -29,16 +34,17 @@ class CatalogEntry:
 
 
 def load_entry(
-    report,
+    report: LoadReport,
     checksum: str,
-    options,
+    options: LoadOptions,
     started: float,
     source_crs: str,
     source_layer: str | None = None,
     part: str | None = None,
 ) -> CatalogEntry:
     """The catalogue entry of a load: what its report counted, its options' provenance, and its
-    duration since ``started`` (``time.perf_counter()``)."""
+    duration since ``started`` (``time.perf_counter()``).
+    """
     return CatalogEntry(
         layer=report.layer,
         source_file=report.path.name,

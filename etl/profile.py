@@ -20,7 +20,8 @@ SAMPLE_DIR = DATA_DIR / "sample"  # the generator: a newer one makes the sample 
 
 def outdated(manifest: Path, profile: Profile) -> bool:
     """Whether the sample at ``manifest`` is missing or older than its generator or profile (a
-    layer added to the sample reaches a checkout that generated it before)."""
+    layer added to the sample reaches a checkout that generated it before).
+    """
     if not manifest.exists():
         return True
     sources = [*SAMPLE_DIR.glob("*.py"), PROFILES_DIR / f"{profile.id}.toml"]
@@ -29,7 +30,8 @@ def outdated(manifest: Path, profile: Profile) -> bool:
 
 def sample_datasets(profile: Profile, directory: Path | None = None) -> list[Dataset]:
     """The generated files of ``profile``, generating them first when they are missing or older
-    than what makes them."""
+    than what makes them.
+    """
     directory = directory or profile.generated_dir
     manifest = directory / MANIFEST
     if outdated(manifest, profile):

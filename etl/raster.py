@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
@@ -29,6 +30,11 @@ from layers.errors import LoadError
 from layers.registry import HAZARD_CLASSES
 from layers.spec import STORAGE_SRID, LayerSpec
 from styles import style
+
+if TYPE_CHECKING:
+    import pyproj
+    from rasterio.io import DatasetReader
+    from rasterio.transform import Affine
 
 SCENARIO_PATTERN = re.compile(r"^Q(\d{1,5})$", re.IGNORECASE)
 MAX_DEPTH_M = 30.0  # deeper "water" is an elevation model or a water level, not a depth
@@ -72,7 +78,7 @@ def scenario_return_period(path: Path, layer: str, scenario: str | None) -> int:
     return int(match.group(1))
 
 
-def read_depth(path: Path, layer: str, crs: str | None) -> tuple[np.ma.MaskedArray, object, CRS]:
+def read_depth(path: Path, layer: str, crs: str | None) -> tuple[np.ma.MaskedArray, Affine, CRS]:
     """The depth band in EPSG:3794, nodata masked, with its transform and the source CRS."""
     try:
         dataset = rasterio.open(path)
@@ -124,7 +130,9 @@ def read_depth(path: Path, layer: str, crs: str | None) -> tuple[np.ma.MaskedArr
     return depth, transform, CRS.from_user_input(source_crs)
 
 
-def _to_storage_crs(dataset, depth: np.ma.MaskedArray, source_crs) -> tuple:
+def _to_storage_crs(
+    dataset: DatasetReader, depth: np.ma.MaskedArray, source_crs: CRS | pyproj.CRS
+) -> tuple[np.ma.MaskedArray, Affine]:
     """Reproject to EPSG:3794 at the source's resolution; nearest keeps each cell's depth."""
     target = CRS.from_epsg(STORAGE_SRID)
     transform, width, height = calculate_default_transform(
@@ -145,7 +153,7 @@ def _to_storage_crs(dataset, depth: np.ma.MaskedArray, source_crs) -> tuple:
     return np.ma.masked_invalid(out), transform
 
 
-def check_depth(depth: np.ma.MaskedArray, transform, path: Path, layer: str) -> None:
+def check_depth(depth: np.ma.MaskedArray, transform: Affine, path: Path, layer: str) -> None:
     """Refuse rasters that are not water depths in metres, or that lie outside Slovenia."""
     values = depth.compressed()
     if values.size == 0 or not (values > 0).any():
@@ -186,7 +194,7 @@ def check_depth(depth: np.ma.MaskedArray, transform, path: Path, layer: str) -> 
 
 
 def zone_polygons(
-    depth: np.ma.MaskedArray, transform, return_period: int, style_key: str
+    depth: np.ma.MaskedArray, transform: Affine, return_period: int, style_key: str
 ) -> list[dict]:
     """One polygon per connected area of cells in the same depth band, with its class."""
     bands = depth_bands(style_key, return_period)

@@ -67,6 +67,7 @@ def parse_crs(value: str, path: Path, layer: str) -> CRS:
 
 
 def unreadable(path: Path, layer: str, exc: Exception) -> LoadError:
+    """The error for a file that GDAL or Arrow cannot read, quoting what they raised."""
     return LoadError(
         path,
         layer,
@@ -108,6 +109,7 @@ class Source:
 
     @property
     def crs_name(self) -> str:
+        """The CRS as the catalogue records it: its authority code (``EPSG:3794``) if any."""
         return self.crs.to_string()
 
     def batches(

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, text
 from tqdm import tqdm
 
 from etl import pgcopy
-from etl.load import Load, Loader, LoadOptions, Plan, Staged
+from etl.load import Load, Loader, LoadOptions, LoadReport, Plan, Staged
 from etl.rejects import write_table_rejects
 from etl.validate import map_columns, to_numbers
 from layers.errors import LoadError
@@ -56,7 +56,8 @@ COPY_ROW = np.dtype(
 
 def plan_load(path: Path, spec: LayerSpec, options: LoadOptions) -> Plan:
     """Readings are always appended (``options.mode`` does not apply), and yet the file loaded
-    last time, unchanged, is skipped: each of its readings would be refused as loaded already."""
+    last time, unchanged, is skipped: each of its readings would be refused as loaded already.
+    """
     if path.suffix.lower() not in SUFFIXES or not path.is_file():
         raise LoadError(
             path,
@@ -102,7 +103,14 @@ def append_staged(conn: Connection, spec: LayerSpec, load_id: int) -> None:
     conn.exec_driver_sql(f"ANALYZE {spec.load_table}")
 
 
-def stage(conn: Connection, path: Path, spec: LayerSpec, options, report, rejected: list) -> bool:
+def stage(
+    conn: Connection,
+    path: Path,
+    spec: LayerSpec,
+    options: LoadOptions,
+    report: LoadReport,
+    rejected: list[pd.DataFrame],
+) -> bool:
     """Check every batch and COPY its good rows into ``etl_readings``; keep the refused ones.
 
     Returns whether two staged rows may have the same sensor and time (see ``may_repeat``).
@@ -141,7 +149,8 @@ def pair_hashes(good: pd.DataFrame) -> np.ndarray:
 def may_repeat(keys: list[np.ndarray]) -> bool:
     """Whether two rows may share sensor and time: only if two hashes are equal. So when none
     are (nearly always), the exact search in the database, a second of work per million rows,
-    is skipped. 8 bytes a row are held for it."""
+    is skipped. 8 bytes a row are held for it.
+    """
     hashes = np.sort(np.concatenate(keys)) if keys else np.zeros(0, np.uint64)
     return bool((hashes[1:] == hashes[:-1]).any())
 
@@ -177,7 +186,7 @@ def source_batches(path: Path, spec: LayerSpec) -> Iterator[pd.DataFrame]:
     mapping = map_columns(names, spec, path)
     broken: list[tuple[int, str]] = []
 
-    def keep_broken(row) -> str:
+    def keep_broken(row: pacsv.InvalidRow) -> str:
         broken.append((row.number, row.text))
         return "skip"
 
@@ -256,7 +265,12 @@ def sensors_of(codes: pd.Series, sensors: pd.DataFrame) -> pd.DataFrame:
     return table.iloc[np.where(labels < 0, len(uniques), labels)]
 
 
-def _good_rows(rows, times, ids, values) -> pd.DataFrame:
+def _good_rows(
+    rows: pd.Series | pd.DataFrame,
+    times: pd.Series | None,
+    ids: np.ndarray | None,
+    values: pd.Series | None,
+) -> pd.DataFrame:
     if times is None:
         return pd.DataFrame({"row_no": [], "t": [], "sensor_id": [], "value": []})
     micros = times.dt.tz_convert(None).to_numpy().astype("datetime64[us]").astype(np.int64)
@@ -302,10 +316,11 @@ def copy_rows(good: pd.DataFrame) -> bytes:
 
 
 def drop_duplicates(
-    conn: Connection, spec: LayerSpec, report, may_repeat: bool
+    conn: Connection, spec: LayerSpec, report: LoadReport, may_repeat: bool
 ) -> list[pd.DataFrame]:
     """Remove staged readings a sensor already has at that time: later rows of this file (looked
-    for when ``may_repeat``), and rows loaded before. Returns them as refused rows."""
+    for when ``may_repeat``), and rows loaded before. Returns them as refused rows.
+    """
     within = _repeats_in_file(conn) if may_repeat else []
     before = conn.execute(
         text(

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 
 from layers.errors import LoadError
 
+if TYPE_CHECKING:
+    from etl.load import LoadReport
 
-def refuse_empty_load(report) -> None:
+
+def refuse_empty_load(report: LoadReport) -> None:
     """An empty file, or one whose every row was refused, replaces nothing."""
     if not report.rejected:
         raise LoadError(
@@ -33,7 +37,9 @@ def refuse_empty_load(report) -> None:
     )
 
 
-def write_rejects(rejected: list[gpd.GeoDataFrame], report, folder: Path | None) -> Path | None:
+def write_rejects(
+    rejected: list[gpd.GeoDataFrame], report: LoadReport, folder: Path | None
+) -> Path | None:
     """Write the rejected source rows with their reasons as GeoJSON, and a summary beside them.
 
     Nothing is lost: every row of the file is either in the layer or in this file.
@@ -50,7 +56,7 @@ def write_rejects(rejected: list[gpd.GeoDataFrame], report, folder: Path | None)
     return target
 
 
-def write_summary(report, path: Path, rejects: Path) -> None:
+def write_summary(report: LoadReport, path: Path, rejects: Path) -> None:
     """What a load did, as JSON beside its reject file, for whoever fixes the rows."""
     summary = {
         "file": str(report.path),
@@ -66,7 +72,9 @@ def write_summary(report, path: Path, rejects: Path) -> None:
     path.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-def write_table_rejects(rejected: list[pd.DataFrame], report, folder: Path | None) -> Path | None:
+def write_table_rejects(
+    rejected: list[pd.DataFrame], report: LoadReport, folder: Path | None
+) -> Path | None:
     """Write refused rows of a table (readings) as CSV with their reasons, and a summary beside."""
     if not rejected or folder is None:
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 from psycopg.copy import QueuedLibpqWriter
@@ -23,6 +24,9 @@ from etl import pgcopy
 from etl.ewkb import to_ewkb
 from etl.validate import Prepared
 from layers.spec import LayerSpec
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 BULK_ROWS = 100_000  # from here on, building the indexes anew beats maintaining them
 NEVER = float("inf")
@@ -86,13 +90,22 @@ class Stage:
         self._thread.start()
         return self
 
-    def __exit__(self, kind, error, trace) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self._batches.put(END if error is None else ABORT)
         self._thread.join()
         if self._error is not None and error is None:
             raise self._error
 
     def write(self, rows: Rows) -> None:
+        """Hand ``rows`` to the staging thread, waiting while two batches are queued.
+
+        Once the thread has failed, its error is raised here instead.
+        """
         if self._error is not None:
             raise self._error
         self._batches.put(rows)

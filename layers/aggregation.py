@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import datashader as ds
 import numpy as np
@@ -18,6 +19,10 @@ from datashader.reductions import _sum_zero
 from scipy.ndimage import maximum_filter
 
 from layers.sensor_kinds import AGGREGATES
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    import pandas as pd
 
 CORES = os.cpu_count() or 1
 # shared by every session: at most one aggregation thread per core, however many pan at once
@@ -27,7 +32,8 @@ AGGREGATORS = ThreadPoolExecutor(CORES, thread_name_prefix="readings-aggregate")
 @dataclass(frozen=True)
 class ReadingQuery:
     """One view of one kind: a time window [start, end) in µs since 1970 (UTC), a box in
-    EPSG:3857 and a canvas of width × height pixels, aggregated by ``how``."""
+    EPSG:3857 and a canvas of width × height pixels, aggregated by ``how``.
+    """
 
     kind: str
     start_us: int
@@ -46,7 +52,8 @@ class ReadingQuery:
 @dataclass(frozen=True)
 class Aggregate:
     """The grid of a view: ``value`` (the aggregate; NaN where nothing was read) and ``count``,
-    row 0 at the bottom (``box``'s ymin), and how many readings went into it."""
+    row 0 at the bottom (``box``'s ymin), and how many readings went into it.
+    """
 
     value: np.ndarray
     count: np.ndarray
@@ -55,11 +62,12 @@ class Aggregate:
 
 
 def canvas(query: ReadingQuery) -> ds.Canvas:
+    """The datashader canvas of a view: its box, and its width and height in pixels."""
     xmin, ymin, xmax, ymax = query.box
     return ds.Canvas(query.width, query.height, x_range=(xmin, xmax), y_range=(ymin, ymax))
 
 
-def reduction(how: str):
+def reduction(how: str) -> ds.summary:
     """What datashader sums per pixel: always the count (hover shows it), and what ``how`` needs."""
     if how == "count":
         return ds.summary(count=ds.count())
@@ -71,8 +79,8 @@ def reduction(how: str):
     return ds.summary(count=ds.count(), max=ds.max("value"))
 
 
-def grid(frame, query: ReadingQuery) -> dict[str, np.ndarray]:
-    """datashader's grids of ``frame`` (pandas or Dask, columns x, y, value) for ``query``."""
+def grid(frame: pd.DataFrame | dd.DataFrame, query: ReadingQuery) -> dict[str, np.ndarray]:
+    """The grids datashader makes of ``frame`` (pandas or Dask; x, y, value) for ``query``."""
     found = canvas(query).points(frame, "x", "y", agg=reduction(query.how))
     return {name: found[name].to_numpy() for name in found.data_vars}
 

@@ -1,5 +1,6 @@
 """The audit trail: appended through ``record_audit()`` (the dashboards may write nothing else),
-read by admins only."""
+read by admins only.
+"""
 
 from __future__ import annotations
 

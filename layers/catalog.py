@@ -40,7 +40,8 @@ def newest_load(engine: Engine, spec: LayerSpec, part: str | None = None) -> dic
 
 def newest_times(conn: Connection, layers: Iterable[str] | None = None) -> dict[str, dt.datetime]:
     """When each layer (of ``layers``, or every one) was last loaded; a layer never loaded is
-    missing."""
+    missing.
+    """
     if layers is None:
         return dict(conn.execute(NEWEST_TIMES).all())
     return dict(conn.execute(NEWEST_TIMES_OF, {"layers": list(layers)}).all())

@@ -131,6 +131,7 @@ class ExposureReport:
     sections: dict[str, list[dict] | None] = field(default_factory=dict)
 
     def rows(self, section: str) -> list[dict]:
+        """The rows of ``section``; none for a section that is empty or was left out."""
         return self.sections.get(section) or []
 
     def total(self, section: str, column: str, hazard_class: str | None = None) -> float:

@@ -24,6 +24,8 @@ CATALOGUE = Path(__file__).with_name("indicators.toml")
 
 @dataclass(frozen=True)
 class Indicator:
+    """An indicator of the wall as ``indicators.toml`` declares it (see the top of that file)."""
+
     id: str
     iso: str
     name_sl: str
@@ -53,13 +55,16 @@ class Reading:
     previous: float | None = None
 
     def age(self, now: dt.datetime | None = None) -> dt.timedelta:
+        """How old the data is at ``now`` (else at this moment)."""
         return (now or dt.datetime.now(dt.UTC)) - self.data_time
 
     def stale(self, now: dt.datetime | None = None) -> bool:
+        """Whether the data is older than the indicator's cadence at ``now`` (else now)."""
         return self.age(now) > dt.timedelta(days=self.indicator.cadence_days)
 
     @property
     def change(self) -> float | None:
+        """The value less the one before the newest data; None while either is missing."""
         if self.value is None or self.previous is None:
             return None
         return self.value - self.previous
@@ -67,6 +72,7 @@ class Reading:
 
 @cache
 def catalogue() -> tuple[Indicator, ...]:
+    """Every indicator of ``indicators.toml``, in the file's order; read once per process."""
     raw = tomllib.loads(CATALOGUE.read_text(encoding="utf-8"))
     return tuple(
         Indicator(**{**entry, "sources": tuple(entry["sources"])}) for entry in raw["indicator"]
@@ -74,6 +80,7 @@ def catalogue() -> tuple[Indicator, ...]:
 
 
 def indicator(indicator_id: str) -> Indicator:
+    """The indicator ``indicator_id`` of the catalogue; ``StopIteration`` when there is none."""
     return next(i for i in catalogue() if i.id == indicator_id)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import shapely
@@ -16,6 +17,9 @@ from sqlalchemy import Engine, bindparam, column, func, select, table
 
 from layers.errors import LayerAccessError
 from layers.spec import LayerSpec
+
+if TYPE_CHECKING:
+    from sqlalchemy import Function, Select, TableClause
 
 WEB_MERCATOR = 3857
 EARTH_RADIUS_M = 6_378_137.0
@@ -45,7 +49,7 @@ class Viewport:
         return self.pixel_size * math.cos(latitude)
 
     def snapped(self) -> Viewport:
-        """This viewport grown outwards to a grid, so neighbouring requests coincide."""
+        """The viewport grown outwards to a grid, so neighbouring requests coincide."""
         zoom_step = 2 ** math.ceil(math.log2(max(self.pixel_size, 1e-3)))
         cell = zoom_step * SNAP_PX
         return Viewport(
@@ -66,11 +70,11 @@ def check_access(spec: LayerSpec, role: str) -> None:
         )
 
 
-def _table(spec: LayerSpec, names: list[str]):
+def _table(spec: LayerSpec, names: list[str]) -> TableClause:
     return table(spec.read_table, *(column(n) for n in names))
 
 
-def _box(viewport: Viewport, srid: int):
+def _box(viewport: Viewport, srid: int) -> Function:
     envelope = func.ST_MakeEnvelope(
         bindparam("xmin", viewport.xmin),
         bindparam("ymin", viewport.ymin),
@@ -81,7 +85,7 @@ def _box(viewport: Viewport, srid: int):
     return func.ST_Transform(envelope, srid)
 
 
-def _in_part(query, source, spec: LayerSpec, part: str | None):
+def _in_part(query: Select, source: TableClause, spec: LayerSpec, part: str | None) -> Select:
     """``query`` kept to one part of a partitioned layer (a flood scenario); others as they are."""
     if not spec.partition_column:
         return query
@@ -89,6 +93,7 @@ def _in_part(query, source, spec: LayerSpec, part: str | None):
 
 
 def read_columns(spec: LayerSpec) -> list[str]:
+    """The columns read of each feature: the id, then every field, derived ones too."""
     return [spec.id_column, *(f.name for f in spec.fields)]
 
 

@@ -52,6 +52,7 @@ class Snapshot:
 
     @property
     def nbytes(self) -> int:
+        """The bytes the columns of every kind take."""
         return sum(c.nbytes for c in self.kinds.values())
 
 
@@ -66,6 +67,7 @@ class ReadingCache:
         self.stopped = threading.Event()  # set to end the background top-up
 
     def aggregate(self, query: ReadingQuery) -> Aggregate:
+        """The view's aggregate over the readings the cache holds now (its current snapshot)."""
         return aggregate_columns(self.snapshot.kinds.get(query.kind), query)
 
     def top_up(self) -> bool:
@@ -120,7 +122,8 @@ def sensor_places(engine: Engine, spec: LayerSpec) -> pd.DataFrame:
 def readings_since(engine: Engine, spec: LayerSpec, after: int, upto: int) -> pd.DataFrame:
     """Readings of loads (after, upto], through COPY as CSV parsed by pyarrow (the fastest way
     to move millions of rows out of PostgreSQL here), a chunk at a time so that the text of all
-    of them is never held at once."""
+    of them is never held at once.
+    """
     dense = spec.dense
     chunks, buffer = [], io.BytesIO()
     with engine.connect() as conn:
@@ -157,7 +160,8 @@ def _parse_readings(buffer: io.BytesIO) -> pd.DataFrame:
 
 def _extend(columns: KindColumns | None, places: pd.DataFrame, new: pd.DataFrame) -> KindColumns:
     """A kind's columns with ``new`` readings merged in; days before the new ones stay as they
-    are, the rest is ordered again."""
+    are, the rest is ordered again.
+    """
     index = pd.Series(places["rank"].to_numpy(), index=places["id"].to_numpy())
     mine = new[new["sensor_id"].isin(index.index)]
     rank = index.reindex(mine["sensor_id"].to_numpy()).to_numpy(np.int16)
@@ -201,7 +205,8 @@ CACHES_LOCK = threading.Lock()
 
 def reading_cache(engine: Engine, spec: LayerSpec) -> ReadingCache:
     """The process's cache of ``spec``'s readings, filled now and topped up every
-    ``TOP_UP_SECONDS`` by a background thread until ``stop_reading_caches``."""
+    ``TOP_UP_SECONDS`` by a background thread until ``stop_reading_caches``.
+    """
     with CACHES_LOCK:
         if (engine, spec) in CACHES:
             return CACHES[engine, spec]

@@ -55,12 +55,23 @@ def export_readings(engine: Engine, spec: LayerSpec, folder: Path) -> int:
     return len(frame)
 
 
+def month(moment_us: int) -> str:
+    """The month partition (``2026-11``) of a moment in µs since 1970, UTC."""
+    return pd.Timestamp(moment_us, unit="us").strftime("%Y-%m")
+
+
 def dask_aggregate(folder: Path, query: ReadingQuery) -> Aggregate:
     """The view's aggregate computed by Dask over the exported Parquet."""
+    months = [month(query.start_us), month(max(query.end_us - 1, query.start_us))]
     frame = dd.read_parquet(
         folder,
         columns=["x", "y", "value", "t"],
-        filters=[("kind", "==", query.kind)],
+        # the kind's partitions of the months the window touches, and no others
+        filters=[
+            ("kind", "==", query.kind),
+            ("month", ">=", months[0]),
+            ("month", "<=", months[1]),
+        ],
     )
     frame = frame[(frame["t"] >= query.start_us) & (frame["t"] < query.end_us)]
     return finish(merge([grid(frame, query)]), query)
@@ -68,7 +79,8 @@ def dask_aggregate(folder: Path, query: ReadingQuery) -> Aggregate:
 
 def dask_client(address: str | None) -> Client:
     """A client of the cluster at ``address`` (the setting ``GIS_DASK_SCHEDULER``), else of a
-    local one."""
+    local one.
+    """
     if address:
         return Client(address)
     return Client(

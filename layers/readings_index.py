@@ -25,7 +25,8 @@ GATHER_SHARE = 3  # rows in view are copied out only when they are under a third
 @dataclass(frozen=True)
 class KindColumns:
     """The readings of one kind, ordered by (day, sensor rank, time), with where each
-    (day, rank) cell starts: rows of cell c are ``cells[c]:cells[c + 1]``, c = day * ranks + rank."""
+    (day, rank) cell starts: rows of cell c are ``cells[c]:cells[c + 1]``, c = day * ranks + rank.
+    """
 
     x: np.ndarray
     y: np.ndarray
@@ -40,10 +41,12 @@ class KindColumns:
 
     @property
     def ranks(self) -> int:
+        """How many sensors the kind has: ranks run from 0 to one less."""
         return len(self.sensor_x)
 
     @property
     def nbytes(self) -> int:
+        """The bytes the reading columns and the cell index take (the sensors' places aside)."""
         return sum(a.nbytes for a in (self.x, self.y, self.value, self.t, self.rank, self.cells))
 
 
@@ -91,7 +94,8 @@ def morton_ranks(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def rows_of(columns: KindColumns, query: ReadingQuery) -> list[slice | np.ndarray]:
     """The rows a view needs, as few pieces as possible: a slice where they are contiguous
-    (no copy), else the row numbers of the runs of the sensors in view."""
+    (no copy), else the row numbers of the runs of the sensors in view.
+    """
     if not columns.days:
         return []
     start_day = max(query.start_us // DAY_US - columns.first_day, 0)
@@ -125,7 +129,9 @@ def rows_of(columns: KindColumns, query: ReadingQuery) -> list[slice | np.ndarra
     return pieces
 
 
-def _cell_rows(columns: KindColumns, days: range, run_first, run_last) -> slice | np.ndarray:
+def _cell_rows(
+    columns: KindColumns, days: range, run_first: np.ndarray, run_last: np.ndarray
+) -> slice | np.ndarray:
     """The rows of the runs of sensors in view on consecutive ``days``."""
     days = np.asarray(days, np.int64)[:, None]
     starts = columns.cells[days * columns.ranks + run_first].ravel()
@@ -144,7 +150,7 @@ def _cell_rows(columns: KindColumns, days: range, run_first, run_last) -> slice 
 
 
 def aggregate_columns(columns: KindColumns | None, query: ReadingQuery) -> Aggregate:
-    """datashader's aggregate of a view over the cached columns of its kind."""
+    """The aggregate datashader makes of a view over the cached columns of its kind."""
     frames = [
         pd.DataFrame(
             {"x": columns.x[rows], "y": columns.y[rows], "value": columns.value[rows]}, copy=False
@@ -158,7 +164,8 @@ def aggregate_columns(columns: KindColumns | None, query: ReadingQuery) -> Aggre
 
 def _parts(pieces: list[slice | np.ndarray]) -> list[slice | np.ndarray]:
     """The rows to hand to datashader: a slice of many rows in one part per core, and the rows
-    picked one by one in one part (a call costs a few ms however few its rows)."""
+    picked one by one in one part (a call costs a few ms however few its rows).
+    """
     slices = [rows for rows in pieces if isinstance(rows, slice) and _size(rows)]
     picked = [rows for rows in pieces if not isinstance(rows, slice) and len(rows)]
     parts = [part for rows in slices for part in _split(rows)]

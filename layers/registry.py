@@ -136,7 +136,8 @@ def layer(layer_id: str) -> LayerSpec:
 
 def layer_for(purpose: str) -> LayerSpec:
     """The layer that serves ``purpose`` (``layers.spec.PURPOSES``): the boundary, the areas a
-    report may be limited to (the districts), the flood hazard zones."""
+    report may be limited to (the districts), the flood hazard zones.
+    """
     return next(s for s in LAYERS.values() if s.purpose == purpose)
 
 

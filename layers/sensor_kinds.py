@@ -13,6 +13,8 @@ AGGREGATES = ("count", "mean", "max")
 
 @dataclass(frozen=True)
 class SensorKind:
+    """One kind of sensor as the catalogue declares it (see the top of ``sensor_kinds.toml``)."""
+
     id: str
     family: str
     name_sl: str
@@ -24,6 +26,7 @@ class SensorKind:
 
     @property
     def title(self) -> str:
+        """The kind's name in both languages, ``name_sl · name_en``."""
         return f"{self.name_sl} · {self.name_en}"
 
 

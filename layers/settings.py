@@ -1,7 +1,9 @@
 """The settings: every environment variable the product reads, read once into one typed object.
 
 ``app.py`` and the command-line entry points (``python -m etl``, ``python -m dashboards.users``)
-call ``read_settings`` once and pass the object on; no other module reads the environment.
+call ``read_settings`` once and pass the object on. The database's URLs are the one exception:
+``layers.db.database_urls`` reads them (or the project's own cluster's ``.local/db.env``), called
+once by the same entry points; no other module reads the environment.
 
 | variable | setting |
 |---|---|
@@ -22,7 +24,7 @@ call ``read_settings`` once and pass the object on; no other module reads the en
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +55,9 @@ class Settings:
     dask_scheduler: str | None = None
 
 
-def _number(environ: Mapping[str, str], name: str, kind=float):
+def _number(
+    environ: Mapping[str, str], name: str, kind: Callable[[str], float] = float
+) -> float | None:
     raw = environ.get(name)
     if not raw:
         return None

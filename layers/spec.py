@@ -54,6 +54,7 @@ class Field:
 
     @property
     def label(self) -> str:
+        """The field's heading in both languages, ``label_sl · label_en``."""
         return f"{self.label_sl} · {self.label_en}"
 
 
@@ -81,10 +82,12 @@ class Measure:
 
     @property
     def clipped(self) -> bool:
+        """Whether it measures the part of a feature inside each class (a length or an area)."""
         return self.kind in CLIPPED_MEASURES
 
     @property
     def label(self) -> str:
+        """The figure's heading in both languages, ``label_sl · label_en``."""
         return f"{self.label_sl} · {self.label_en}"
 
 
@@ -115,6 +118,7 @@ class Exposure:
 
     @property
     def clipped(self) -> bool:
+        """Whether the section's measures are clipped to each class (all of them are, or none)."""
         return any(m.clipped for m in self.measures)
 
 
@@ -122,7 +126,8 @@ class Exposure:
 class Dense:
     """Where a dense layer's readings and their places are: the readings table's columns and
     the point layer whose features they belong to (``places``), whose ``kind_column`` sorts them
-    into kinds drawn one at a time."""
+    into kinds drawn one at a time.
+    """
 
     places: str
     place_column: str = "sensor_id"
@@ -189,11 +194,14 @@ class LayerSpec:
 
     @property
     def title(self) -> str:
+        """The layer's title in both languages, ``title_sl · title_en``."""
         return f"{self.title_sl} · {self.title_en}"
 
     @property
     def loaded_fields(self) -> tuple[Field, ...]:
+        """The fields read from a file, in order; the others are derived in the database."""
         return tuple(f for f in self.fields if f.loaded)
 
     def field(self, name: str) -> Field:
+        """The field called ``name``; ``StopIteration`` when the layer has none."""
         return next(f for f in self.fields if f.name == name)
