@@ -18,6 +18,7 @@ import panel as pn
 from dashboards.access import Access
 from dashboards.audit import AuditPage
 from dashboards.civil_protection import CivilProtectionDashboard
+from dashboards.headers import header_transform
 from dashboards.health import HealthHandler
 from dashboards.planner import PlannerDashboard
 from dashboards.signin import auth_options
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         show=False,
         title="Občinski zemljevid",
         websocket_origin=origins,
+        transforms=[header_transform(settings)],
     )
     return 0
 

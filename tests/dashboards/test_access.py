@@ -209,6 +209,7 @@ def test_behind_tls_the_cookie_is_secure(sample_database, tmp_path_factory):
         stop_server(running)
     cookie = next(v for v in headers.get_all("Set-Cookie") if v.startswith("user="))
     assert "Secure" in cookie and "HttpOnly" in cookie
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
 @pytest.fixture(scope="module")
