@@ -138,6 +138,9 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         self.csv = pn.widgets.FileDownload(
             callback=self._csv_file, filename="porocilo.csv", label="CSV"
         )
+        self.csv_sl = pn.widgets.FileDownload(
+            callback=self._csv_sl_file, filename="porocilo_sl.csv", label="CSV (Excel, sl)"
+        )
         # Busy whenever a callback of this session runs (a PDF being made, a report computed).
         self.busy = pn.indicators.LoadingSpinner(value=False, size=24)
         pn.state.sync_busy(self.busy)
@@ -239,8 +242,16 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
 
     def _csv_file(self) -> io.BytesIO:
         self.csv.filename = f"poplave_{self.report.scenario}.csv"
-        self.audit("export_csv", self._export_detail())
-        return io.BytesIO(report_csv(self.report).encode("utf-8-sig"))  # BOM: Excel reads UTF-8
+        return self._csv_bytes("en")
+
+    def _csv_sl_file(self) -> io.BytesIO:
+        self.csv_sl.filename = f"poplave_{self.report.scenario}_sl.csv"
+        return self._csv_bytes("sl")
+
+    def _csv_bytes(self, convention: str) -> io.BytesIO:
+        self.audit("export_csv", f"{self._export_detail()}; {convention}")
+        # a byte-order mark: Excel then reads the file as UTF-8
+        return io.BytesIO(report_csv(self.report, convention).encode("utf-8-sig"))
 
     def __panel__(self) -> pn.viewable.Viewable:
         controls = pn.Column(
@@ -250,7 +261,7 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
             html_pane(DRAW_HINT, sizing_mode="stretch_width"),
             pn.Row(self.use_drawn, self.clear),
             html_pane("<div class='panel-title'>Izvoz · Export</div>"),
-            pn.Row(self.pdf, self.csv, self.busy),
+            pn.Row(self.pdf, self.csv, self.csv_sl, self.busy),
             html_pane("<div class='panel-title'>Sloji · Layers</div>"),
             self.map.layer_list(),
             width=320,

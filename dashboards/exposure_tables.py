@@ -178,10 +178,29 @@ def csv_lines(report: ExposureReport, spec: LayerSpec) -> Iterator[tuple]:
             yield row["hazard_class"], item, m.name, value, m.unit
 
 
-def report_csv(report: ExposureReport) -> str:
-    """The report in long form, one measured value per line, for spreadsheets and other tools."""
+# a CSV's field separator and decimal mark: the international convention, and the one a
+# spreadsheet set to Slovenian reads (a comma is its decimal mark, so fields part on ";")
+CSV_CONVENTIONS = {"en": (",", "."), "sl": (";", ",")}
+
+
+class DecimalWriter:
+    """``csv.writer`` with a decimal mark of its own for floats."""
+
+    def __init__(self, out: io.StringIO, convention: str) -> None:
+        delimiter, self.mark = CSV_CONVENTIONS[convention]
+        self.writer = csv.writer(out, delimiter=delimiter)
+
+    def writerow(self, row: list) -> None:
+        self.writer.writerow(
+            [str(v).replace(".", self.mark) if isinstance(v, float) else v for v in row]
+        )
+
+
+def report_csv(report: ExposureReport, convention: str = "en") -> str:
+    """The report in long form, one measured value per line, for spreadsheets and other tools;
+    ``convention`` "sl" writes ``;`` between fields and decimal commas (a Slovenian Excel)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = DecimalWriter(out, convention)
     writer.writerow(CSV_COLUMNS)
     head = [report.scenario, report.area_name]
     for row in report.rows(ZONE_AREA):

@@ -98,7 +98,7 @@ def test_the_csv_adds_up_to_the_report_and_is_audited(dashboard, flood_database)
     rows = list(csv.DictReader(io.StringIO(dashboard._csv_file().getvalue().decode("utf-8-sig"))))
     with flood_database.writer.connect() as conn:
         audited = conn.scalars(text("SELECT detail FROM audit_event WHERE action = 'export_csv'"))
-        assert list(audited) == ["Q100; Vsa občina · Whole municipality"]
+        assert list(audited) == ["Q100; Vsa občina · Whole municipality; en"]
     residents = sum(
         int(r["value"]) for r in rows if r["section"] == "buildings" and r["measure"] == "residents"
     )
@@ -106,3 +106,17 @@ def test_the_csv_adds_up_to_the_report_and_is_audited(dashboard, flood_database)
     assert {r["scenario"] for r in rows} == {"Q100"}
     sites = {r["item"]: r["hazard_class"] for r in rows if r["section"] == "critical_sites"}
     assert sites == {"OŠ Globoka": "velika", "Vrtec Plitvi": "majhna"}
+
+
+def test_the_slovenian_csv_parts_fields_on_semicolons_with_decimal_commas(dashboard):
+    international = dashboard._csv_file().getvalue().decode("utf-8-sig")
+    slovenian = dashboard._csv_sl_file().getvalue().decode("utf-8-sig")
+    assert dashboard.csv_sl.filename == "poplave_Q100_sl.csv"
+    rows = list(csv.DictReader(io.StringIO(slovenian), delimiter=";"))
+    same = list(csv.DictReader(io.StringIO(international)))
+    assert [r["item"] for r in rows] == [r["item"] for r in same]
+    assert [r["value"] for r in rows] == [r["value"].replace(".", ",") for r in same]
+    lengths = {r["value"] for r in rows if r["measure"] == "km"}
+    assert lengths == {"0,1"}  # every 100 m piece of road and main, with a decimal comma
+    residents = sum(int(r["value"]) for r in rows if r["measure"] == "residents")
+    assert residents == 207
