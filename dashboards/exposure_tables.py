@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from layers.exposure import ZONE_AREA, ExposureReport
-from layers.registry import exposed_layers, layer_for
+from layers.registry import exposed_layers
 from layers.spec import LayerSpec
 from styles import style
 
@@ -37,11 +37,6 @@ def number(value: object, decimals: int = 0) -> str:
         return "" if value is None else str(value)
     text = f"{value:,.{decimals}f}"
     return text.replace(",", " ").replace(".", ",")
-
-
-def class_label(hazard_class: str, language: str = "sl") -> str:
-    labels = {c["value"]: c[language] for c in style(layer_for("hazard").style_key)["classes"]}
-    return labels.get(hazard_class, hazard_class)
 
 
 def class_short(hazard_class: str) -> str:
