@@ -179,13 +179,13 @@ def _pdf_table(table: Table, styles: dict) -> list:
 
 def sources(engine: Engine, report: ExposureReport, role: str) -> list[list[str]]:
     """Where each layer of the report and of its map came from, from the catalogue."""
-    rows = []
+    rows, printed = [], printed_layers(role)
     for spec in LAYERS.values():
         reported = report.sections.get(spec.id) is not None or spec.purpose in (
             "hazard",
             "boundary",
         )
-        if role not in spec.roles or not (reported or spec in printed_layers(role)):
+        if role not in spec.roles or not (reported or spec in printed):
             continue
         found = newest_load(engine, spec, report.scenario if spec.partition_column else None)
         if found:
