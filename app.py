@@ -20,6 +20,7 @@ from dashboards.audit import AuditPage
 from dashboards.civil_protection import CivilProtectionDashboard
 from dashboards.headers import header_transform
 from dashboards.health import HealthHandler
+from dashboards.outage import log_exception
 from dashboards.planner import PlannerDashboard
 from dashboards.signin import auth_options
 from dashboards.theme import html_pane
@@ -56,7 +57,7 @@ def build_routes(store: FeatureStore, access: Access, settings: Settings) -> dic
             basemap_url=basemap,
             title=("Javni zemljevid", "Public map"),
         ),
-        "audit": lambda: page(AuditPage, store.engine, profile, role()),
+        "audit": lambda: page(AuditPage, store.engine, profile, access.session_token()),
         "wall": lambda: page(
             wall_or_wait, store, profile, role(), basemap_url=basemap, settings=settings
         ),
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         access = Access(settings, engine)
         routes = build_routes(FeatureStore(engine), access, settings)
         options = auth_options(access)
+        pn.config.exception_handler = log_exception  # no error text to any browser
         options["extra_patterns"].append((r"/health", HealthHandler, {"engine": engine}))
     except GisError as exc:
         print(f"error: {exc}", file=sys.stderr)

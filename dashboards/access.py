@@ -12,11 +12,17 @@ may open that route), and the making of a Bokeh session (refused unless the iden
 token carries may). A token taken from one page therefore never opens another page's document.
 Inside a page, every layer query, report and export checks the session's role again
 (``layers.queries.check_access``), so nothing a role may not see is ever read for it.
+
+Who a request or a page session is comes from its session on the server (``layers.sessions``),
+found by the token in the signed ``session`` cookie: signing out, an admin, a changed role or a
+removed account ends it, and every copy of the cookie with it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 import panel as pn
@@ -26,8 +32,10 @@ from tornado.websocket import WebSocketHandler
 
 from dashboards.theme import html_pane
 from dashboards.users import load_users
-from layers.audit import record_event
+from layers.audit import record_action
+from layers.db import DATABASE_ERRORS
 from layers.roles import ROLES
+from layers.sessions import Identity, close_session, session_identity
 from layers.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +56,17 @@ HOME = {
     "public": "/public",
 }
 ROLE_PRIORITY = ("admin", "civil_protection", "planner", "mayor_office")  # one role per person
+SESSION_COOKIE = "session"
+DEVICE_DAYS = 365  # a wall display's sign-in; a person's lasts GIS_SESSION_HOURS
+# How long a process trusts what it last read of a session. Within the process an ended session
+# is forgotten at once; another process of the same site sees the end within this time.
+IDENTITY_SECONDS = 5.0
+SESSION_CHECK_SECONDS = 10.0  # how soon an open page sees that its session has ended
+UNVERIFIED_CHECK_SECONDS = 2.0  # ... and one opened while the database was away
+SESSION_ENDED = (
+    "<p class='error-box'>Seja je končana. <a href='/login?next=/{route}'>Prijavite se znova</a>."
+    " · Your session has ended. <a href='/login?next=/{route}'>Sign in again</a>.</p>"
+)
 
 
 def parse_role_map(text_map: str) -> dict[str, str]:
@@ -69,9 +88,19 @@ def may_open(role: str, path: str) -> bool:
     return allowed is None or role in allowed
 
 
-def session_address() -> str:
-    request = pn.state.curdoc.session_context.request if pn.state.curdoc else None
-    return getattr(request, "remote_ip", "") or ""
+def decode_cookie(
+    name: str, raw: str | bytes | None, max_age_days: float = DEVICE_DAYS
+) -> str | None:
+    """The value of a cookie the server signed, or None when it is missing, forged or too old."""
+    value = raw and tornado.web.decode_signed_value(
+        pn.config.cookie_secret, name, raw, max_age_days=max_age_days
+    )
+    return value.decode("utf-8") if value else None
+
+
+def off_loop(function: Callable, *args: object) -> asyncio.Future:
+    """``function(*args)`` on a worker thread, awaited: the event loop serves others meanwhile."""
+    return asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
 class Access:
@@ -80,20 +109,73 @@ class Access:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings, self.engine = settings, engine
         self._role_map = parse_role_map(settings.oidc_roles)
+        self._identities: dict[str, tuple[float, Identity | None]] = {}
 
-    def role_of(self, user: str | None, user_info: dict | None) -> str:
-        """The role of a signed-in user (from the provider's groups or the users file)."""
-        if not user or user == "guest":
-            return "public"
-        if self.settings.oidc_provider:
-            claim = (user_info or {}).get(self.settings.oidc_groups_claim)
-            return role_from_groups(claim, self._role_map)
-        found = load_users(self.settings.users_file).get(user)
-        return found.role if found else "public"
+    def provider_role(self, claims: dict) -> str:
+        """The role the provider's groups in an ID token's ``claims`` give (none: public)."""
+        return role_from_groups(claims.get(self.settings.oidc_groups_claim), self._role_map)
+
+    def identity(self, token: str | None, named: str | None = None) -> Identity | None:
+        """Who the live session of ``token`` is; None when there is none.
+
+        ``named`` is the person the request's signed ``user`` cookie names, used only while the
+        database cannot be reached (``_while_away``). A session whose person has since been
+        removed from the users file, or given another role, is ended here, the first time it is
+        used after the change.
+        """
+        if not token:
+            return None
+        now = time.monotonic()
+        seen = self._identities.get(token)
+        if seen and now - seen[0] < IDENTITY_SECONDS:
+            return seen[1]
+        try:
+            found = session_identity(self.engine, token)
+        except DATABASE_ERRORS:
+            return self._while_away(seen, named)
+        if found and found.kind != "oidc":
+            user = load_users(self.settings.users_file).get(found.user)
+            if user is None or user.role != found.role:
+                self.end(token, "user_removed" if user is None else "role_changed")
+                return None
+        if len(self._identities) > 10_000:  # tokens of sessions long gone
+            self._identities.clear()
+        self._identities[token] = (now, found)
+        return found
+
+    def _while_away(
+        self, seen: tuple[float, Identity | None] | None, named: str | None
+    ) -> Identity | None:
+        """Who a session is while the database cannot be reached: as this process last saw it,
+        or, for one it has not seen (it started during the outage), the person of the signed
+        cookie, unverified (session 0), so that a wall display switched on now opens by itself
+        once the database is back. Nothing can be read meanwhile, and the page checks its session
+        again every few seconds (``until_ended``)."""
+        log.warning("the database cannot be reached: a session is trusted as last seen")
+        if seen:
+            return seen[1]
+        user = load_users(self.settings.users_file).get(named or "")
+        if user is None or self.settings.oidc_provider:
+            return None
+        return Identity(0, user.name, user.role, "unverified")
+
+    def end(self, token: str, why: str) -> None:
+        """End the session of ``token`` now (audited)."""
+        close_session(self.engine, token, why)
+        self._identities.pop(token, None)
+
+    def session_token(self) -> str | None:
+        """The token of the session being served (from the cookies its page was opened with)."""
+        return decode_cookie(SESSION_COOKIE, pn.state.cookies.get(SESSION_COOKIE))
+
+    def session_identity(self) -> Identity | None:
+        """Who the session being served is, from its server-side session."""
+        return self.identity(self.session_token(), pn.state.user)
 
     def session_role(self) -> str:
-        """The role of the session being served."""
-        return self.role_of(pn.state.user, pn.state.user_info)
+        """The role of the session being served: its server-side session's, else public."""
+        found = self.session_identity()
+        return found.role if found else "public"
 
     def authorize(self, user_info: dict | None, path: str) -> bool:
         """Panel's authorize callback: may this session open ``path``?"""
@@ -122,18 +204,34 @@ class Access:
         """
 
         def build_if_allowed() -> pn.viewable.Viewable:
-            role = self.session_role()
-            if role in ROUTE_ROLES[route]:
-                return build()
-            log.warning("refused a session of /%s to %s (%s)", route, pn.state.user, role)
-            return html_pane(
-                "<p class='error-box'>Ni dostopa do te strani. · No access to this page.</p>"
-            )
+            found = self.session_identity()
+            role = found.role if found else "public"
+            if role not in ROUTE_ROLES[route]:
+                log.warning("refused a session of /%s to %s (%s)", route, pn.state.user, role)
+                return html_pane(
+                    "<p class='error-box'>Ni dostopa do te strani. · No access to this page.</p>"
+                )
+            page = build()
+            return self.until_ended(page, found, route) if found else page
 
         return build_if_allowed
 
+    def until_ended(self, page: pn.viewable.Viewable, found: Identity, route: str) -> pn.Column:
+        """``page``, which gives way to a notice once its session on the server has ended (signed
+        out in another tab, ended by an admin): an open page keeps nothing its session lost. A
+        session not yet verified (opened while the database was away) is checked more often."""
+        holder = pn.Column(page, sizing_mode="stretch_both", margin=0)
+        token, named = self.session_token(), pn.state.user
+
+        async def check() -> None:
+            if await off_loop(self.identity, token, named) is None:
+                holder.objects = [html_pane(SESSION_ENDED.format(route=route))]
+                watch.stop()
+
+        seconds = SESSION_CHECK_SECONDS if found.session_id else UNVERIFIED_CHECK_SECONDS
+        watch = pn.state.add_periodic_callback(check, period=int(seconds * 1000))
+        return holder
+
     def record_session(self, action: str, detail: str) -> None:
-        """Record an action of the session being served (an export, a report download)."""
-        user = pn.state.user
-        role = self.role_of(user, pn.state.user_info)
-        record_event(self.engine, action, user, role, detail, session_address())
+        """Record an export of the session being served, under its server-side identity."""
+        record_action(self.engine, self.session_token() or "", action, detail)

@@ -127,8 +127,9 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         self.drawn = self._add_drawing()
         self.use_drawn = pn.widgets.Button(label="Uporabi narisano · Use drawn", width=170)
         self.clear = pn.widgets.Button(label="Počisti · Clear", width=110)
-        self.use_drawn.on_click(lambda _event: self.apply_drawn())
-        self.clear.on_click(lambda _event: self.clear_area())
+        guarded = self.map.outage.guarded  # the report waits out an outage as the map does
+        self.use_drawn.on_click(guarded(lambda _event: self.apply_drawn()))
+        self.clear.on_click(guarded(lambda _event: self.clear_area()))
         self.area, self.area_name = None, WHOLE
         self.report_pane = html_pane("", sizing_mode="stretch_width", css_classes=["report-pane"])
         self.report: ExposureReport | None = None
@@ -144,8 +145,8 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         # Busy whenever a callback of this session runs (a PDF being made, a report computed).
         self.busy = pn.indicators.LoadingSpinner(value=False, size=24)
         pn.state.sync_busy(self.busy)
-        self.scenario.param.watch(self._recompute, "value")
-        self.area_choice.param.watch(self._choose_area, "value")
+        self.scenario.param.watch(guarded(self._recompute), "value")
+        self.area_choice.param.watch(guarded(self._choose_area), "value")
         self.show_report(self.compute_report())
 
     def _add_drawing(self) -> ColumnDataSource:

@@ -17,6 +17,7 @@ from bokeh.events import RangesUpdate, Tap
 from bokeh.models import DataRange1d, WMTSTileSource
 from bokeh.plotting import figure
 
+from dashboards.outage import Outage
 from dashboards.renderers import MapContext, Renderer, make_renderer
 from dashboards.theme import html_pane
 from layers.catalog import newest_load
@@ -104,8 +105,11 @@ class LayerMap(pn.viewable.Viewer):
             for s in specs
             if s.partition_column
         }
+        # every gesture waits out an outage of the database, saying so (dashboards.outage)
+        self.outage = Outage()
+        guarded = self.outage.guarded
         for layer_id, choice in self.partitions.items():
-            choice.param.watch(lambda _event, i=layer_id: self._repart(i), "value")
+            choice.param.watch(guarded(lambda _event, i=layer_id: self._repart(i)), "value")
         self.opacity = {
             s.id: pn.widgets.FloatSlider(
                 label="Prosojnost · Opacity",
@@ -119,14 +123,14 @@ class LayerMap(pn.viewable.Viewer):
         }
         for spec in specs:
             self.toggles[spec.id].param.watch(
-                lambda event, s=spec: self._toggle(s, event.new), "value"
+                guarded(lambda event, s=spec: self._toggle(s, event.new)), "value"
             )
             self.opacity[spec.id].param.watch(
                 lambda event, s=spec: self._set_opacity(s, event.new), "value"
             )
         self.viewport = Viewport(*extent, ASSUMED_WIDTH_PX)
-        self.figure.on_event(RangesUpdate, self._on_ranges)
-        self.figure.on_event(Tap, self._on_tap)
+        self.figure.on_event(RangesUpdate, guarded(self._on_ranges))
+        self.figure.on_event(Tap, guarded(self._on_tap))
         self._pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_both", min_height=560)
         self.details_pane = html_pane(
             NO_DETAILS, sizing_mode="stretch_width", css_classes=["details-pane"]
@@ -221,7 +225,7 @@ class LayerMap(pn.viewable.Viewer):
         )
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._pane
+        return pn.Column(self.outage.notice, self._pane, sizing_mode="stretch_both", margin=0)
 
 
 def about_source(source: dict | None) -> str:

@@ -1,14 +1,22 @@
 """Signing in and out: the sign-in form, a wall display's device link, and Panel's providers.
 
-Every attempt is audited. People's sessions end after ``GIS_SESSION_HOURS`` (10 h); a wall
-display's device sign-in lasts a year. The handlers and providers check routes and roles through
-the server's ``Access`` (``dashboards.access``).
+Each sign-in opens a session on the server (``layers.sessions``) whose token the signed
+``session`` cookie carries; signing out ends it, and every copy of the cookie with it. A person's
+session lasts ``GIS_SESSION_HOURS`` (10 h), a wall display's a year, unless it is ended sooner.
+
+The form carries an XSRF token, so a form posted from another site signs no one in. Failed
+attempts make the account and the address wait longer each time and then lock them for a while
+(the rules are the database's, migration 0007), whether or not the name exists; an unknown name
+costs the same scrypt work as a known one. The password check (~50 ms of CPU) and the database's
+answers are awaited off the event loop, so a sign-in stalls no one else's page.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 import panel as pn
@@ -17,14 +25,36 @@ from panel.auth import BasicAuthProvider, OAuthProvider
 from panel.util import decode_token
 from tornado.websocket import WebSocketHandler
 
-from dashboards.access import GUEST_ROUTES, HOME, ROUTE_ROLES, Access
-from dashboards.users import MAX_PASSWORD, authenticate, load_users
-from layers.audit import record_event
-from layers.db import ROOT, read_env_file
+from dashboards.access import (
+    DEVICE_DAYS,
+    GUEST_ROUTES,
+    HOME,
+    ROUTE_ROLES,
+    SESSION_COOKIE,
+    Access,
+    decode_cookie,
+    off_loop,
+)
+from dashboards.users import MAX_PASSWORD, User, authenticate
+from layers.db import DATABASE_ERRORS, ROOT, read_env_file
+from layers.sessions import Identity, open_session, sign_in_failed, sign_in_wait
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 APP_ENV_FILE = ROOT / ".local" / "app.env"
-DEVICE_DAYS = 365
+DEVICE_RETRY_SECONDS = 10
+# the form's token: never read by scripts, never sent with another site's request
+XSRF_COOKIE = {"httponly": True, "samesite": "Strict", "path": "/login"}
+MESSAGES = {
+    "wrong": "Napačno uporabniško ime ali geslo. · Wrong user name or password.",
+    "wait": "Preveč neuspelih poskusov: znova poskusite čez {wait} s. "
+    "· Too many failed attempts: try again in {wait} s.",
+    "away": "Prijava trenutno ni mogoča, ker baza ni dosegljiva: poskusite čez nekaj minut. "
+    "· Signing in is not possible now, the database cannot be reached: try again in a few minutes.",
+    "form": "Obrazec je potekel ali ni bil odprt na tej strani: prijavite se znova. "
+    "· The form expired or was not opened on this site: please sign in again.",
+}
 
 
 def cookie_secret(access: Access) -> str:
@@ -52,15 +82,214 @@ def _render(name: str, **values) -> str:
     )
 
 
-def set_user_cookie(
-    handler: tornado.web.RequestHandler, name: str, days: float, access: Access
+def set_session_cookies(
+    handler: tornado.web.RequestHandler, user: str, token: str, days: float, access: Access
 ) -> None:
-    """The signed session cookie: HttpOnly, SameSite=Lax, Secure behind TLS."""
+    """The signed cookies of a new session: HttpOnly, SameSite=Lax, Secure behind TLS.
+
+    ``user`` is the name Panel shows; ``session`` the token of the server's session record.
+    """
     secure = handler.request.protocol == "https" or access.settings.tls
     handler.clear_cookie("is_guest")
-    handler.set_signed_cookie(
-        "user", name, expires_days=days, httponly=True, samesite="Lax", secure=secure, path="/"
+    for name, value in (("user", user), (SESSION_COOKIE, token)):
+        handler.set_signed_cookie(
+            name, value, expires_days=days, httponly=True, samesite="Lax", secure=secure, path="/"
+        )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What a sign-in came to: a user and their session's token, or the seconds to wait."""
+
+    user: User | None = None
+    token: str = ""
+    wait: int = 0
+    checked: bool = True  # False: refused unchecked, the wait not yet over
+
+
+def attempt_sign_in(access: Access, name: str, secret: str, address: str, device: bool) -> Attempt:
+    """Check a sign-in against the limits and the users file and open its session (blocking)."""
+    engine = access.engine
+    wait = sign_in_wait(engine, name, address)
+    if wait:
+        return Attempt(wait=wait, checked=False)
+    user = authenticate(name, secret, access.settings.users_file)
+    if user is None or user.device != device:  # a device signs in by its link only
+        return Attempt(wait=sign_in_failed(engine, name, address, "device" if device else ""))
+    kind, hours = (
+        ("device", DEVICE_DAYS * 24) if device else ("person", access.settings.session_hours)
     )
+    return Attempt(user, open_session(engine, user.name, user.role, kind, hours, address))
+
+
+class LoginHandler(tornado.web.RequestHandler):
+    """The sign-in form and its check against the users file; every attempt is audited."""
+
+    access: Access
+
+    @property
+    def settings(self) -> dict:
+        return {**self.application.settings, "xsrf_cookie_kwargs": XSRF_COOKIE}
+
+    def get(self) -> None:
+        next_url = self.get_argument("next", "")
+        if next_url.startswith("/") and not next_url.startswith("//"):
+            self.set_cookie("next_url", next_url, httponly=True, samesite="Lax")
+        message = ""
+        if self.get_argument("error", ""):
+            wait = self.get_argument("wait", "")
+            message = MESSAGES["wrong"]
+            if wait.isdigit():
+                message += " " + MESSAGES["wait"].format(wait=int(wait))
+        self.form(message)
+
+    def form(self, message: str, status: int = 200) -> None:
+        self.set_status(status)
+        self.write(
+            _render(
+                "login.html",
+                login_endpoint="/login",
+                errormessage=message,
+                xsrf_field=self.xsrf_form_html(),
+            )
+        )
+
+    async def post(self) -> None:
+        try:
+            self.check_xsrf_cookie()
+        except tornado.web.HTTPError:
+            self.form(MESSAGES["form"], 403)
+            return
+        name = self.get_argument("username", "")[:200]
+        password = self.get_argument("password", "")[: MAX_PASSWORD + 1]
+        try:
+            attempt = await off_loop(
+                attempt_sign_in, self.access, name, password, self.request.remote_ip, False
+            )
+        except DATABASE_ERRORS:
+            log.exception("no sign-in while the database cannot be reached")
+            self.form(MESSAGES["away"], 503)
+            return
+        if not attempt.checked:
+            self.set_header("Retry-After", str(attempt.wait))
+            self.form(MESSAGES["wait"].format(wait=attempt.wait), 429)
+        elif attempt.user is None:
+            self.redirect("/login?error=1" + (f"&wait={attempt.wait}" if attempt.wait else ""))
+        else:
+            days = self.access.settings.session_hours / 24
+            set_session_cookies(self, attempt.user.name, attempt.token, days, self.access)
+            self.clear_cookie("next_url")
+            self.redirect(_next_url(self, attempt.user.role))
+
+
+class DeviceHandler(tornado.web.RequestHandler):
+    """A wall display signs in once with its link, and stays signed in for a year."""
+
+    access: Access
+
+    async def get(self) -> None:
+        name = self.get_argument("name", "")[:200]
+        token = self.get_argument("token", "")[: MAX_PASSWORD + 1]
+        try:
+            attempt = await off_loop(
+                attempt_sign_in, self.access, name, token, self.request.remote_ip, True
+            )
+        except DATABASE_ERRORS:  # a display switched on in an outage signs in once it is over
+            log.exception("a device's sign-in waits for the database")
+            self.set_status(503)
+            self.set_header("Retry-After", str(DEVICE_RETRY_SECONDS))
+            self.write(_render("waiting.html", seconds=DEVICE_RETRY_SECONDS))
+            return
+        if attempt.user is None:
+            raise tornado.web.HTTPError(429 if not attempt.checked else 403)
+        set_session_cookies(self, attempt.user.name, attempt.token, DEVICE_DAYS, self.access)
+        self.redirect(HOME[attempt.user.role])
+
+
+def request_token(handler: tornado.web.RequestHandler) -> str | None:
+    """The session token in the request's signed ``session`` cookie."""
+    return decode_cookie(SESSION_COOKIE, handler.get_cookie(SESSION_COOKIE))
+
+
+def request_role(handler: tornado.web.RequestHandler, access: Access) -> str:
+    found = access.identity(request_token(handler))
+    return found.role if found else "public"
+
+
+class LogoutHandler(tornado.web.RequestHandler):
+    """Ends the session on the server (audited) and clears the browser's cookies."""
+
+    access: Access
+
+    async def get(self) -> None:
+        token = request_token(self)
+        if token:
+            await off_loop(self.access.end, token, "sign_out")
+        for cookie in (
+            "user",
+            SESSION_COOKIE,
+            "id_token",
+            "access_token",
+            "refresh_token",
+            "is_guest",
+            "next_url",
+        ):
+            self.clear_cookie(cookie, path="/")
+        self.write(_render("logout.html"))
+
+
+class HomeHandler(tornado.web.RequestHandler):
+    """``/``: the home page of the visitor's role (the public map for everyone else)."""
+
+    access: Access
+
+    async def get(self) -> None:
+        self.redirect(HOME[await off_loop(request_role, self, self.access)])
+
+
+def signed_in(handler: tornado.web.RequestHandler, access: Access) -> Identity | None:
+    """The live session the request's cookies name (its two cookies must agree)."""
+    named = decode_cookie("user", handler.get_cookie("user"))
+    found = access.identity(request_token(handler), named)
+    return found if found and found.user == named else None
+
+
+class LocalUsersProvider(BasicAuthProvider):
+    """Panel's basic authentication, checked against the server's sessions."""
+
+    def __init__(self, access: Access) -> None:
+        self.access = access  # before Panel's constructor, which asks for the handlers
+        super().__init__(guest_endpoints=list(GUEST_ROUTES))
+
+    @property
+    def get_user(self):
+        return None  # the session is looked up off the event loop: get_user_async
+
+    @property
+    def get_user_async(self):
+        access = self.access
+
+        async def get_user(handler: tornado.web.RequestHandler) -> str | None:
+            found = await off_loop(signed_in, handler, access)
+            user, role = (found.user, found.role) if found else (None, "public")
+            if user is None and self._allow_guest(handler.request.path):
+                user = "guest"
+                handler.request.cookies["is_guest"] = "1"
+            if user and access.refuse_websocket(handler, user, role):
+                return None  # Panel answers the handshake with 403
+            if user and isinstance(handler, WebSocketHandler):
+                pn.state._active_users[user] += 1  # as Panel's provider counts them
+            return user
+
+        return get_user
+
+    @property
+    def login_handler(self):
+        return bound(LoginHandler, self.access)
+
+    @property
+    def logout_handler(self):
+        return bound(LogoutHandler, self.access)
 
 
 def _next_url(handler: tornado.web.RequestHandler, role: str) -> str:
@@ -76,139 +305,9 @@ def _next_url(handler: tornado.web.RequestHandler, role: str) -> str:
     return HOME[role]
 
 
-class LoginHandler(tornado.web.RequestHandler):
-    """The sign-in form and its check against the users file; every attempt is audited."""
-
-    access: Access
-
-    def get(self) -> None:
-        error = self.get_argument("error", "")
-        next_url = self.get_argument("next", "")
-        if next_url.startswith("/") and not next_url.startswith("//"):
-            self.set_cookie("next_url", next_url, httponly=True, samesite="Lax")
-        message = (
-            "Napačno uporabniško ime ali geslo. · Wrong user name or password." if error else ""
-        )
-        self.write(_render("login.html", login_endpoint="/login", errormessage=message))
-
-    def post(self) -> None:
-        name = self.get_argument("username", "")[:200]
-        password = self.get_argument("password", "")[: MAX_PASSWORD + 1]
-        user = authenticate(name, password, self.access.settings.users_file)
-        engine = self.access.engine
-        if user is None or user.device:  # a device signs in by its link only
-            record_event(engine, "sign_in_failed", name, None, "", self.request.remote_ip)
-            self.redirect("/login?error=1")
-            return
-        set_user_cookie(self, user.name, self.access.settings.session_hours / 24, self.access)
-        record_event(engine, "sign_in", user.name, user.role, "", self.request.remote_ip)
-        self.clear_cookie("next_url")
-        self.redirect(_next_url(self, user.role))
-
-
-class DeviceHandler(tornado.web.RequestHandler):
-    """A wall display signs in once with its link, and stays signed in for a year."""
-
-    access: Access
-
-    def get(self) -> None:
-        name = self.get_argument("name", "")[:200]
-        token = self.get_argument("token", "")[: MAX_PASSWORD + 1]
-        user = authenticate(name, token, self.access.settings.users_file)
-        engine, address = self.access.engine, self.request.remote_ip
-        if user is None or not user.device:
-            record_event(engine, "sign_in_failed", name, None, "device", address)
-            raise tornado.web.HTTPError(403)
-        set_user_cookie(self, user.name, DEVICE_DAYS, self.access)
-        record_event(engine, "device_sign_in", user.name, user.role, "", address)
-        self.redirect(HOME[user.role])
-
-
-def cookie_user(
-    handler: tornado.web.RequestHandler, max_age_days: float = DEVICE_DAYS
-) -> str | None:
-    """The user name in a valid signed session cookie no older than ``max_age_days``."""
-    raw = handler.get_signed_cookie("user", max_age_days=max_age_days)
-    return raw.decode("utf-8") if raw else None
-
-
-class LogoutHandler(tornado.web.RequestHandler):
-    access: Access
-
-    def get(self) -> None:
-        name = cookie_user(self)
-        if name:
-            role = self.access.role_of(name, None)
-            record_event(self.access.engine, "sign_out", name, role, "", self.request.remote_ip)
-        for cookie in ("user", "id_token", "access_token", "refresh_token", "is_guest", "next_url"):
-            self.clear_cookie(cookie, path="/")
-        self.write(_render("logout.html"))
-
-
-class HomeHandler(tornado.web.RequestHandler):
-    """``/``: the home page of the visitor's role (the public map for everyone else)."""
-
-    access: Access
-
-    def get(self) -> None:
-        self.redirect(HOME[self.access.role_of(cookie_user(self), None)])
-
-
-class LocalUsersProvider(BasicAuthProvider):
-    """Panel's basic authentication, checked against the users file, with expiring sessions."""
-
-    def __init__(self, access: Access) -> None:
-        self.access = access  # before Panel's constructor, which asks for the handlers
-        super().__init__(guest_endpoints=list(GUEST_ROUTES))
-
-    @property
-    def get_user(self):
-        def get_user(handler: tornado.web.RequestHandler) -> str | None:
-            user = self._signed_in(handler)
-            if user is None and self._allow_guest(handler.request.path):
-                user = "guest"
-                handler.request.cookies["is_guest"] = "1"
-            if user and self.access.refuse_websocket(
-                handler, user, self.access.role_of(user, None)
-            ):
-                return None  # Panel answers the handshake with 403
-            if user and isinstance(handler, WebSocketHandler):
-                pn.state._active_users[user] += 1  # as Panel's provider counts them
-            return user
-
-        return get_user
-
-    def _signed_in(self, handler: tornado.web.RequestHandler) -> str | None:
-        """The user of a valid, unexpired session cookie whose account still exists."""
-        settings = self.access.settings
-        user = load_users(settings.users_file).get(cookie_user(handler) or "")
-        if user is None:
-            return None
-        fresh = cookie_user(handler, settings.session_hours / 24)
-        return user.name if user.device or fresh else None
-
-    @property
-    def login_handler(self):
-        return bound(LoginHandler, self.access)
-
-    @property
-    def logout_handler(self):
-        return bound(LogoutHandler, self.access)
-
-
-def token_claims(handler: tornado.web.RequestHandler) -> dict:
-    """The claims of the provider's ID token in the request's cookie (none: empty)."""
-    if handler.request.cookies.get("is_guest"):
-        return {}
-    raw = handler.get_signed_cookie("id_token", max_age_days=pn.config.oauth_expiry)
-    if not raw:
-        return {}
-    token = pn.state.encryption.decrypt(raw) if pn.state.encryption else raw
-    return decode_token(token.decode("utf-8"))
-
-
-class AuditedOAuthProvider(OAuthProvider):
-    """Panel's OpenID Connect sign-in, with each sign-in through the provider audited."""
+class SessionOAuthProvider(OAuthProvider):
+    """Panel's OpenID Connect sign-in, with a session on the server opened (and audited) for
+    each sign-in through the provider; the provider keeps its own two-factor sign-in."""
 
     def __init__(self, access: Access) -> None:
         self.access = access
@@ -216,13 +315,20 @@ class AuditedOAuthProvider(OAuthProvider):
 
     @property
     def get_user_async(self):
-        signed_in, access = super().get_user_async, self.access
+        provider_user, access = super().get_user_async, self.access
 
         async def get_user(handler: tornado.web.RequestHandler) -> str | None:
-            user = await signed_in(handler)
-            role = access.role_of(user, token_claims(handler)) if user else "public"
-            if user and access.refuse_websocket(handler, user, role):
-                pn.state._active_users[user] -= 1  # Panel counted the connection we refuse
+            user = await provider_user(handler)
+            if user is None or user == "guest":
+                return user
+            found = await off_loop(signed_in, handler, access)
+            if (
+                found is None
+                or found.user != user
+                or access.refuse_websocket(handler, user, found.role)
+            ):
+                if isinstance(handler, WebSocketHandler):
+                    pn.state._active_users[user] -= 1  # Panel counted the connection we refuse
                 return None
             return user
 
@@ -231,44 +337,44 @@ class AuditedOAuthProvider(OAuthProvider):
     @property
     def login_handler(self):
         access = self.access
-        engine = access.engine
 
-        class AuditedLogin(super().login_handler):
+        class SessionLogin(super().login_handler):
             async def get(self) -> None:
-                returning = self.get_argument("code", None) is not None  # back from the provider
                 try:
                     await super().get()
                 except tornado.web.HTTPError:
-                    if returning:
-                        record_event(
-                            engine, "sign_in_failed", None, None, "oidc", self.request.remote_ip
-                        )
+                    if self.get_argument("code", None) is not None:  # the provider said no
+                        address = self.request.remote_ip
+                        await off_loop(sign_in_failed, access.engine, "", address, "oidc")
                     raise
-                if returning:
-                    user, claims = self._signed_in_now()
-                    record_event(
-                        engine,
-                        "sign_in",
-                        user,
-                        access.role_of(user, claims),
-                        "oidc",
-                        self.request.remote_ip,
+
+            async def get_authenticated_user(self, *args, **kwargs) -> str | None:
+                user = await super().get_authenticated_user(*args, **kwargs)
+                if user and kwargs.get("code"):  # back from the provider, signed in
+                    role = access.provider_role(self._claims_now())
+                    hours = access.settings.session_hours
+                    address = self.request.remote_ip
+                    token = await off_loop(
+                        open_session, access.engine, user, role, "oidc", hours, address
                     )
+                    set_session_cookies(self, user, token, hours / 24, access)
+                return user
 
-            def _signed_in_now(self) -> tuple[str | None, dict]:
-                """The user and the token's claims this response signs in (from its cookies)."""
-                outgoing = getattr(self, "_new_cookie", {})
+            def _claims_now(self) -> dict:
+                """The claims of the ID token this response is setting in its cookie."""
+                raw = getattr(self, "_new_cookie", {}).get("id_token")
                 secret = self.application.settings["cookie_secret"]
+                found = raw and tornado.web.decode_signed_value(secret, "id_token", raw.value)
+                if not found:
+                    return {}
+                token = pn.state.encryption.decrypt(found) if pn.state.encryption else found
+                return decode_token(token.decode("utf-8"))
 
-                def value(name: str) -> str | None:
-                    raw = outgoing.get(name)
-                    found = raw and tornado.web.decode_signed_value(secret, name, raw.value)
-                    return found.decode("utf-8") if found else None
+        return SessionLogin
 
-                token = value("id_token")
-                return value("user"), decode_token(token) if token else {}
-
-        return AuditedLogin
+    @property
+    def logout_handler(self):
+        return bound(LogoutHandler, self.access)
 
 
 def bound(handler: type, access: Access) -> type:
@@ -287,7 +393,7 @@ def auth_options(access: Access) -> dict:
     options = {"cookie_secret": cookie_secret(access), "extra_patterns": patterns}
     if access.settings.oidc_provider:
         pn.config.oauth_expiry = access.settings.session_hours / 24
-        options["auth_provider"] = AuditedOAuthProvider(access)
+        options["auth_provider"] = SessionOAuthProvider(access)
     else:
         patterns.append((r"/device", bound(DeviceHandler, access)))
         options["auth_provider"] = LocalUsersProvider(access)

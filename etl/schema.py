@@ -57,8 +57,14 @@ def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
     return done
 
 
+# What the dashboards' role may not read: it works on these only through the definer's functions.
+PRIVATE_TABLES = ("audit_event", "app_session", "sign_in_throttle")
+
+
 def grant_reading(engine: Engine, reader: str | None) -> None:
-    """Let ``reader`` select from every table and view and append to the audit trail; no more."""
+    """Let ``reader`` select from every table and view but the private ones, and call the
+    migrations' definer's functions (sessions, sign-in limits, the audit trail); no more.
+    """
     with engine.begin() as conn:
         current = conn.scalar(text("SELECT current_user"))
         exists = conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": reader})
@@ -68,7 +74,14 @@ def grant_reading(engine: Engine, reader: str | None) -> None:
         role, schema = quote(reader), quote(conn.scalar(text("SELECT current_schema()")))
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
         conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
-        # the one thing it may write: the audit trail, appended through a definer's function
-        conn.exec_driver_sql(
-            f"GRANT EXECUTE ON FUNCTION {schema}.record_audit(text, text, text, text, text) TO {role}"
-        )
+        private = ", ".join(f"{schema}.{quote(t)}" for t in PRIVATE_TABLES)
+        conn.exec_driver_sql(f"REVOKE ALL ON {private} FROM {role}")
+        definers = conn.scalars(
+            text(
+                "SELECT p.oid::regprocedure::text FROM pg_proc p"
+                " WHERE p.pronamespace = current_schema()::regnamespace AND p.prosecdef"
+                " AND pg_get_userbyid(p.proowner) = current_user"
+            )
+        ).all()
+        for function in definers:  # regprocedure's text is already quoted where it must be
+            conn.exec_driver_sql(f"GRANT EXECUTE ON FUNCTION {function} TO {role}")

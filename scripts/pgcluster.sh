@@ -124,6 +124,12 @@ SELECT format('CREATE ROLE gis_writer LOGIN PASSWORD %L', :'writer')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gis_writer') \gexec
 SELECT format('CREATE ROLE gis_reader LOGIN PASSWORD %L', :'reader')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gis_reader') \gexec
+-- The dashboards serve people, who do not wait a minute: a query of theirs ends after 60 s
+-- (also one whose page was closed), waits at most 5 s behind a load's lock, and no transaction
+-- of theirs idles. The ETL's role has no limits: a national load may take long.
+ALTER ROLE gis_reader SET statement_timeout = '60s';
+ALTER ROLE gis_reader SET lock_timeout = '5s';
+ALTER ROLE gis_reader SET idle_in_transaction_session_timeout = '60s';
 SQL
     for db in "${DATABASES[@]}"; do
         psql_admin -d postgres -v db="$db" <<'SQL'
@@ -138,6 +144,21 @@ GRANT CONNECT ON DATABASE :"db" TO gis_reader;
 REVOKE TEMPORARY ON DATABASE :"db" FROM PUBLIC;
 SQL
     done
+    # A restore (python -m etl.backup restore) builds a new database from this empty one with
+    # PostGIS, checks it, then renames it over the live one, ending the sessions on that: so
+    # the writer may create databases and end the dashboards' connections, nothing more.
+    psql_admin -d postgres <<'SQL'
+SET client_min_messages = warning;
+SELECT 'CREATE DATABASE gis_template OWNER gis_writer'
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'gis_template') \gexec
+ALTER ROLE gis_writer CREATEDB;
+GRANT pg_signal_backend TO gis_writer;
+SQL
+    psql_admin -d gis_template <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS postgis;
+SQL
+    psql_admin -d postgres -c "ALTER DATABASE gis_template IS_TEMPLATE true"
 }
 
 case "${1:-}" in

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from dashboards.users import User, hash_password, save_users
 from layers.db import ROOT
@@ -99,6 +100,15 @@ def server(sample_database, tmp_path_factory):
     running = start_server(sample_database, tmp_path_factory.mktemp("server"))
     yield running
     stop_server(running)
+
+
+@pytest.fixture
+def fresh_limits(sample_database):
+    """A test's failed sign-ins forgiven after it: they all come from 127.0.0.1, whose limit
+    would otherwise hold back the tests that follow."""
+    yield
+    with sample_database.writer.begin() as conn:
+        conn.execute(text("DELETE FROM sign_in_throttle"))
 
 
 @pytest.fixture(scope="session")

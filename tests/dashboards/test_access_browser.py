@@ -66,3 +66,16 @@ def test_a_planner_is_sent_the_staff_layers_the_public_is_not(browser, server, s
     assert "ana (planner)" in page.locator(".app-header").inner_text()
     assert page.console_errors == []
     page.close()
+
+
+def test_an_open_page_gives_way_when_its_session_is_ended_elsewhere(browser, server):
+    page = open_page(browser, server.url + "/public")
+    sign_in(page, server.url, *ACCOUNTS["civil_protection"], "/civil-protection")
+    page.wait_for_selector("canvas", timeout=60_000)
+    assert page.context.request.get(server.url + "/logout").ok  # another tab, same cookies
+    notice = page.get_by_text("Seja je končana")
+    notice.wait_for(timeout=60_000)
+    assert "Your session has ended" in page.locator(".error-box").inner_text()
+    assert page.locator("canvas").count() == 0  # the map and the report are gone
+    assert page.console_errors == []
+    page.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 
 import pypdf
@@ -11,10 +12,10 @@ import shapely
 from pyproj import Transformer
 from sqlalchemy import text
 
-from dashboards.access import Access
 from dashboards.civil_protection import DRAWN, WHOLE, CivilProtectionDashboard
 from data.profiles import load_profile
-from layers.settings import Settings
+from layers.audit import record_action
+from layers.sessions import open_session
 from layers.store import FeatureStore
 from tests.flood_fixture import WEST_DISTRICT
 
@@ -23,7 +24,9 @@ TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True)
 
 @pytest.fixture
 def dashboard(flood_database):
-    audit = Access(Settings(), flood_database.reader).record_session  # as the server records
+    # as the server records an export: under the identity of the page's session on the server
+    token = open_session(flood_database.reader, "civil", "civil_protection", "person", 1, "::1")
+    audit = functools.partial(record_action, flood_database.reader, token)
     return CivilProtectionDashboard(
         FeatureStore(flood_database.reader), load_profile("ptuj"), audit=audit
     )

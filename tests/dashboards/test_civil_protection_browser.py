@@ -61,7 +61,7 @@ def test_the_pdf_downloads_reads_right_and_is_audited(page, sample_database):
     assert total in words  # the same count on the page and on paper
     assert download.value.suggested_filename == "poplave_Q100.pdf"
     assert page.console_errors == []
-    with sample_database.reader.connect() as conn:
+    with sample_database.writer.connect() as conn:
         exported = conn.execute(
             text("SELECT username, role, detail FROM audit_event WHERE action = 'export_pdf'")
         ).all()

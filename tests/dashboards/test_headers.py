@@ -36,7 +36,7 @@ def test_every_route_carries_the_headers_and_no_server_version(server, role):
         assert "Strict-Transport-Security" not in headers, path  # not behind TLS
 
 
-def test_a_failed_sign_in_and_a_refusal_carry_them_too(server):
+def test_a_failed_sign_in_and_a_refusal_carry_them_too(server, fresh_limits):
     visitor = Browser(server.url)
     status, headers, _ = visitor.sign_in("ana", "not-her-password")
     assert status == 302 and "Server" not in headers

@@ -66,3 +66,33 @@ def test_a_click_on_the_map_shows_the_features_details(page):
     page.locator("table.details").wait_for(timeout=10_000)
     assert "Vir · Source" in page.locator(".details-pane .about").inner_text()
     assert page.console_errors == []
+
+
+def test_a_pan_during_an_outage_says_so_and_the_map_pans_again_after(page):
+    from tests.dashboards.test_wall_browser import project_cluster
+
+    assert wait_for(lambda: drawn_share(page) > 0.3)
+    box = page.locator(".bk-Canvas").first.bounding_box()
+    middle = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def pan(dx: float) -> None:
+        page.mouse.move(*middle)
+        page.mouse.down()
+        page.mouse.move(middle[0] + dx, middle[1], steps=8)
+        page.mouse.up()
+
+    notice = page.locator(".outage-banner")
+    project_cluster("stop")
+    try:
+        pan(250)
+        notice.wait_for(timeout=60_000)
+        assert "cannot be reached" in notice.inner_text() and "ni dosegljiva" in notice.inner_text()
+        assert drawn_share(page) > 0.2  # what it showed, it keeps
+        page.screenshot(path=SCREENSHOTS / "planner-outage.png")
+    finally:
+        project_cluster("start")
+    notice.wait_for(state="hidden", timeout=60_000)  # the pan was done by itself
+    heard = len(page.received)
+    pan(-250)
+    assert wait_for(lambda: len(page.received) > heard, 30), "the server did not answer the pan"
+    assert page.console_errors == [] and page.foreign_requests == []

@@ -106,6 +106,6 @@ def test_provider_groups_map_to_the_most_privileged_role():
         }
     )
     access = Access(settings, engine=None)  # roles need no database
-    assert access.role_of("maja@ptuj.si", {"roles": ["gis-cz"]}) == "civil_protection"
-    assert access.role_of("maja@ptuj.si", {"groups": ["gis-cz"]}) == "public"
-    assert access.role_of(None, None) == "public"
+    assert access.provider_role({"roles": ["gis-cz"]}) == "civil_protection"
+    assert access.provider_role({"groups": ["gis-cz"]}) == "public"
+    assert access.provider_role({}) == "public"

@@ -110,16 +110,57 @@ def test_a_spec_that_does_not_match_the_database_is_named_at_start(etl_database)
     )
 
 
-def test_the_dashboards_role_appends_to_the_audit_trail_only_through_its_function(etl_database):
-    with etl_database.reader.begin() as conn:
-        conn.execute(
-            text("SELECT record_audit('ana', 'planner', 'export_pdf', 'Q100', '127.0.0.1')")
-        )
+def test_the_dashboards_role_can_neither_forge_nor_read_the_audit_trail(etl_database):
+    from layers.audit import recent_events
+    from layers.errors import LayerAccessError
+    from layers.sessions import open_session
+
+    reader = etl_database.reader
+    for query in (
+        "SELECT * FROM audit_event",
+        "SELECT * FROM app_session",
+        "SELECT * FROM sign_in_throttle",
+    ):
+        with reader.connect() as conn, pytest.raises(Exception, match="permission denied"):
+            conn.execute(text(query))
+    with reader.connect() as conn, pytest.raises(Exception, match="does not exist"):
+        conn.execute(text("SELECT record_audit('admin', 'admin', 'sign_in', '', '10.9.9.9')"))
+    with reader.connect() as conn, pytest.raises(Exception, match="no live session"):
+        conn.execute(text("SELECT record_audit('forged-token', 'export_pdf', 'Q100')"))
+    token = open_session(reader, "ana", "planner", "person", 1, "127.0.0.1")
+    with reader.connect() as conn, pytest.raises(Exception, match="exports only"):
+        conn.execute(text("SELECT record_audit(:t, 'sign_in', '')"), {"t": token})
+    with reader.begin() as conn:
+        conn.execute(text("SELECT record_audit(:t, 'export_pdf', 'Q100')"), {"t": token})
+    with etl_database.writer.connect() as conn:
+        recorded = conn.execute(
+            text("SELECT username, role, address FROM audit_event WHERE action = 'export_pdf'")
+        ).all()
+    assert recorded == [("ana", "planner", "127.0.0.1")]  # who and where: the session's
+    with pytest.raises(LayerAccessError):
+        recent_events(reader, token)  # a planner's session reads no trail
+
+
+def test_the_dashboards_role_gives_up_rather_than_hold_anyone_up(etl_database):
+    """A query of the dashboards waits at most 5 s behind a load's lock, and runs at most 60 s."""
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
     with etl_database.reader.connect() as conn:
-        assert conn.scalar(
-            text(
-                "SELECT count(*) FROM audit_event WHERE username = 'ana' AND action = 'export_pdf'"
-            )
-        )
-        with pytest.raises(Exception, match="violates check constraint"):
-            conn.execute(text("SELECT record_audit('ana', 'planner', 'drop_everything', '', '')"))
+        limits = [
+            conn.scalar(text(f"SHOW {name}")) for name in ("statement_timeout", "lock_timeout")
+        ]
+        assert limits == ["1min", "5s"]
+    with etl_database.writer.connect() as load:
+        load.begin()
+        load.execute(text("LOCK TABLE building IN ACCESS EXCLUSIVE MODE"))  # as a swap does
+        started = time.monotonic()
+        with (
+            pytest.raises(OperationalError, match="lock timeout"),
+            etl_database.reader.connect() as conn,
+        ):
+            conn.execute(text("SELECT count(*) FROM building"))
+        waited = time.monotonic() - started
+        load.rollback()
+    assert 4.5 < waited < 15
