@@ -11,7 +11,7 @@ ADDRESS ?= 127.0.0.1
 PROFILE ?= ptuj
 export GIS_PROFILE ?= $(PROFILE)
 
-.PHONY: run test bench lint db db-stop load sample system-packages python-env clean
+.PHONY: run test bench lint db db-stop load sample system-packages python-env backup restore clean
 
 run: python-env db load
 	$(PY) -m dashboards.users demo
@@ -56,5 +56,25 @@ load: python-env
 sample: python-env
 	$(PY) -m data.sample --profile $(PROFILE)
 
-clean: db-stop
-	rm -rf .local data/generated $(VENV)
+# A backup of the database, the users file and the cookie secret (etl/backup.py).
+backup: python-env db
+	$(PY) -m etl.backup create
+
+# make restore FILE=.local/backups/<time>: restored beside the live database, checked against
+# the backup's manifest, then switched in; the replaced database is kept, renamed.
+restore: python-env db
+	@if [ -z "$(FILE)" ]; then echo "make restore FILE=<a backup's folder>; the backups: / varnostne kopije:"; \
+	$(PY) -m etl.backup list; exit 2; fi
+	$(PY) -m etl.backup restore "$(FILE)"
+
+# Deletes the project's database for good (the backups in .local/backups stay): it asks first,
+# and without a terminal it needs FORCE=1.
+clean:
+	@if [ "$(FORCE)" != 1 ]; then \
+	  if [ ! -t 0 ]; then echo "make clean deletes the database: run it in a terminal, or with FORCE=1 / izbriše bazo: zaženite ga v terminalu ali s FORCE=1"; exit 2; fi; \
+	  read -r -p "Delete the project's database, its users and secrets for good? / Trajno izbrišem bazo projekta? [y/N] " answer; \
+	  case "$$answer" in [yYdD]*) ;; *) echo "nothing deleted / nič ni izbrisano"; exit 1;; esac; \
+	fi
+	scripts/pgcluster.sh stop
+	find .local -mindepth 1 -maxdepth 1 ! -name backups -exec rm -rf {} + 2>/dev/null || true
+	rm -rf data/generated $(VENV)

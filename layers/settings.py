@@ -19,6 +19,8 @@ once by the same entry points; no other module reads the environment.
 | ``GIS_OIDC_ROLES``, ``GIS_OIDC_GROUPS_CLAIM`` | the provider's groups as roles, and the claim holding them |
 | ``GIS_WALL_TICK_SECONDS``, ``…_ROTATE_…``, ``…_REFRESH_…`` | the wall's timers (tests, demos) |
 | ``GIS_DASK_SCHEDULER`` | a Dask cluster for the readings past one machine |
+| ``GIS_BACKUP_DIR``, ``GIS_BACKUP_KEEP`` | where ``make backup`` writes (``.local/backups``) and how many it keeps (14) |
+| ``GIS_BACKUP_KEY`` | an OpenPGP public key file: backups are encrypted to it |
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ class Settings:
     wall_rotate_seconds: float | None = None
     wall_refresh_seconds: float | None = None
     dask_scheduler: str | None = None
+    backup_dir: Path = ROOT / ".local" / "backups"
+    backup_keep: int = 14
+    backup_key: Path | None = None
 
 
 def _number(
@@ -84,6 +89,7 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
     defaults = Settings()
     port = _number(env, "GIS_PORT", int)
     hours = _number(env, "GIS_SESSION_HOURS")
+    keep = _number(env, "GIS_BACKUP_KEEP", int)
     return Settings(
         profile=env.get("GIS_PROFILE") or defaults.profile,
         port=defaults.port if port is None else port,
@@ -100,4 +106,7 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
         wall_rotate_seconds=_number(env, "GIS_WALL_ROTATE_SECONDS"),
         wall_refresh_seconds=_number(env, "GIS_WALL_REFRESH_SECONDS"),
         dask_scheduler=env.get("GIS_DASK_SCHEDULER") or None,
+        backup_dir=Path(env.get("GIS_BACKUP_DIR") or defaults.backup_dir),
+        backup_keep=defaults.backup_keep if keep is None else keep,
+        backup_key=Path(env["GIS_BACKUP_KEY"]) if env.get("GIS_BACKUP_KEY") else None,
     )
