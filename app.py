@@ -20,6 +20,7 @@ from dashboards.audit import AuditPage
 from dashboards.civil_protection import CivilProtectionDashboard
 from dashboards.headers import header_transform
 from dashboards.health import HealthHandler
+from dashboards.memory import release_memory
 from dashboards.outage import log_exception
 from dashboards.planner import PlannerDashboard
 from dashboards.signin import auth_options
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         routes = build_routes(FeatureStore(engine), access, settings)
         options = auth_options(access)
         pn.config.exception_handler = log_exception  # no error text to any browser
+        pn.state.on_session_destroyed(release_memory)
         options["extra_patterns"].append((r"/health", HealthHandler, {"engine": engine}))
     except GisError as exc:
         print(f"error: {exc}", file=sys.stderr)

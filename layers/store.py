@@ -28,6 +28,7 @@ class FeatureStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cached = lru_cache(maxsize=CACHE_ITEMS)(self._fetch)
+        self._minute = -1
 
     def features(
         self, spec: LayerSpec, viewport: Viewport, role: str, part: str | None = None
@@ -37,6 +38,9 @@ class FeatureStore:
         Entries live until the minute they were made in has passed, at most ``CACHE_SECONDS``.
         """
         minute = int(time.monotonic() // CACHE_SECONDS)
+        if minute != self._minute:  # no key of a minute gone is asked for again: free them all
+            self._cached.cache_clear()
+            self._minute = minute
         return self._cached(spec, viewport.snapped(), role, part, minute)
 
     def _fetch(
