@@ -88,6 +88,11 @@ def may_open(role: str, path: str) -> bool:
     return allowed is None or role in allowed
 
 
+def role_of(found: Identity | None) -> str:
+    """The role of a live session, and public without one."""
+    return found.role if found else "public"
+
+
 def decode_cookie(
     name: str, raw: str | bytes | None, max_age_days: float = DEVICE_DAYS
 ) -> str | None:
@@ -174,8 +179,7 @@ class Access:
 
     def session_role(self) -> str:
         """The role of the session being served: its server-side session's, else public."""
-        found = self.session_identity()
-        return found.role if found else "public"
+        return role_of(self.session_identity())
 
     def authorize(self, user_info: dict | None, path: str) -> bool:
         """Panel's authorize callback: may this session open ``path``?"""
@@ -205,7 +209,7 @@ class Access:
 
         def build_if_allowed() -> pn.viewable.Viewable:
             found = self.session_identity()
-            role = found.role if found else "public"
+            role = role_of(found)
             if role not in ROUTE_ROLES[route]:
                 log.warning("refused a session of /%s to %s (%s)", route, pn.state.user, role)
                 return html_pane(

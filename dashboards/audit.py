@@ -52,7 +52,6 @@ class AuditPage(pn.viewable.Viewer):
         super().__init__(**params)
         self.engine, self.profile, self.token = engine, profile, token
         self.own_session = session_identity(engine, token)
-        self.events = recent_events(engine, token)  # refuses any session but an admin's
         self.events_pane = html_pane("", sizing_mode="stretch_width")
         self.sessions_pane = html_pane("", sizing_mode="stretch_width")
         self.limits_pane = html_pane("", sizing_mode="stretch_width")
@@ -61,7 +60,7 @@ class AuditPage(pn.viewable.Viewer):
             label="Končaj sejo · End the session", color="danger", align="end"
         )
         self.end_button.on_click(self.end_chosen)
-        self.refresh()
+        self.refresh()  # the database refuses any session but an admin's
 
     def refresh(self) -> None:
         self.events = recent_events(self.engine, self.token)

@@ -34,6 +34,7 @@ from dashboards.access import (
     Access,
     decode_cookie,
     off_loop,
+    role_of,
 )
 from dashboards.users import MAX_PASSWORD, User, authenticate
 from layers.db import DATABASE_ERRORS, ROOT, read_env_file
@@ -212,8 +213,7 @@ def request_token(handler: tornado.web.RequestHandler) -> str | None:
 
 
 def request_role(handler: tornado.web.RequestHandler, access: Access) -> str:
-    found = access.identity(request_token(handler))
-    return found.role if found else "public"
+    return role_of(access.identity(request_token(handler)))
 
 
 class LogoutHandler(tornado.web.RequestHandler):
@@ -271,7 +271,7 @@ class LocalUsersProvider(BasicAuthProvider):
 
         async def get_user(handler: tornado.web.RequestHandler) -> str | None:
             found = await off_loop(signed_in, handler, access)
-            user, role = (found.user, found.role) if found else (None, "public")
+            user, role = (found.user if found else None), role_of(found)
             if user is None and self._allow_guest(handler.request.path):
                 user = "guest"
                 handler.request.cookies["is_guest"] = "1"

@@ -240,10 +240,15 @@ def restore_dump(dump: Path, writer_url: str, database: str, tables: set[str]) -
              "--use-list", entries.name, "--dbname", url, str(dump)], environment)  # fmt: skip
 
 
+def engine_on(writer_url: str, database: str, **options: object) -> Engine:
+    """The writer on another ``database`` of the same server (an engine of its own, to dispose)."""
+    url = make_url(writer_url).set(drivername="postgresql+psycopg", database=database, query={})
+    return create_engine(url, **options)
+
+
 def server_engine(writer_url: str) -> Engine:
     """The writer on the server's ``postgres`` database, for creating and renaming databases."""
-    url = make_url(writer_url).set(drivername="postgresql+psycopg", database="postgres", query={})
-    return create_engine(url, isolation_level="AUTOCOMMIT", poolclass=None)
+    return engine_on(writer_url, "postgres", isolation_level="AUTOCOMMIT")
 
 
 def quoted(conn: Connection, name: str) -> str:
@@ -274,8 +279,8 @@ def restore_backup(backup: Path) -> str:
     server = server_engine(writer_url)
     with tempfile.TemporaryDirectory() as plain:
         files = checked_files(backup, manifest, Path(plain))
+        drop_database(server, restoring)  # what a restore that broke off left
         with server.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {quoted(conn, restoring)}"))
             conn.execute(text(f"CREATE DATABASE {quoted(conn, restoring)} TEMPLATE {TEMPLATE}"))
         try:
             restore_dump(files[DUMP], writer_url, restoring, set(manifest["tables"]))
@@ -291,10 +296,7 @@ def restore_backup(backup: Path) -> str:
 
 def check_restored(writer_url: str, database: str, manifest: dict) -> None:
     """Every table of the restored database has the rows and the checksum the manifest says."""
-    engine = create_engine(
-        make_url(writer_url).set(drivername="postgresql+psycopg", database=database, query={}),
-        poolclass=None,
-    )
+    engine = engine_on(writer_url, database)
     with engine.connect() as conn, conn.begin():
         found = table_sums(conn)
     engine.dispose()

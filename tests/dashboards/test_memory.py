@@ -4,18 +4,13 @@ where it was."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from tests.dashboards.bokeh_client import cookie_header, page_token, replay
 from tests.dashboards.test_access import signed_in
+from tests.dashboards.test_wall_browser import resident_mib
 
 BOUND_MIB = 300  # before the release on discard, fifty sessions left about 370 MiB behind
 DISCARD_SECONDS = 35  # Bokeh discards a closed session after 15 s, looking every 17 s
-
-
-def resident_mib(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(status.split("VmRSS:")[1].split()[0]) / 1024
 
 
 def settled_mib(pid: int) -> float:
