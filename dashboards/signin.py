@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -377,6 +378,17 @@ class SessionOAuthProvider(OAuthProvider):
         return bound(LogoutHandler, self.access)
 
 
+DEVICE_TOKEN = re.compile(r"([?&]token=)[^&\s]+")
+
+
+def hide_device_tokens(record: logging.LogRecord) -> bool:
+    """The access log keeps a device link's path and name, never its token (a password)."""
+    message = record.getMessage()
+    if "token=" in message:
+        record.msg, record.args = DEVICE_TOKEN.sub(r"\1***", message), ()
+    return True
+
+
 def bound(handler: type, access: Access) -> type:
     """``handler`` with the server's ``access`` (Tornado makes a handler per request)."""
     return type(f"Bound{handler.__name__}", (handler,), {"access": access})
@@ -396,5 +408,6 @@ def auth_options(access: Access) -> dict:
         options["auth_provider"] = SessionOAuthProvider(access)
     else:
         patterns.append((r"/device", bound(DeviceHandler, access)))
+        logging.getLogger("tornado.access").addFilter(hide_device_tokens)
         options["auth_provider"] = LocalUsersProvider(access)
     return options

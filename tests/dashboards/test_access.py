@@ -181,7 +181,10 @@ def test_admin_reads_the_audit_trail_and_no_one_else(server, sample_database, fr
 def test_no_secret_reaches_the_log(server, sample_database):
     for role in EXPECTED:
         signed_in(server.url, role).request("/public")
+    device_link = urllib.parse.urlencode({"name": DEVICE[0], "token": DEVICE[1]})
+    assert Browser(server.url).request(f"/device?{device_link}")[0] == 302  # logged, token hidden
     log = server.log_text()
+    assert "GET /device?name=stena-1&token=***" in log
     assert "GET /public" in log  # the log is there to read
     forbidden = [password for _, password in ACCOUNTS.values()] + [
         DEVICE[1],
