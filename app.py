@@ -14,14 +14,17 @@ import logging
 import sys
 
 import panel as pn
+from bokeh.settings import settings as bokeh_settings
 
 from dashboards.access import Access
 from dashboards.audit import AuditPage
 from dashboards.civil_protection import CivilProtectionDashboard
+from dashboards.footprints import warm_up
 from dashboards.headers import header_transform
-from dashboards.health import HealthHandler
+from dashboards.health import HealthHandler, LoopWatch
 from dashboards.memory import release_memory
 from dashboards.outage import log_exception
+from dashboards.pages import applications
 from dashboards.planner import PlannerDashboard
 from dashboards.signin import auth_options
 from dashboards.theme import html_pane
@@ -107,23 +110,35 @@ def main(argv: list[str] | None = None) -> int:
         options = auth_options(access)
         pn.config.exception_handler = log_exception  # no error text to any browser
         pn.state.on_session_destroyed(release_memory)
-        options["extra_patterns"].append((r"/health", HealthHandler, {"engine": engine}))
+        # Bokeh's check of each new page's layout (a tenth of a second of the event loop per
+        # page) finds mistakes of the code, the same in every page: checking once is enough
+        bokeh_settings.perform_document_validation.set_value(False)
+        warm_up()
+        watch = LoopWatch()
+        options["extra_patterns"].append(
+            (r"/health", HealthHandler, {"engine": engine, "watch": watch})
+        )
     except GisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     port = settings.port
     origins = [f"localhost:{port}", f"127.0.0.1:{port}", f"{settings.address}:{port}"]
     log.info("serving http://localhost:%d (/planner, /civil-protection, /wall, /public)", port)
-    pn.serve(
-        routes,
+    server = pn.serve(
+        applications(routes, title="Občinski zemljevid"),
         **options,
         port=port,
         address=settings.address,
         show=False,
-        title="Občinski zemljevid",
         websocket_origin=origins,
         transforms=[header_transform(settings)],
+        # deflate at its fastest: a planner's first document of 1.8 MB goes as 0.12 MB, for 5 ms
+        websocket_compression_level=1,
+        start=False,
     )
+    server.io_loop.add_callback(watch.start)
+    server.start()
+    server.io_loop.start()
     return 0
 
 

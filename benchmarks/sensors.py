@@ -6,7 +6,7 @@ In a schema of its own: 2,000 sensors across Ptuj and ``--readings`` readings of
 30 days are loaded through the ETL, then read into the cache as the dashboards do. Printed, each
 against a baseline measured in the same run:
 
-- a pan or zoom over the whole municipality (aggregate, finish, spread), median of repeated runs;
+- a pan or zoom over the whole municipality (aggregate and finish), median of repeated runs;
 - datashader's aggregation against a minimal single-core numba kernel on the same arrays;
 - the same view the naive way: the points queried from PostGIS, then aggregated;
 - a view of one district against the whole municipality;
@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import datashader as ds
@@ -168,8 +167,8 @@ def run(engine, readings: int) -> None:
     columns = cache.snapshot.kinds["pm10"]
     # the window holds every reading, so the kernel and datashader see the same arrays
     start_us, end_us = int(columns.t.min()), int(columns.t.max()) + 1
-    whole = ReadingQuery("pm10", start_us, end_us, box_3857(MUNICIPALITY), WIDTH, HEIGHT, "mean", 4)
-    district = ReadingQuery("pm10", start_us, end_us, box_3857(CENTRE), WIDTH, HEIGHT, "mean", 4)
+    whole = ReadingQuery("pm10", start_us, end_us, box_3857(MUNICIPALITY), WIDTH, HEIGHT, "mean")
+    district = ReadingQuery("pm10", start_us, end_us, box_3857(CENTRE), WIDTH, HEIGHT, "mean")
     in_view = cache.aggregate(whole).readings
     pan = median_ms(lambda: cache.aggregate(whole))
     print(
@@ -185,7 +184,7 @@ def run(engine, readings: int) -> None:
             columns.x, columns.y, columns.value, xmin, ymin, xmax, ymax, WIDTH, HEIGHT
         )
     )
-    mean_ds = aggregate_columns(columns, replace(whole, spread_px=0)).value
+    mean_ds = aggregate_columns(columns, whole).value
     mean_nb, count_nb = numba_mean(
         columns.x, columns.y, columns.value, xmin, ymin, xmax, ymax, WIDTH, HEIGHT
     )

@@ -1,10 +1,11 @@
-"""The dense-point renderer: millions of sensor readings as one image, aggregated per pixel.
+"""The dense-point renderer: millions of sensor readings aggregated per pixel of the map.
 
 datashader aggregates the cached readings (``layers.readings``) of the chosen kind, window and
-aggregate at the map's resolution on every pan and zoom; the browser colours the grid through
-Bokeh's colour mapper. So a new colour map or opacity is a property change in the page and
-costs no aggregation, and hovering shows the aggregate and the count under the cursor from the
-grids the page already holds.
+aggregate at the map's resolution on every pan and zoom. The page gets only the pixels drawn,
+each a square of the style's size with its aggregate and count, or, where most of the view is
+drawn and that is smaller, the two grids as an image. The browser colours either through one
+Bokeh colour mapper, so a new colour map or opacity is a property change in the page and costs
+no aggregation, and hovering shows the aggregate and the count from what the page holds.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import numpy as np
 import panel as pn
 from bokeh.models import ColorBar, ColumnDataSource, GlyphRenderer, HoverTool, LinearColorMapper
 from bokeh.plotting import figure
+from bokeh.transform import transform
 
-from layers.aggregation import Aggregate, ReadingQuery
+from dashboards.images import TRANSPARENT, add_image, image_columns, no_image
+from layers.aggregation import Aggregate, ReadingQuery, spread
 from layers.queries import Viewport
 from layers.readings import ReadingCache
 from layers.sensor_kinds import sensor_kinds
@@ -33,7 +36,11 @@ WINDOWS = {  # name shown: length (None: the range slider's)
     "Obdobje · Range": None,
 }
 AGGREGATE_NAMES = {"Povprečje · Mean": "mean", "Največ · Max": "max", "Število · Count": "count"}
-TRANSPARENT = (0, 0, 0, 0)
+# bytes sent per drawn pixel as a square (x and y, aggregate and count), and per pixel of the
+# view as an image (its two grids): whichever is smaller for a view is sent
+SQUARE_BYTES, GRID_BYTES = 24, 8
+NO_SQUARES = {"x": [], "y": [], "value": [], "count": []}
+GRIDS = ("value", "count")  # coloured by the first; the hover shows both
 
 
 def palette(name: str) -> list[str]:
@@ -110,22 +117,26 @@ class DenseLayer:
             value=first.colormap,
             sizing_mode="stretch_width",
         )
-        self.source = ColumnDataSource(self._empty())
         self.mapper = LinearColorMapper(palette=palette(first.colormap), nan_color=TRANSPARENT)
-        self.renderer: GlyphRenderer = plot.image(
-            image="image",
+        self.squares = ColumnDataSource(dict(NO_SQUARES))
+        self.renderer: GlyphRenderer = plot.scatter(
             x="x",
             y="y",
-            dw="dw",
-            dh="dh",
-            source=self.source,
-            color_mapper=self.mapper,
+            source=self.squares,
+            marker="square",
+            size=2 * self.spread_px + 1,
+            fill_color=transform("value", self.mapper),
+            line_color=None,
             name=spec.id,
         )
+        self.image = add_image(plot, GRIDS, self.mapper, f"{spec.id}-image")
+        self.grids = self.image.data_source
         self.colour_bar = colour_bar(self.mapper, first.unit, theme(theme_name).get("colour_bar"))
         plot.add_layout(self.colour_bar, "right")
         self.hover = HoverTool(
-            renderers=[self.renderer], tooltips=self._tooltips(), description=spec.title
+            renderers=[self.renderer, self.image],
+            tooltips=self._tooltips(),
+            description=spec.title,
         )
         plot.add_tools(self.hover)
         for widget in (self.kind, self.window, self.range, self.how):
@@ -145,7 +156,7 @@ class DenseLayer:
     def _tooltips(self) -> list[tuple[str, str]]:
         kind = sensor_kinds()[self.kind.value]
         name = {v: k for k, v in AGGREGATE_NAMES.items()}[self.how.value]
-        value = "@image{0}" if self.how.value == "count" else f"@image{{0.0[0]}} {kind.unit}"
+        value = "@value{0}" if self.how.value == "count" else f"@value{{0.0[0]}} {kind.unit}"
         return [(name, value), ("Meritev · Readings", "@count{0,0}")]
 
     def query(self, viewport: Viewport) -> ReadingQuery:
@@ -165,7 +176,6 @@ class DenseLayer:
             width=width,
             height=height,
             how=self.how.value,
-            spread_px=self.spread_px,
         )
 
     def _canvas(self, viewport: Viewport) -> tuple[int, int]:
@@ -175,12 +185,18 @@ class DenseLayer:
         return max(width, 1), max(round(width * aspect), 1)
 
     def show(self, viewport: Viewport) -> None:
-        """Aggregate the view and send its grids to the page."""
+        """Aggregate the view and send the page its drawn pixels, or its grids."""
         self._viewport = viewport
         self.shown_version = self.cache.snapshot.version
         found = self.cache.aggregate(self.query(viewport))
         self.aggregations += 1
-        self.source.data = self._columns(found)
+        drawn = np.flatnonzero(found.count)
+        if len(drawn) * SQUARE_BYTES <= found.count.size * GRID_BYTES:
+            self.squares.data, self.grids.data = squares(found, drawn), no_image(GRIDS)
+        else:
+            shown = spread(found, self.spread_px) if self.spread_px else found
+            grids = image_columns(shown.box, value=shown.value, count=shown.count)
+            self.squares.data, self.grids.data = dict(NO_SQUARES), grids
         finite = found.value[np.isfinite(found.value)]
         if len(finite):
             self.mapper.update(
@@ -189,26 +205,12 @@ class DenseLayer:
         self.colour_bar.visible = True
 
     def hide(self) -> None:
-        self.source.data = self._empty()
+        self.squares.data, self.grids.data = dict(NO_SQUARES), no_image(GRIDS)
         self.colour_bar.visible = False
 
     def set_opacity(self, opacity: float) -> None:
-        self.renderer.glyph.global_alpha = opacity
-
-    def _columns(self, found: Aggregate) -> dict:
-        xmin, ymin, xmax, ymax = found.box
-        return {
-            "image": [found.value],
-            "count": [found.count],
-            "x": [xmin],
-            "y": [ymin],
-            "dw": [xmax - xmin],
-            "dh": [ymax - ymin],
-        }
-
-    @staticmethod
-    def _empty() -> dict:
-        return {"image": [], "count": [], "x": [], "y": [], "dw": [], "dh": []}
+        self.renderer.glyph.fill_alpha = opacity
+        self.image.glyph.global_alpha = opacity
 
     def _changed(self, _event=None) -> None:
         self.range.visible = WINDOWS[self.window.value] is None
@@ -228,3 +230,19 @@ class DenseLayer:
             and self.renderer.visible
         ):
             self.show(self._viewport)
+
+
+def squares(found: Aggregate, drawn: np.ndarray) -> dict:
+    """The drawn pixels of ``found`` (flat indices) as squares at their centres, the largest
+    aggregate last, so that where squares overlap the largest shows, as in a spread image."""
+    xmin, ymin, xmax, ymax = found.box
+    height, width = found.count.shape
+    rows, cols = np.divmod(drawn, width)
+    value, count = found.value.ravel()[drawn], found.count.ravel()[drawn]
+    order = np.argsort(value, kind="stable")
+    return {
+        "x": (xmin + (cols[order] + 0.5) * (xmax - xmin) / width),
+        "y": (ymin + (rows[order] + 0.5) * (ymax - ymin) / height),
+        "value": value[order],
+        "count": count[order],
+    }

@@ -26,6 +26,7 @@ from bokeh.models import (
 from bokeh.plotting import figure
 from bokeh.transform import factor_cmap
 
+from dashboards.footprints import DRAW, IMAGE_ABOVE, FootprintImage
 from layers.queries import Viewport
 from layers.spec import Geometry, LayerSpec
 from styles import style
@@ -55,15 +56,18 @@ def polygon_coordinates(geometry: np.ndarray) -> tuple[list, list]:
 
 
 def line_coordinates(geometry: np.ndarray) -> tuple[list, list]:
-    """MultiLine ``xs``/``ys``: one array per feature, parts separated by NaN."""
+    """MultiLine ``xs``/``ys``: one list per feature, its parts separated by NaN."""
     parts, part_of = shapely.get_parts(geometry, return_index=True)
     coords, coord_of = shapely.get_coordinates(parts, return_index=True)
-    # a NaN row after every part breaks the line there
-    breaks = np.searchsorted(coord_of, np.arange(1, len(parts) + 1))
+    coords = coords.round(1)
+    # a NaN row after each part followed by another of its feature breaks the line there
+    inner = np.flatnonzero(part_of[:-1] == part_of[1:])
+    breaks = np.searchsorted(coord_of, inner + 1)
     coords = np.insert(coords, breaks, np.nan, axis=0)
-    owner = np.insert(part_of[coord_of], breaks, part_of)
-    xs = _split(coords[:, 0], owner, len(geometry))
-    ys = _split(coords[:, 1], owner, len(geometry))
+    owner = np.insert(part_of[coord_of], breaks, part_of[inner])
+    # plain lists, as for polygons: an array per feature would be a buffer per feature
+    xs = [a.tolist() for a in _split(coords[:, 0], owner, len(geometry))]
+    ys = [a.tolist() for a in _split(coords[:, 1], owner, len(geometry))]
     return xs, ys
 
 
@@ -84,20 +88,30 @@ COORDINATES = {
 }
 
 
+def style_classes(entry: dict, frame: gpd.GeoDataFrame) -> list[str]:
+    """Each feature's class in its style, as text ("" when the style has one colour)."""
+    return [str(v) for v in frame[entry["color_by"]]] if "color_by" in entry else [""] * len(frame)
+
+
 def columns(spec: LayerSpec, frame: gpd.GeoDataFrame | None) -> dict[str, list]:
     """The data of a layer's glyph: coordinates, every field and the style class."""
     names = [spec.id_column, *(f.name for f in spec.fields)]
-    entry = style(spec.style_key)
     coordinate_names, coordinates = COORDINATES[spec.geometry]
     if frame is None or frame.empty:
         return {name: [] for name in [*names, CLASS_COLUMN, *coordinate_names]}
     data = {name: _as_text(frame[name].tolist()) for name in names}
-    data[CLASS_COLUMN] = (
-        [str(v) for v in frame[entry["color_by"]]] if "color_by" in entry else [""] * len(frame)
-    )
+    data[CLASS_COLUMN] = style_classes(style(spec.style_key), frame)
     found = coordinates(frame.geometry.array.to_numpy())
     data.update(zip(coordinate_names, found, strict=True))
     return data
+
+
+# the style's key for the colour of a feature of no class: fill, or the line itself
+COLOUR_KEY = {
+    Geometry.POINT: "fill_color",
+    Geometry.LINE: "line_color",
+    Geometry.POLYGON: "fill_color",
+}
 
 
 def _colour(entry: dict, default_key: str):
@@ -118,7 +132,7 @@ def point_glyph(entry: dict) -> Scatter:
         y="y",
         marker=entry["marker"],
         size=entry["size"],
-        fill_color=_colour(entry, "fill_color"),
+        fill_color=_colour(entry, COLOUR_KEY[Geometry.POINT]),
         line_color=entry["line_color"],
         line_width=entry.get("line_width", 1.0),
     )
@@ -128,7 +142,7 @@ def line_glyph(entry: dict) -> MultiLine:
     return MultiLine(
         xs="xs",
         ys="ys",
-        line_color=_colour(entry, "line_color"),
+        line_color=_colour(entry, COLOUR_KEY[Geometry.LINE]),
         line_width=entry.get("line_width", 1.0),
     )
 
@@ -138,7 +152,7 @@ def polygon_glyph(entry: dict) -> MultiPolygons:
     return MultiPolygons(
         xs="xs",
         ys="ys",
-        fill_color=_colour(entry, "fill_color"),
+        fill_color=_colour(entry, COLOUR_KEY[Geometry.POLYGON]),
         fill_alpha=entry.get("fill_alpha", 1.0),
         line_color=entry["line_color"],
         line_width=entry.get("line_width", 1.0),
@@ -154,7 +168,9 @@ class VectorLayer:
     """One vector layer on one session's map: its glyph, hover and the features in view.
 
     ``fetch`` reads the layer's features for a viewport (the session's feature store, role and
-    part); the glyph takes its look from the layer's style in the map's theme.
+    part); the glyph takes its look from the layer's style in the map's theme. A view of more
+    than ``IMAGE_ABOVE`` lines or polygons is drawn as one image (``dashboards.footprints``):
+    it shows no tooltips, and a click still finds the feature at the point.
     """
 
     answers_taps = True  # a click on a feature shows its details
@@ -171,6 +187,13 @@ class VectorLayer:
         self.renderer: GlyphRenderer = plot.add_glyph(
             ColumnDataSource(columns(spec, None)), GLYPHS[spec.geometry](self.style), name=spec.id
         )
+        self.image = (
+            FootprintImage(plot, spec.geometry, self.style, COLOUR_KEY[spec.geometry], spec.id)
+            if spec.geometry in DRAW
+            else None
+        )
+        if self.image:
+            self.image.set_opacity(self._image_alpha(1.0))
         if spec.hover_fields:
             tooltips = [(spec.field(n).label, f"@{{{n}}}") for n in spec.hover_fields]
             plot.add_tools(
@@ -178,11 +201,20 @@ class VectorLayer:
             )
 
     def show(self, viewport: Viewport) -> None:
-        self.renderer.data_source.data = columns(self.spec, self._fetch(self.spec, viewport))
+        frame = self._fetch(self.spec, viewport)
+        if self.image and len(frame) > IMAGE_ABOVE:
+            self.image.show(frame, style_classes(self.style, frame), viewport)
+            self.renderer.data_source.data = columns(self.spec, None)
+            return
+        self.renderer.data_source.data = columns(self.spec, frame)
+        if self.image:
+            self.image.clear()
 
     def hide(self) -> None:
         """Drop the rows too: a hidden layer holds nothing in the page."""
         self.renderer.data_source.data = columns(self.spec, None)
+        if self.image:
+            self.image.clear()
 
     def set_opacity(self, opacity: float) -> None:
         """Scale the outline and fill; fills keep their style's own transparency."""
@@ -190,6 +222,14 @@ class VectorLayer:
         glyph.line_alpha = opacity
         if self.spec.geometry != Geometry.LINE:
             glyph.fill_alpha = opacity * float(self.style.get("fill_alpha", 1.0))
+        if self.image:
+            self.image.set_opacity(self._image_alpha(opacity))
+
+    def _image_alpha(self, opacity: float) -> float:
+        """The image's opacity: the fill's for polygons, the line's for lines."""
+        if self.spec.geometry == Geometry.LINE:
+            return opacity
+        return opacity * float(self.style.get("fill_alpha", 1.0))
 
     def controls(self) -> list:
         return []

@@ -1,9 +1,9 @@
 """datashader's aggregation of one view of a dense layer: the query, the grids, the image.
 
 One pipeline for every dense layer: the rows a view needs are handed to datashader (a big slice
-in one part per core: its kernels release the GIL), the grids of the parts are merged, and the
-finished image is spread so that lone sensors stay visible. A colour map is not a stage here:
-the browser colours the image, so changing it costs no aggregation.
+in one part per core: its kernels release the GIL) and the grids of the parts are merged. A view
+drawn as an image is spread so that lone sensors stay visible. A colour map is not a stage here:
+the browser colours the pixels, so changing it costs no aggregation.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ class ReadingQuery:
     width: int
     height: int
     how: str = "mean"
-    spread_px: int = 0
 
     def __post_init__(self) -> None:
         if self.how not in AGGREGATES:
@@ -98,7 +97,7 @@ def merge(grids: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def finish(grids: dict[str, np.ndarray], query: ReadingQuery) -> Aggregate:
-    """The value and count images of a view, spread so that lone sensors stay visible."""
+    """The value and count images of a view."""
     count = grids["count"].astype(np.float32)
     if query.how == "count":
         value = count.copy()
@@ -106,16 +105,21 @@ def finish(grids: dict[str, np.ndarray], query: ReadingQuery) -> Aggregate:
         value = (grids["sum"] / np.where(count > 0, count, 1)).astype(np.float32)
     else:
         value = grids["max"].astype(np.float32)
-    readings = int(count.sum())
-    if query.spread_px:
-        value, count = _spread(value, count, query.spread_px)
     value[count == 0] = np.nan
-    return Aggregate(value, count, query.box, readings)
+    return Aggregate(value, count, query.box, int(count.sum()))
+
+
+def spread(found: Aggregate, px: int) -> Aggregate:
+    """``found`` with each pixel within ``px`` (a square) of drawn ones given their largest value
+    and count, so that lone sensors stay visible in an image.
+    """
+    value, count = _spread(found.value, found.count, px)
+    value[count == 0] = np.nan
+    return Aggregate(value, count, found.box, found.readings)
 
 
 def _spread(value: np.ndarray, count: np.ndarray, px: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each pixel within ``px`` (a square) of drawn ones takes their largest value and count, so
-    that lone sensors stay visible.
+    """The spread grids: each stamped sensor by sensor where few pixels are drawn.
 
     Readings lie where their sensors are, so few pixels are drawn (one per sensor in view at
     most): each is stamped onto its square with ``np.maximum.at``, a ms or two. Where that would

@@ -58,8 +58,30 @@ async def pull_document(url: str, route: str, token: str, cookies: str) -> str |
         connection.close()
 
 
-def replay(url: str, route: str, token: str, cookies: str) -> str | int:
-    """``pull_document`` from synchronous code, on a thread of its own: the browser tests' driver
-    keeps an event loop running on this one."""
+async def _extensions(url: str, route: str, token: str, cookies: str) -> str:
+    address = urllib.parse.urlsplit(url)
+    request = HTTPRequest(
+        f"ws://{address.netloc}{route}/ws", headers={"Cookie": cookies, "Origin": url}
+    )
+    socket = await websocket_connect(request, subprotocols=["bokeh", token], compression_options={})
+    try:
+        return socket.headers.get("Sec-WebSocket-Extensions", "")
+    finally:
+        socket.close()
+
+
+def _on_a_thread(work):
+    """Run the coroutine ``work`` on a thread of its own: the browser tests' driver keeps an
+    event loop running on this one."""
     with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, pull_document(url, route, token, cookies)).result()
+        return thread.submit(asyncio.run, work).result()
+
+
+def replay(url: str, route: str, token: str, cookies: str) -> str | int:
+    """``pull_document`` from synchronous code."""
+    return _on_a_thread(pull_document(url, route, token, cookies))
+
+
+def extensions_agreed(url: str, route: str, token: str, cookies: str) -> str:
+    """The extensions the server agrees to on ``route``'s websocket, offered compression."""
+    return _on_a_thread(_extensions(url, route, token, cookies))

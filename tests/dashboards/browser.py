@@ -73,3 +73,17 @@ def _readable(frame: str | bytes) -> str:
 def received_text(page) -> str:
     """What the server sent the page: the document and every websocket message, as text."""
     return page.content() + "\n".join(_readable(f) for f in page.received)
+
+
+# The place on the screen of a point in EPSG:3857, on the map that draws the model ``name``.
+SCREEN_POINT = """([name, x, y]) => {
+  const model = Bokeh.documents[0].get_model_by_name(name);
+  const plot = Bokeh.index.find_one(model).parent;
+  const canvas = plot.canvas_view.el.getBoundingClientRect();
+  return [canvas.left + plot.frame.x_scale.compute(x), canvas.top + plot.frame.y_scale.compute(y)];
+}"""
+
+
+def click_at(page, name: str, x: float, y: float) -> None:
+    """Click the map drawing the model ``name`` at (x, y) in EPSG:3857, as a person would."""
+    page.mouse.click(*page.evaluate(SCREEN_POINT, [name, x, y]))

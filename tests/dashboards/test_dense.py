@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from bokeh.plotting import figure
 
 from dashboards.dense import DenseLayer, palette
@@ -21,12 +22,41 @@ def test_colour_and_opacity_do_not_aggregate_again_but_kind_and_window_do(sample
     dense.colormap.value = "gray"
     dense.set_opacity(0.4)
     assert dense.aggregations == 1
-    assert dense.mapper.palette == palette("gray") and dense.renderer.glyph.global_alpha == 0.4
+    assert dense.mapper.palette == palette("gray")
+    assert dense.renderer.glyph.fill_alpha == 0.4 and dense.image.glyph.global_alpha == 0.4
 
     dense.kind.value = "parking"
     dense.window.value = "Zadnji teden · Last week"
     assert dense.aggregations == 3
     assert dense.colour_bar.title == "%"
-    image = dense.source.data["image"][0]
-    assert image.shape[1] == 1200
     assert 0 <= float(dense.mapper.low) <= float(dense.mapper.high) <= 100
+
+
+def test_a_view_is_sent_as_its_drawn_pixels_or_as_an_image_whichever_is_smaller(sample_database):
+    cache = ReadingCache(sample_database.reader, layer("sensor_readings"))
+    cache.top_up()
+    dense = DenseLayer(figure(), layer("sensor_readings"), cache)
+    parking = cache.snapshot.kinds["parking"]
+    xs, ys = parking.sensor_x, parking.sensor_y
+    view = Viewport(xs.min() - 500, ys.min() - 500, xs.max() + 500, ys.max() + 500, 1200)
+    dense.kind.value = "parking"
+    dense.show(view)
+    found = cache.aggregate(dense.query(view))
+    drawn = np.count_nonzero(found.count)
+    squares = dense.squares.data
+    # a square per drawn pixel, with its aggregate and count; no grid
+    assert 0 < len(squares["x"]) == drawn < found.count.size / 100
+    assert dense.grids.data["value"] == []
+    assert sorted(squares["count"]) == sorted(found.count[found.count > 0])
+    assert list(squares["value"]) == sorted(squares["value"])  # the largest drawn on top
+    # each square sits on its pixel: its aggregate is the grid's there
+    xmin, ymin, xmax, ymax = found.box
+    height, width = found.count.shape
+    col = ((squares["x"] - xmin) / (xmax - xmin) * width).astype(int)
+    row = ((squares["y"] - ymin) / (ymax - ymin) * height).astype(int)
+    np.testing.assert_array_equal(found.value[row, col], squares["value"])
+
+    dense.how.value = "count"
+    one_pixel = Viewport(xs[0] - 1, ys[0] - 1, xs[0] + 1, ys[0] + 1, 1)  # all of it drawn
+    dense.show(one_pixel)
+    assert len(dense.squares.data["x"]) == 0 and dense.grids.data["value"][0].shape == (1, 1)

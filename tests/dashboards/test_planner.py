@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from pyproj import Transformer
 from sqlalchemy import text
 
+from dashboards.footprints import IMAGE_ABOVE
 from dashboards.planner import PlannerDashboard
 from data.profiles import load_profile
+from layers.queries import Viewport
 from layers.store import FeatureStore
 
 TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
+SQUARE_IN_PTUJ = (567_200, 144_800)  # a built-up place in the sample (D96/TM)
 
 
 @pytest.fixture
@@ -22,11 +26,36 @@ def test_it_opens_on_the_whole_municipality_with_every_visible_layer_drawn(
     planner, sample_database
 ):
     layer_map = planner.map
-    buildings = layer_map.renderers["buildings"].data_source.data
-    assert len(buildings["xs"]) == sample_database.count("building")
+    # twelve thousand buildings in view: one image of their classes, no coordinates
+    buildings = layer_map.layers["buildings"]
+    assert len(buildings.renderer.data_source.data["xs"]) == 0
+    drawn = buildings.image.source.data["image"][0]
+    assert drawn.dtype == np.uint8 and 5_000 < np.count_nonzero(drawn) < drawn.size / 10
+    assert set(np.unique(drawn)) <= set(range(8))  # none, the six classes, the others
+    roads = layer_map.renderers["roads"].data_source.data
+    assert len(roads["xs"]) == sample_database.count("road_segment")
     assert len(layer_map.renderers["wifi_hotspots"].data_source.data["x"]) == 13
     assert len(layer_map.renderers["water_mains"].data_source.data["xs"]) == 0  # off by default
     assert layer_map.renderers["water_mains"].visible is False
+
+
+def test_zoomed_in_the_buildings_are_vectors_again(planner, sample_database):
+    layer_map = planner.map
+    x, y = TO_MERCATOR(*SQUARE_IN_PTUJ)
+    layer_map.viewport = Viewport(x - 300, y - 200, x + 300, y + 200, 1200)
+    layer_map.refresh()
+    buildings = layer_map.layers["buildings"]
+    with sample_database.reader.connect() as conn:
+        in_view = conn.execute(
+            text(
+                "SELECT count(*) FROM building WHERE geom && ST_Transform("
+                "ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857), 3794)"
+            ),
+            {"x0": x - 300, "y0": y - 200, "x1": x + 300, "y1": y + 200},
+        ).scalar()
+    assert 0 < in_view <= IMAGE_ABOVE
+    assert len(buildings.renderer.data_source.data["xs"]) >= in_view
+    assert buildings.image.source.data["image"] == []
 
 
 def test_toggling_a_layer_fetches_or_drops_its_rows(planner, sample_database):
@@ -38,6 +67,7 @@ def test_toggling_a_layer_fetches_or_drops_its_rows(planner, sample_database):
     assert layer_map.renderers["water_mains"].visible
     layer_map.toggles["buildings"].value = False
     assert len(layer_map.renderers["buildings"].data_source.data["xs"]) == 0
+    assert layer_map.layers["buildings"].image.source.data["image"] == []
     assert layer_map.renderers["buildings"].visible is False
 
 

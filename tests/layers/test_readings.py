@@ -13,6 +13,7 @@ from scipy.ndimage import maximum_filter
 
 from etl.load import LoadOptions, load_file
 from layers.aggregation import ReadingQuery, finish
+from layers.aggregation import spread as spread_to
 from layers.readings import ReadingCache, reading_cache, stop_reading_caches
 from layers.readings_index import rows_of
 from layers.registry import layer
@@ -214,8 +215,8 @@ def test_spreading_gives_each_pixel_the_largest_figures_within_reach(drawn):
     count = np.zeros((80, 120), np.uint32)
     count.flat[rng.choice(count.size, drawn, replace=False)] = rng.integers(1, 50, drawn)
     total = rng.normal(0, 10, count.shape) * count  # negative means too
-    query = ReadingQuery("pm10", 0, 1, (0, 0, 120, 80), 120, 80, "mean", spread_px=2)
-    spread = finish({"count": count, "sum": total}, query)
+    query = ReadingQuery("pm10", 0, 1, (0, 0, 120, 80), 120, 80, "mean")
+    spread = spread_to(finish({"count": count, "sum": total}, query), 2)
     mean = np.where(count > 0, total / np.maximum(count, 1), -np.inf).astype(np.float32)
     expected_value = maximum_filter(mean, size=5, mode="constant", cval=-np.inf)
     expected_count = maximum_filter(count.astype(np.float32), size=5, mode="constant", cval=0)

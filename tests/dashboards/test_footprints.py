@@ -1,0 +1,41 @@
+"""A big view of a line or polygon layer drawn as one image of its style classes."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from bokeh.plotting import figure
+
+from dashboards.footprints import FootprintImage, class_colours
+from layers.queries import Viewport
+from layers.spec import Geometry
+from styles import style
+
+VIEW = Viewport(0, 0, 100, 50, 200)  # half a metre a pixel, 200 x 100 pixels
+
+
+def image_of(geometry: Geometry, shapes: list, classes: list[str]) -> np.ndarray:
+    entry = style("buildings")
+    image = FootprintImage(figure(), geometry, entry, "fill_color", "test")
+    image.show(gpd.GeoDataFrame(geometry=shapes), classes, VIEW)
+    return image.source.data["image"][0]
+
+
+def test_each_pixel_holds_its_features_class_and_nothing_else_is_drawn():
+    colours, codes = class_colours(style("buildings"), "fill_color")
+    house, block = shapely.box(10, 10, 20, 20), shapely.box(50, 20, 90, 40)
+    grid = image_of(Geometry.POLYGON, [house, block], ["enostanovanjska", "neznano"])
+    assert grid.shape == (100, 200) and grid.dtype == np.uint8
+    # rows run upwards from the view's bottom, as Bokeh draws them
+    assert grid[30, 30] == codes["enostanovanjska"] and colours[grid[30, 30] - 1] == "#e8b07a"
+    assert grid[60, 140] == len(colours)  # a class the style does not list: the others' colour
+    assert np.count_nonzero(grid == codes["enostanovanjska"]) == 20 * 20  # 10 m x 10 m
+    assert np.count_nonzero(grid == len(colours)) == 80 * 40
+    assert np.count_nonzero(grid) == 400 + 3200  # no pixel outside the two
+
+
+def test_lines_are_drawn_along_their_length():
+    grid = image_of(Geometry.LINE, [shapely.LineString([(0, 25), (100, 25)])], [""])
+    drawn_rows = np.flatnonzero(grid.any(axis=1))
+    assert len(drawn_rows) <= 2 and np.count_nonzero(grid[drawn_rows[0]]) >= 199
