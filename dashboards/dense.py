@@ -11,6 +11,7 @@ no aggregation, and hovering shows the aggregate and the count from what the pag
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import colorcet
 import numpy as np
@@ -180,9 +181,9 @@ class DenseLayer:
 
     def _canvas(self, viewport: Viewport) -> tuple[int, int]:
         """The canvas in pixels: as wide as the map, with square pixels."""
-        width = viewport.width_px or CANVAS_PX[0]
-        aspect = (viewport.ymax - viewport.ymin) / max(viewport.xmax - viewport.xmin, 1e-9)
-        return max(width, 1), max(round(width * aspect), 1)
+        return (
+            viewport if viewport.width_px else replace(viewport, width_px=CANVAS_PX[0])
+        ).canvas_px
 
     def show(self, viewport: Viewport) -> None:
         """Aggregate the view and send the page its drawn pixels, or its grids."""

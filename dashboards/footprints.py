@@ -82,11 +82,10 @@ class FootprintImage:
     ) -> np.ndarray:
         """The class code of the feature drawn last at each pixel, 0 where there is none."""
         codes = np.array([self.codes.get(c, self.other) for c in classes], dtype="float32")
-        width = max(viewport.width_px, 1)
-        aspect = (viewport.ymax - viewport.ymin) / max(viewport.xmax - viewport.xmin, 1e-9)
+        width, height = viewport.canvas_px
         canvas = ds.Canvas(
             plot_width=width,
-            plot_height=max(round(width * aspect), 1),
+            plot_height=height,
             x_range=(viewport.xmin, viewport.xmax),
             y_range=(viewport.ymin, viewport.ymax),
         )

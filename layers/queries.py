@@ -38,6 +38,13 @@ class Viewport:
     width_px: int = 1000
 
     @property
+    def canvas_px(self) -> tuple[int, int]:
+        """The view in pixels, width by height: ``width_px`` wide, with square pixels."""
+        width = max(self.width_px, 1)
+        aspect = (self.ymax - self.ymin) / max(self.xmax - self.xmin, 1e-9)
+        return width, max(round(width * aspect), 1)
+
+    @property
     def pixel_size(self) -> float:
         """Metres of EPSG:3857 per screen pixel."""
         return (self.xmax - self.xmin) / max(self.width_px, 1)
