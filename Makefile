@@ -26,6 +26,7 @@ bench: python-env db load
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/exposure.py
 	$(PY) benchmarks/sensors.py
+	$(PY) benchmarks/search.py
 
 lint: python-env
 	$(VENV)/bin/ruff check .

@@ -22,6 +22,7 @@ from dashboards.exposure_pdf import report_pdf
 from dashboards.exposure_tables import Table, report_csv, report_tables
 from dashboards.map import LayerMap
 from dashboards.planner import header, municipality_extent
+from dashboards.search import SearchBox
 from dashboards.theme import html_pane
 from data.profiles import Profile
 from layers.errors import ConfigurationError
@@ -131,6 +132,7 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         self.use_drawn.on_click(guarded(lambda _event: self.apply_drawn()))
         self.clear.on_click(guarded(lambda _event: self.clear_area()))
         self.area, self.area_name = None, WHOLE
+        self.search = SearchBox(self.map, role)
         self.report_pane = html_pane("", sizing_mode="stretch_width", css_classes=["report-pane"])
         self.report: ExposureReport | None = None
         self.pdf = pn.widgets.FileDownload(
@@ -256,6 +258,7 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         controls = pn.Column(
+            self.search,
             html_pane("<div class='panel-title'>Scenarij in območje · Scenario and area</div>"),
             self.scenario,
             self.area_choice,

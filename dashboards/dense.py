@@ -21,6 +21,7 @@ from bokeh.plotting import figure
 from bokeh.transform import transform
 
 from dashboards.images import TRANSPARENT, add_image, image_columns, no_image
+from dashboards.theme import html_pane
 from layers.aggregation import Aggregate, ReadingQuery, spread
 from layers.queries import Viewport
 from layers.readings import ReadingCache
@@ -41,6 +42,10 @@ AGGREGATE_NAMES = {"Povprečje · Mean": "mean", "Največ · Max": "max", "Štev
 # view as an image (its two grids): whichever is smaller for a view is sent
 SQUARE_BYTES, GRID_BYTES = 24, 8
 NO_SQUARES = {"x": [], "y": [], "value": [], "count": []}
+NO_READINGS = (
+    "<p class='hint'>V tem pogledu in časovnem oknu ni meritev.<br>"
+    "<span class='en'>No readings in this view and time window.</span></p>"
+)
 GRIDS = ("value", "count")  # coloured by the first; the hover shows both
 
 
@@ -130,8 +135,10 @@ class DenseLayer:
             line_color=None,
             name=spec.id,
         )
+        self.renderer.nonselection_glyph = None  # a click on the map dims nothing
         self.image = add_image(plot, GRIDS, self.mapper, f"{spec.id}-image")
         self.grids = self.image.data_source
+        self.status = html_pane("", margin=(0, 10), css_classes=["readings-status"])
         self.colour_bar = colour_bar(self.mapper, first.unit, theme(theme_name).get("colour_bar"))
         plot.add_layout(self.colour_bar, "right")
         self.hover = HoverTool(
@@ -152,7 +159,7 @@ class DenseLayer:
         return dt.datetime.fromtimestamp(min(firsts) / 1e6, dt.UTC) if firsts else None
 
     def controls(self) -> list:
-        return [self.kind, self.window, self.range, self.how, self.colormap]
+        return [self.kind, self.window, self.range, self.how, self.colormap, self.status]
 
     def _tooltips(self) -> list[tuple[str, str]]:
         kind = sensor_kinds()[self.kind.value]
@@ -192,6 +199,7 @@ class DenseLayer:
         found = self.cache.aggregate(self.query(viewport))
         self.aggregations += 1
         drawn = np.flatnonzero(found.count)
+        self.status.object = "" if len(drawn) else NO_READINGS
         if len(drawn) * SQUARE_BYTES <= found.count.size * GRID_BYTES:
             self.squares.data, self.grids.data = squares(found, drawn), no_image(GRIDS)
         else:
@@ -207,6 +215,7 @@ class DenseLayer:
 
     def hide(self) -> None:
         self.squares.data, self.grids.data = dict(NO_SQUARES), no_image(GRIDS)
+        self.status.object = ""
         self.colour_bar.visible = False
 
     def set_opacity(self, opacity: float) -> None:

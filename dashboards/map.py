@@ -14,24 +14,45 @@ from collections.abc import Collection
 import panel as pn
 import param
 from bokeh.events import RangesUpdate, Tap
-from bokeh.models import DataRange1d, WMTSTileSource
+from bokeh.models import ColumnDataSource, CustomJS, DataRange1d, WMTSTileSource
 from bokeh.plotting import figure
 
+from dashboards.exposure_tables import number
 from dashboards.outage import Outage
 from dashboards.renderers import MapContext, Renderer, make_renderer
 from dashboards.theme import html_pane
 from layers.catalog import newest_load
-from layers.queries import Viewport, feature_at, partition_values
-from layers.spec import LayerSpec
+from layers.queries import Viewport, feature_at, feature_with_id, mercator_stretch, partition_values
+from layers.spec import Field, LayerSpec
 from layers.store import FeatureStore
 from styles import legend_html, theme
 
 TAP_RADIUS_PX = 6
+ZOOM_MARGIN = 0.3  # around a feature zoomed to, of its size
+ZOOM_MIN_SPAN_M = 400  # true metres: a street's width of context around a point or a house
 ASSUMED_WIDTH_PX = 1200  # the server does not know the browser's width; this sets the detail
 NO_DETAILS = (
     "<p class='hint'>Kliknite objekt na karti za podrobnosti.<br>"
     "<span class='en'>Click a feature on the map for its details.</span></p>"
 )
+
+
+# A zoom asked for by the server: setting a data range's start and end from Python is undone by
+# its next fit to the data, so the box goes to the browser in a source of its own and is applied
+# as a zoom tool would (the range manager, then RangesUpdate back to the server).
+ZOOM_JS = """
+const [x0, x1, y0, y1] = request.data.box;
+const view = Bokeh.index.find_one(plot);
+const {width, height} = view.frame.bbox;
+let [dx, dy] = [x1 - x0, y1 - y0];
+if (dx / dy > width / height) dy = dx * height / width; else dx = dy * width / height;
+const [x, y] = [(x0 + x1) / 2, (y0 + y1) / 2];
+view.update_range({
+  xrs: new Map([[plot.x_range, {start: x - dx / 2, end: x + dx / 2}]]),
+  yrs: new Map([[plot.y_range, {start: y - dy / 2, end: y + dy / 2}]]),
+});
+view.trigger_ranges_update_event();
+"""
 
 
 def base_figure(basemap_url: str | None, theme_name: str | None = None):
@@ -56,6 +77,14 @@ def base_figure(basemap_url: str | None, theme_name: str | None = None):
     return plot
 
 
+def zoom_request(plot) -> ColumnDataSource:
+    """The source whose new box (x0, x1, y0, y1 in EPSG:3857) the browser zooms ``plot`` to."""
+    request = ColumnDataSource({"box": []})
+    request.js_on_change("data", CustomJS(args={"plot": plot, "request": request}, code=ZOOM_JS))
+    plot.tags = [request]  # in the document with the plot, though no glyph draws it
+    return request
+
+
 class LayerMap(pn.viewable.Viewer):
     """A map of the given layers with a layer list (toggle, opacity, legend) and a details pane.
 
@@ -78,8 +107,9 @@ class LayerMap(pn.viewable.Viewer):
         **params,
     ) -> None:
         super().__init__(**params)
-        self._engine, self._specs, self._role = store.engine, specs, role
+        self.engine, self._specs, self._role = store.engine, specs, role
         self.figure = base_figure(basemap_url, theme_name)
+        self.zoom_request = zoom_request(self.figure)
         context = MapContext(store, role, self.part, theme_name)
         # in the registry's drawing order, each by the renderer of its kind
         self.layers: dict[str, Renderer] = {
@@ -178,15 +208,38 @@ class LayerMap(pn.viewable.Viewer):
         for spec in reversed(self._specs):
             if not self.toggles[spec.id].value or not self.layers[spec.id].answers_taps:
                 continue
-            found = feature_at(self._engine, spec, x, y, radius, self._role, self.part(spec))
+            found = feature_at(self.engine, spec, x, y, radius, self._role, self.part(spec))
             if found:
                 self.details = {
                     "spec": spec,
                     "attributes": found,
-                    "source": newest_load(self._engine, spec, self.part(spec)),
+                    "source": newest_load(self.engine, spec, self.part(spec)),
                 }
                 return
         self.details = None
+
+    def show_layer(self, layer_id: str) -> None:
+        """Switch layer ``layer_id`` on (it is fetched for the view as a toggle would)."""
+        self.toggles[layer_id].value = True
+
+    def zoom_to(self, bounds: tuple[float, float, float, float]) -> None:
+        """Show ``bounds`` (EPSG:3857) with a margin, at least ``ZOOM_MIN_SPAN_M`` across."""
+        xmin, ymin, xmax, ymax = bounds
+        least = ZOOM_MIN_SPAN_M * mercator_stretch((ymin + ymax) / 2)
+        half = max(xmax - xmin, ymax - ymin, least) * (0.5 + ZOOM_MARGIN)
+        x, y = (xmin + xmax) / 2, (ymin + ymax) / 2
+        # the browser fits the box to the map's shape and reports the view (RangesUpdate),
+        # which fetches the layers
+        self.zoom_request.data = {"box": [x - half, x + half, y - half, y + half]}
+
+    def show_feature(self, spec: LayerSpec, feature_id: int) -> None:
+        """Put feature ``feature_id`` of ``spec`` in the details pane, as a click on it would."""
+        found = feature_with_id(self.engine, spec, feature_id, self._role)
+        self.details = found and {
+            "spec": spec,
+            "attributes": found,
+            "source": newest_load(self.engine, spec, self.part(spec)),
+        }
 
     def layer_list(self) -> pn.Column:
         """A card per layer, topmost first: the toggle, the legend, its source and the opacity."""
@@ -196,8 +249,7 @@ class LayerMap(pn.viewable.Viewer):
                 *([self.partitions[s.id]] if s.id in self.partitions else []),
                 *self.layers[s.id].controls(),
                 html_pane(
-                    legend_html(s.style_key, s.geometry)
-                    + source_line(newest_load(self._engine, s)),
+                    legend_html(s.style_key, s.geometry) + source_line(newest_load(self.engine, s)),
                     margin=(0, 10),
                 ),
                 self.opacity[s.id],
@@ -216,7 +268,7 @@ class LayerMap(pn.viewable.Viewer):
         spec, values = self.details["spec"], self.details["attributes"]
         rows = "".join(
             f"<tr><th>{html.escape(f.label_sl)}<br><span class='en'>{html.escape(f.label_en)}</span></th>"
-            f"<td>{html.escape('' if values.get(f.name) is None else str(values[f.name]))}</td></tr>"
+            f"<td>{html.escape(shown_value(f, values.get(f.name)))}</td></tr>"
             for f in spec.fields
         )
         self.details_pane.object = (
@@ -226,6 +278,14 @@ class LayerMap(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(self.outage.notice, self._pane, sizing_mode="stretch_both", margin=0)
+
+
+def shown_value(field: Field, value: object) -> str:
+    """A feature's value as the details pane writes it: a real number the Slovenian way, to
+    two decimals at most (``458,6``); a year, a code or a count as it is."""
+    if field.type == "real" and isinstance(value, int | float):
+        return number(value, 2).rstrip("0").rstrip(",")
+    return "" if value is None else str(value)
 
 
 def about_source(source: dict | None) -> str:

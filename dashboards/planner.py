@@ -8,6 +8,7 @@ import panel as pn
 from sqlalchemy import Engine
 
 from dashboards.map import LayerMap
+from dashboards.search import SearchBox
 from dashboards.theme import html_pane
 from data.profiles import Profile
 from layers.errors import ConfigurationError
@@ -65,9 +66,11 @@ class PlannerDashboard(pn.viewable.Viewer):
         self.map = LayerMap(
             store, visible_to(role), role, municipality_extent(store.engine), basemap_url
         )
+        self.search = SearchBox(self.map, role)
 
     def __panel__(self) -> pn.viewable.Viewable:
         sidebar = pn.Column(
+            self.search,
             html_pane("<div class='panel-title'>Sloji · Layers</div>"),
             self.map.layer_list(),
             width=300,

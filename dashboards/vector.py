@@ -185,7 +185,10 @@ class VectorLayer:
         self.spec, self._fetch = spec, fetch
         self.style = style(spec.style_key, theme_name)
         self.renderer: GlyphRenderer = plot.add_glyph(
-            ColumnDataSource(columns(spec, None)), GLYPHS[spec.geometry](self.style), name=spec.id
+            ColumnDataSource(columns(spec, None)),
+            GLYPHS[spec.geometry](self.style),
+            name=spec.id,
+            nonselection_glyph=None,  # a click shows details; it dims nothing
         )
         self.image = (
             FootprintImage(plot, spec.geometry, self.style, COLOUR_KEY[spec.geometry], spec.id)

@@ -29,6 +29,7 @@ from layers.catalog import last_checksum
 from layers.db import ROOT
 from layers.errors import LoadError
 from layers.registry import LAYERS, layer
+from layers.search import rebuild_entries
 from layers.spec import LayerSpec
 
 log = logging.getLogger(__name__)
@@ -217,6 +218,8 @@ def _write(engine: Engine, loader: Loader, load: Load, checksum: str, started: f
                 return staged
             load_id = reserve_load_id(conn)
             staged.put(load_id)
+            if load.spec.search:  # the search finds what the map now has
+                rebuild_entries(conn, load.spec)
             # recorded last, so that its duration is the whole load's
             entry = load_entry(
                 report,

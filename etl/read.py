@@ -29,8 +29,8 @@ DEFAULT_SHAPEFILE_ENCODING = "cp1250"
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 CSV_OPTIONS = {  # GDAL's CSV driver: where the geometry may be, under the names people use
     "GEOM_POSSIBLE_NAMES": "wkt,geometry,geom,the_geom",
-    "X_POSSIBLE_NAMES": "x,lon,lng,longitude,e,easting",
-    "Y_POSSIBLE_NAMES": "y,lat,latitude,n,northing",
+    "X_POSSIBLE_NAMES": "x,lon,lng,longitude,e,easting,cen_e",  # CEN_E: GURS label points
+    "Y_POSSIBLE_NAMES": "y,lat,latitude,n,northing,cen_n",
     "KEEP_GEOM_COLUMNS": "NO",
 }
 LONLAT_NAMES = {"lon", "lng", "longitude"}

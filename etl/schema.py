@@ -7,6 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, make_url, text
 
+from layers.search import rebuild_all
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -52,6 +54,8 @@ def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
                 text("INSERT INTO schema_migration (version) VALUES (:v)"), {"v": path.stem}
             )
             done.append(path.stem)
+        if done:  # a migration may have changed a table the search reads
+            rebuild_all(conn)
     if reader_url:
         grant_reading(engine, make_url(reader_url).username)
     return done

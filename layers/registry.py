@@ -15,7 +15,7 @@ from typing import Any
 from layers.errors import ConfigurationError
 from layers.roles import EVERYONE, STAFF
 from layers.sensor_kinds import sensor_kinds
-from layers.spec import Dense, Exposure, Field, Geometry, LayerSpec, Measure
+from layers.spec import Dense, Exposure, Field, Geometry, LayerSpec, Measure, Search
 
 LAYERS_FILE = Path(__file__).with_name("layers.toml")
 ROLE_SETS = {"everyone": EVERYONE, "staff": STAFF}
@@ -84,6 +84,7 @@ def _spec(raw: dict[str, Any]) -> LayerSpec:
         loader=raw.get("loader", "vector"),
         exposure=_exposure(raw["exposure"]) if "exposure" in raw else None,
         dense=Dense(**raw["dense"]) if "dense" in raw else None,
+        search=Search(**raw["search"]) if "search" in raw else None,
     )
 
 

@@ -137,6 +137,18 @@ class Dense:
 
 
 @dataclass(frozen=True)
+class Search:
+    """What the search box finds in a layer (``layers.search``): the values of ``field``, told
+    apart by ``detail`` when one is named. ``group``: one entry per value, however many features
+    share it (a street is many road segments), instead of one per feature.
+    """
+
+    field: str
+    detail: str | None = None
+    group: bool = False
+
+
+@dataclass(frozen=True)
 class LayerSpec:
     """Everything the map, the report, the exports and the ETL need to know about one layer."""
 
@@ -162,6 +174,7 @@ class LayerSpec:
     loader: str = "vector"
     exposure: Exposure | None = None
     dense: Dense | None = None  # where a dense_points layer's readings are
+    search: Search | None = None  # what the search box finds in it
     srid: int = STORAGE_SRID
     id_column: str = "id"
     geometry_column: str = "geom"
@@ -188,6 +201,8 @@ class LayerSpec:
                 *(m.column for m in self.exposure.measures if m.column),
             ]
             named += [self.exposure.group_by] if self.exposure.group_by else []
+        if self.search:
+            named += [self.search.field, *([self.search.detail] if self.search.detail else [])]
         problems += [f"names no field {n!r}" for n in named if n not in names]
         if problems:
             raise ValueError(f"layer {self.id}: " + "; ".join(problems))

@@ -139,6 +139,10 @@ SQL
         psql_admin -d "$db" -v db="$db" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS postgis;
+-- the search's folding and trigram index (etl/migrations/0008_search.sql), beside PostGIS in public
+CREATE EXTENSION IF NOT EXISTS unaccent;
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE EXTENSION IF NOT EXISTS btree_gist;
 GRANT CONNECT ON DATABASE :"db" TO gis_reader;
 -- the dashboards' role creates nothing, not even temporary tables (the owner, the ETL, still may)
 REVOKE TEMPORARY ON DATABASE :"db" FROM PUBLIC;
@@ -157,6 +161,10 @@ SQL
     psql_admin -d gis_template <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS postgis;
+-- the search's folding and trigram index (etl/migrations/0008_search.sql), beside PostGIS in public
+CREATE EXTENSION IF NOT EXISTS unaccent;
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE EXTENSION IF NOT EXISTS btree_gist;
 SQL
     psql_admin -d postgres -c "ALTER DATABASE gis_template IS_TEMPLATE true"
 }

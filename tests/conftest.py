@@ -112,7 +112,8 @@ def database(etl_database: TestDatabase) -> TestDatabase:
     with etl_database.writer.begin() as conn:
         conn.execute(
             text(
-                f"TRUNCATE {tables}, sensor_key, dataset_load, indicator_snapshot, audit_event RESTART IDENTITY"
+                f"TRUNCATE {tables}, sensor_key, dataset_load, indicator_snapshot, audit_event,"
+                " search_entry RESTART IDENTITY"
             )
         )
     return etl_database

@@ -32,13 +32,23 @@ def test_colour_and_opacity_do_not_aggregate_again_but_kind_and_window_do(sample
     assert 0 <= float(dense.mapper.low) <= float(dense.mapper.high) <= 100
 
 
-def test_a_view_is_sent_as_its_drawn_pixels_or_as_an_image_whichever_is_smaller(sample_database):
+def around_the_car_parks(sample_database) -> tuple[DenseLayer, ReadingCache, Viewport]:
+    """A dense layer on the sample's readings, and a view of every car park's sensors."""
     cache = ReadingCache(sample_database.reader, layer("sensor_readings"))
     cache.top_up()
     dense = DenseLayer(figure(), layer("sensor_readings"), cache)
     parking = cache.snapshot.kinds["parking"]
     xs, ys = parking.sensor_x, parking.sensor_y
-    view = Viewport(xs.min() - 500, ys.min() - 500, xs.max() + 500, ys.max() + 500, 1200)
+    return (
+        dense,
+        cache,
+        Viewport(xs.min() - 500, ys.min() - 500, xs.max() + 500, ys.max() + 500, 1200),
+    )
+
+
+def test_a_view_is_sent_as_its_drawn_pixels_or_as_an_image_whichever_is_smaller(sample_database):
+    dense, cache, view = around_the_car_parks(sample_database)
+    xs, ys = cache.snapshot.kinds["parking"].sensor_x, cache.snapshot.kinds["parking"].sensor_y
     dense.kind.value = "parking"
     dense.show(view)
     found = cache.aggregate(dense.query(view))
@@ -60,3 +70,14 @@ def test_a_view_is_sent_as_its_drawn_pixels_or_as_an_image_whichever_is_smaller(
     one_pixel = Viewport(xs[0] - 1, ys[0] - 1, xs[0] + 1, ys[0] + 1, 1)  # all of it drawn
     dense.show(one_pixel)
     assert len(dense.squares.data["x"]) == 0 and dense.grids.data["value"][0].shape == (1, 1)
+
+
+def test_a_view_without_readings_says_so(sample_database):
+    dense, _cache, view = around_the_car_parks(sample_database)
+    dense.show(view)
+    assert dense.status.object == ""
+    far = Viewport(view.xmax + 50_000, view.ymax + 50_000, view.xmax + 51_000, view.ymax + 51_000)
+    dense.show(far)  # nothing read out there
+    assert "ni meritev" in dense.status.object and "No readings" in dense.status.object
+    dense.hide()
+    assert dense.status.object == ""

@@ -33,6 +33,9 @@ def test_the_sensor_pixels_answer_hover_and_are_redrawn_on_pan(browser, server, 
     page = open_page(browser, server.url + "/public")
     sign_in(page, server.url, *ACCOUNTS["planner"], "/planner")
     page.wait_for_selector("canvas", timeout=60_000)
+    readings_on = page.locator(".layer-sensor_readings input[type=checkbox]")
+    assert not readings_on.is_checked(), "off until a planner asks for readings"
+    readings_on.click()
     spot = wait_for(lambda: page.evaluate(BUSIEST), seconds=60)
     assert spot and spot["count"] >= 1 and spot["value"] > 0
     assert spot["pixels"] < 5_000  # the drawn pixels, not a canvas of a million

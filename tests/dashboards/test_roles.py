@@ -42,6 +42,7 @@ def test_the_public_sees_only_the_open_layers():
         "water_bodies",
         "municipality",
         "natura2000",
+        "settlements",
         "wifi_hotspots",
         "heritage",
     }
