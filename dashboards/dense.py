@@ -37,6 +37,8 @@ WINDOWS = {  # name shown: length (None: the range slider's)
     "Zadnji teden · Last week": dt.timedelta(days=7),
     "Obdobje · Range": None,
 }
+# the windows' names in links: a range is not linked (the next person's "last week" moves on)
+WINDOW_KEYS = dict(zip(("hour", "day", "week"), list(WINDOWS)[:3], strict=True))
 AGGREGATE_NAMES = {"Povprečje · Mean": "mean", "Največ · Max": "max", "Število · Count": "count"}
 # bytes sent per drawn pixel as a square (x and y, aggregate and count), and per pixel of the
 # view as an image (its two grids): whichever is smaller for a view is sent
@@ -160,6 +162,25 @@ class DenseLayer:
 
     def controls(self) -> list:
         return [self.kind, self.window, self.range, self.how, self.colormap, self.status]
+
+    def link_state(self) -> dict[str, str]:
+        """The kind, the window (a range is not kept), the aggregate and the colour map."""
+        chosen = {"kind": self.kind.value, "how": self.how.value, "colours": self.colormap.value}
+        window = [key for key, name in WINDOW_KEYS.items() if name == self.window.value]
+        return chosen | ({"window": window[0]} if window else {})
+
+    def follow_link(self, state: dict[str, str]) -> list[str]:
+        """Choose what ``state`` names; the keys it could not choose by are returned."""
+        widgets = {"kind": self.kind, "window": self.window, "how": self.how}
+        widgets["colours"] = self.colormap
+        ignored = []
+        for key, value in state.items():
+            value = WINDOW_KEYS.get(value, "") if key == "window" else value
+            if key in widgets and value in widgets[key].values:
+                widgets[key].value = value
+            else:
+                ignored.append(key)
+        return ignored
 
     def _tooltips(self) -> list[tuple[str, str]]:
         kind = sensor_kinds()[self.kind.value]

@@ -1,4 +1,4 @@
-"""The security headers of every response, and no server version in any.
+"""The security headers of every response, no server version in any, and pages in Slovenian.
 
 One Tornado output transform for the whole server, so that the pages, the sign-in forms, the
 static files, ``/health`` and the errors all carry the same policy: scripts, styles, images and
@@ -77,7 +77,18 @@ class SecurityHeaders(tornado.web.OutputTransform):
         headers.pop("Server", None)
         for name, value in self.headers.items():
             headers[name] = value
-        return status_code, headers, chunk
+        return status_code, headers, slovenian_page(headers, chunk)
+
+
+def slovenian_page(headers: tornado.httputil.HTTPHeaders, chunk: bytes) -> bytes:
+    """A page of ours in the language it is written in first: Panel's page template declares
+    ``lang="en"`` whatever the page says, and screen readers and hyphenation go by it."""
+    if not headers.get("Content-Type", "").startswith("text/html"):
+        return chunk
+    changed = chunk.replace(b'<html lang="en"', b'<html lang="sl"', 1)
+    if "Content-Length" in headers:
+        headers["Content-Length"] = str(len(changed))
+    return changed
 
 
 def header_transform(settings: Settings) -> type[SecurityHeaders]:

@@ -9,7 +9,7 @@ query. A hidden layer is not fetched at all.
 from __future__ import annotations
 
 import html
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 import panel as pn
 import param
@@ -81,7 +81,7 @@ def zoom_request(plot) -> ColumnDataSource:
     """The source whose new box (x0, x1, y0, y1 in EPSG:3857) the browser zooms ``plot`` to."""
     request = ColumnDataSource({"box": []})
     request.js_on_change("data", CustomJS(args={"plot": plot, "request": request}, code=ZOOM_JS))
-    plot.tags = [request]  # in the document with the plot, though no glyph draws it
+    plot.tags = [*plot.tags, request]  # in the document with the plot, though no glyph draws it
     return request
 
 
@@ -107,7 +107,7 @@ class LayerMap(pn.viewable.Viewer):
         **params,
     ) -> None:
         super().__init__(**params)
-        self.engine, self._specs, self._role = store.engine, specs, role
+        self.engine, self._specs, self._role, self.extent = store.engine, specs, role, extent
         self.figure = base_figure(basemap_url, theme_name)
         self.zoom_request = zoom_request(self.figure)
         context = MapContext(store, role, self.part, theme_name)
@@ -218,6 +218,19 @@ class LayerMap(pn.viewable.Viewer):
                 return
         self.details = None
 
+    def next_tick(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on the next tick of this page's document, under its lock.
+
+        Panel runs some widgets' changes (a text box's Enter, a click that follows typing, a
+        page's onload) outside the document's lock, where the map's own Bokeh models must not
+        change; the page's own document is named, not whichever Panel holds as current.
+        """
+        document = self.figure.document
+        if document is None or document.session_context is None:
+            action()  # no page is served (a test of the map alone): nothing to lock
+        else:
+            document.add_next_tick_callback(action)
+
     def show_layer(self, layer_id: str) -> None:
         """Switch layer ``layer_id`` on (it is fetched for the view as a toggle would)."""
         self.toggles[layer_id].value = True
@@ -228,9 +241,13 @@ class LayerMap(pn.viewable.Viewer):
         least = ZOOM_MIN_SPAN_M * mercator_stretch((ymin + ymax) / 2)
         half = max(xmax - xmin, ymax - ymin, least) * (0.5 + ZOOM_MARGIN)
         x, y = (xmin + xmax) / 2, (ymin + ymax) / 2
-        # the browser fits the box to the map's shape and reports the view (RangesUpdate),
-        # which fetches the layers
-        self.zoom_request.data = {"box": [x - half, x + half, y - half, y + half]}
+        self.show_box((x - half, y - half, x + half, y + half))
+
+    def show_box(self, box: tuple[float, float, float, float]) -> None:
+        """Show at least ``box`` (EPSG:3857), grown to the map's shape by the browser, which
+        then reports the view (RangesUpdate) and so fetches the layers."""
+        xmin, ymin, xmax, ymax = box
+        self.zoom_request.data = {"box": [xmin, xmax, ymin, ymax]}
 
     def show_feature(self, spec: LayerSpec, feature_id: int) -> None:
         """Put feature ``feature_id`` of ``spec`` in the details pane, as a click on it would."""

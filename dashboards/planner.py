@@ -7,7 +7,9 @@ import html
 import panel as pn
 from sqlalchemy import Engine
 
+from dashboards.history import SensorHistory, readings_at
 from dashboards.map import LayerMap
+from dashboards.permalink import Permalink
 from dashboards.search import SearchBox
 from dashboards.theme import html_pane
 from data.profiles import Profile
@@ -46,6 +48,15 @@ def header(title_sl: str, title_en: str, profile: Profile, role: str) -> pn.pane
     )
 
 
+def link_arguments() -> dict[str, str]:
+    """The query string the page was opened with, each name's first value as text."""
+    return {
+        name: values[0].decode("utf-8", "replace")
+        for name, values in (pn.state.session_args or {}).items()
+        if values
+    }
+
+
 class PlannerDashboard(pn.viewable.Viewer):
     """Layers to toggle, restyle and inspect: every layer ``role`` may see, and nothing else.
 
@@ -67,10 +78,25 @@ class PlannerDashboard(pn.viewable.Viewer):
             store, visible_to(role), role, municipality_extent(store.engine), basemap_url
         )
         self.search = SearchBox(self.map, role)
+        self.link = Permalink(self.map, link_arguments())
+        self.store = store
+        self.history = pn.Column(sizing_mode="stretch_width", css_classes=["sensor-history"])
+        self.map.param.watch(self._show_history, "details")
+
+    def _show_history(self, event) -> None:
+        """Below a clicked sensor's details, its readings over time (when the role sees them)."""
+        found = event.new
+        readings = found and readings_at(found["spec"], self.role)
+        self.history.objects = (
+            [SensorHistory(self.store.readings(readings), found["spec"], found["attributes"])]
+            if readings
+            else []
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         sidebar = pn.Column(
             self.search,
+            self.link,
             html_pane("<div class='panel-title'>Sloji · Layers</div>"),
             self.map.layer_list(),
             width=300,
@@ -79,8 +105,10 @@ class PlannerDashboard(pn.viewable.Viewer):
         details = pn.Column(
             html_pane("<div class='panel-title'>Podrobnosti · Details</div>"),
             self.map.details_pane,
+            self.history,
             width=320,
             sizing_mode="stretch_height",
+            scroll=True,
         )
         body = pn.Row(sidebar, self.map, details, sizing_mode="stretch_both")
         return pn.Column(

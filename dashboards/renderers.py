@@ -36,6 +36,10 @@ class Renderer(Protocol):
 
     def controls(self) -> list: ...
 
+    def link_state(self) -> dict[str, str]: ...  # the controls' choices, for the address bar
+
+    def follow_link(self, state: dict[str, str]) -> list[str]: ...  # the keys it could not use
+
 
 @dataclass(frozen=True)
 class MapContext:

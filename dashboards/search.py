@@ -105,9 +105,7 @@ class SearchBox(pn.viewable.Viewer):
         if place is None:  # reloaded away since it was found
             self.answers.objects = [html_pane(NO_ANSWERS, margin=(0, 10))]
             return
-        # Panel runs a text box's Enter, and a click that follows typing, outside the document's
-        # lock; the map's own models may only change under it, so the showing comes next tick
-        pn.state.execute(partial(self.map.outage.guarded(self._show), place), schedule=True)
+        self.map.next_tick(partial(self.map.outage.guarded(self._show), place))
 
     def _show(self, place: Place) -> None:
         self.map.show_layer(place.layer)

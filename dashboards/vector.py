@@ -236,3 +236,9 @@ class VectorLayer:
 
     def controls(self) -> list:
         return []
+
+    def link_state(self) -> dict[str, str]:
+        return {}
+
+    def follow_link(self, state: dict[str, str]) -> list[str]:
+        return list(state)

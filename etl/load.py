@@ -160,6 +160,11 @@ def load_file(
     report = LoadReport(spec.id, path, dry_run=options.dry_run)
     staged = _write(engine, loader, Load(path, spec, options, report, plan.part), checksum, started)
     report.rejects_file = staged.write_rejects(options.rejects_dir)
+    if spec.search and not options.dry_run:
+        # the search finds what the map now has; in a transaction of its own, so that the
+        # layer's readers never wait on its names (a bulk load holds the table until commit)
+        with engine.begin() as conn:
+            rebuild_entries(conn, spec)
     return report
 
 
@@ -218,8 +223,6 @@ def _write(engine: Engine, loader: Loader, load: Load, checksum: str, started: f
                 return staged
             load_id = reserve_load_id(conn)
             staged.put(load_id)
-            if load.spec.search:  # the search finds what the map now has
-                rebuild_entries(conn, load.spec)
             # recorded last, so that its duration is the whole load's
             entry = load_entry(
                 report,

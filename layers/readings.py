@@ -11,11 +11,12 @@ declaration.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from layers.readings_index import (
     aggregate_columns,
     build_columns,
     morton_ranks,
+    series_of,
 )
 from layers.registry import layer
 from layers.spec import LayerSpec
@@ -49,6 +51,8 @@ class Snapshot:
     watermark: int  # the newest readings load held
     sensors_load: int  # the newest load of the sensor layer the places come from
     version: int = 0
+    # every place's id, label, kind, position and rank within its kind (``sensor_places``)
+    places: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False)
 
     @property
     def nbytes(self) -> int:
@@ -70,6 +74,31 @@ class ReadingCache:
         """The view's aggregate over the readings the cache holds now (its current snapshot)."""
         return aggregate_columns(self.snapshot.kinds.get(query.kind), query)
 
+    def places_of(self, kind: str) -> pd.DataFrame:
+        """The places of ``kind``'s sensors (id, label, rank), in the order of their labels."""
+        places = self.snapshot.places
+        if places.empty:
+            return places
+        return places[places["kind"] == kind].sort_values("label")
+
+    def series(
+        self, kind: str, place: int, start: dt.datetime, end: dt.datetime
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The readings at ``place`` in [start, end): times (µs since 1970, UTC) and values."""
+        snapshot = self.snapshot  # one snapshot: its places' ranks are its columns' ranks
+        places = snapshot.places
+        found = (
+            places[(places["id"] == place) & (places["kind"] == kind)] if len(places) else places
+        )
+        if found.empty:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        return series_of(
+            snapshot.kinds.get(kind),
+            int(found["rank"].iloc[0]),
+            int(start.timestamp() * 1e6),
+            int(end.timestamp() * 1e6),
+        )
+
     def top_up(self) -> bool:
         """Read the readings loaded since the watermark; True when there were any."""
         with self._lock:
@@ -85,7 +114,9 @@ class ReadingCache:
             kinds = dict(old.kinds)
             for kind, places in self._sensors.groupby("kind"):
                 kinds[kind] = _extend(kinds.get(kind), places, new)
-            self.snapshot = Snapshot(kinds, readings_load, sensors_load, old.version + 1)
+            self.snapshot = Snapshot(
+                kinds, readings_load, sensors_load, old.version + 1, self._sensors
+            )
             log.info(
                 "readings cache: %d new readings in %.2f s; %d MB held",
                 len(new),
@@ -101,13 +132,14 @@ def newest_loads(engine: Engine, spec: LayerSpec) -> tuple[int, int]:
 
 
 def sensor_places(engine: Engine, spec: LayerSpec) -> pd.DataFrame:
-    """Every place's number, kind, position in EPSG:3857 and rank within its kind."""
+    """Every place's number, label, kind, position in EPSG:3857 and rank within its kind."""
     places = layer(spec.dense.places)
     geom = f'"{places.geometry_column}"'
     with engine.connect() as conn:
         found = pd.read_sql(
             text(
-                f'SELECT "{places.id_column}" AS id, "{spec.dense.kind_column}" AS kind,'  # noqa: S608 (registry names)
+                f'SELECT "{places.id_column}" AS id, "{places.label_field}" AS label,'  # noqa: S608 (registry names)
+                f' "{spec.dense.kind_column}" AS kind,'
                 f" ST_X(ST_Transform({geom}, 3857)) AS x, ST_Y(ST_Transform({geom}, 3857)) AS y"
                 f' FROM "{places.load_table}"'
             ),

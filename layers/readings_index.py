@@ -149,6 +149,25 @@ def _cell_rows(
     return np.arange(int(lengths.sum())) + offsets
 
 
+def series_of(
+    columns: KindColumns | None, rank: int, start_us: int, end_us: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The times and values of one sensor's readings in [start_us, end_us), in time order: its
+    cell of each day, read without a scan.
+    """
+    if columns is None or not columns.days:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    first = max(start_us // DAY_US - columns.first_day, 0)
+    end = min(-(-end_us // DAY_US) - columns.first_day, columns.days)
+    cells = np.arange(first, max(end, first), dtype=np.int64) * columns.ranks + rank
+    starts, stops = columns.cells[cells], columns.cells[cells + 1]
+    lengths = stops - starts
+    rows = np.arange(int(lengths.sum())) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    t = columns.t[rows]
+    kept = (t >= start_us) & (t < end_us)
+    return t[kept], columns.value[rows][kept]
+
+
 def aggregate_columns(columns: KindColumns | None, query: ReadingQuery) -> Aggregate:
     """The aggregate datashader makes of a view over the cached columns of its kind."""
     frames = [

@@ -1,7 +1,7 @@
 """The search box's answers: names of places and things, found by PostgreSQL itself.
 
 Every layer that declares a search (``layers.toml``) has its names in ``search_entry``, which
-the ETL rewrites with each load of the layer (``rebuild_entries``). A query and the names are
+the ETL rewrites after each load of the layer (``rebuild_entries``). A query and the names are
 folded alike by the database's ``search_key`` (lower case, no diacritics) and matched by word
 similarity on trigrams, so ``presernova`` and ``presrnova`` both find Prešernova ulica while it
 is being typed. A role finds only what its layers hold: a public search never returns a

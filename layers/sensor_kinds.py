@@ -23,6 +23,9 @@ class SensorKind:
     valid: tuple[float, float]
     colormap: str
     aggregate: str
+    limit: float | None = None  # the value that matters (an EU limit value), if any
+    limit_sl: str = ""
+    limit_en: str = ""
 
     @property
     def title(self) -> str:

@@ -5,15 +5,17 @@
 --
 -- `search_entry` is what the search box finds: a row per feature (or, for a layer that declares
 -- it, per name: a street is many road segments) of every layer that declares a search in
--- layers/layers.toml. The ETL rewrites a layer's rows in the same transaction as its load, so
--- the search never finds what the map no longer has. `key` is the name and its detail folded by
--- `search_key` (lower case, no diacritics): `krcevina` finds Krčevina pri Vurbergu. Its trigram index answers
--- similarity (a typo) and word similarity (a name as one types it) without reading every row.
+-- layers/layers.toml. The ETL rewrites a layer's rows as soon as its load commits. `key` is the
+-- name and its detail folded by `search_key` (lower case, no diacritics): `krcevina` finds
+-- Krčevina pri Vurbergu. Its GiST index of trigrams per layer gives each layer's nearest names
+-- by word similarity (a name as one types it, with a typo) in order, without reading every row:
+-- a layer of 100,000 addresses cannot crowd out the settlements, and a short query that matches
+-- half of them costs no more than a long one.
 --
--- The extensions are PostgreSQL's own (trusted: the owner of the database may create them;
--- btree_gist lets the layer's name share the GiST index with the trigrams);
--- the project's cluster creates them in `public` beside PostGIS, in every database and in the
--- template a restore starts from.
+-- The extensions are PostgreSQL's own and trusted (the owner of the database may create them;
+-- btree_gist lets the layer's name share the GiST index with the trigrams). The project's
+-- cluster creates them in `public` beside PostGIS, in every database and in the template a
+-- restore starts from.
 
 CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public;
 CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;

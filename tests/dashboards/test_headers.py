@@ -24,7 +24,7 @@ PATHS = [
 def test_every_route_carries_the_headers_and_no_server_version(server, role):
     visitor = signed_in(server.url, role)
     for path in PATHS:
-        status, headers, _ = visitor.request(path)
+        status, headers, body = visitor.request(path)
         assert status in (200, 302, 403, 404), (path, status)
         assert "Server" not in headers, path
         policy = headers["Content-Security-Policy"]
@@ -34,6 +34,8 @@ def test_every_route_carries_the_headers_and_no_server_version(server, role):
         assert headers["X-Content-Type-Options"] == "nosniff", path
         assert headers["Referrer-Policy"] == "same-origin", path
         assert "Strict-Transport-Security" not in headers, path  # not behind TLS
+        if path in ("/public", "/planner") and status == 200:
+            assert '<html lang="sl"' in body, path  # the pages' language, not the template's
 
 
 def test_a_failed_sign_in_and_a_refusal_carry_them_too(server, fresh_limits):

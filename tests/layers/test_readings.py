@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from pyproj import Transformer
 from scipy.ndimage import maximum_filter
+from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
 from layers.aggregation import ReadingQuery, finish
@@ -225,3 +226,30 @@ def test_spreading_gives_each_pixel_the_largest_figures_within_reach(drawn):
         spread.value, np.where(expected_count > 0, expected_value, np.nan)
     )
     assert spread.readings == count.sum()
+
+
+def test_a_sensors_series_is_its_readings_in_the_database_in_time_order(sample_database):
+    cache = ReadingCache(sample_database.reader, layer("sensor_readings"))
+    cache.top_up()
+    end = dt.datetime.now(dt.UTC)
+    start = end - dt.timedelta(days=9, hours=5)  # days in part at both ends
+    with sample_database.reader.connect() as conn:
+        place, expected = None, None
+        for place in conn.scalars(text("SELECT id FROM sensor WHERE kind = 'pm10' ORDER BY id")):
+            expected = conn.execute(
+                text(
+                    "SELECT (extract(epoch FROM observed_at) * 1e6)::bigint, value"
+                    " FROM sensor_reading WHERE sensor_id = :place"
+                    " AND observed_at >= :start AND observed_at < :end ORDER BY observed_at"
+                ),
+                {"place": place, "start": start, "end": end},
+            ).all()
+            if expected:
+                break
+    t, value = cache.series("pm10", place, start, end)
+    assert len(t) == len(expected) > 100
+    np.testing.assert_array_equal(t, [row[0] for row in expected])
+    np.testing.assert_allclose(value, [row[1] for row in expected], rtol=1e-6)
+    assert cache.series("no2", place, start, end)[0].size == 0  # not a sensor of that kind
+    labels = cache.places_of("pm10")["label"].tolist()
+    assert labels == sorted(labels) and all(label.endswith("PM10") for label in labels)
