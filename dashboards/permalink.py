@@ -133,7 +133,7 @@ class Permalink(pn.viewable.Viewer):
         if box is None and any(k in arguments for k in VIEW_KEYS):
             ignored += [k for k in VIEW_KEYS if k in arguments]
         elif box is not None:  # once the page is drawn: the browser fits the box to the map
-            pn.state.onload(lambda: pn.state.execute(lambda: self.map.show_box(box), schedule=True))
+            pn.state.onload(lambda: self.map.next_tick(lambda: self.map.show_box(box)))
         return ignored
 
     @staticmethod

@@ -70,7 +70,8 @@ class SearchBox(pn.viewable.Viewer):
         self.found: list[Found] = []
         guarded = layer_map.outage.guarded
         self.input.param.watch(guarded(self._search), "value_input")
-        self.input.param.watch(guarded(self._choose_first), "value")  # Enter
+        # Enter, not any new value: leaving the box for an answer's button must not choose
+        self.input.param.watch(guarded(self._choose_first), "enter_pressed")
 
     def _search(self, event) -> None:
         query = event.new or ""

@@ -68,7 +68,8 @@ def test_the_public_finds_a_settlement_and_no_address(browser, server, sample_da
     page = open_page(browser, server.url + "/public")
     page.wait_for_selector("canvas", timeout=60_000)
     type_into_search(page, "krcevina")
-    answer(page, "Krčevina pri Vurbergu — Naselja").click()
+    answer(page, "Krčevina pri Vurbergu — Naselja").wait_for()  # the first answer
+    page.get_by_role("textbox", name="Iskanje · Search").press("Enter")
     assert wait_for(lambda: page.evaluate(VIEW)["points"] == 1), "the settlement is not marked"
     page.locator(".details-pane").get_by_text("Krčevina pri Vurbergu").wait_for(timeout=15_000)
     box = page.get_by_role("textbox", name="Iskanje · Search")
