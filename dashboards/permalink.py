@@ -130,10 +130,13 @@ class Permalink(pn.viewable.Viewer):
                 ignored.append(f"part:{layer_id}")
         ignored += self._follow_renderers(arguments)
         box = self._box(arguments)
-        if box is None and any(k in arguments for k in VIEW_KEYS):
+        if box is None:
             ignored += [k for k in VIEW_KEYS if k in arguments]
-        elif box is not None:  # once the page is drawn: the browser fits the box to the map
-            pn.state.onload(lambda: self.map.next_tick(lambda: self.map.show_box(box)))
+        if arguments:
+            # once the page is drawn, the browser fits the view to the map: the link's, else the
+            # municipality (a view fitted to the basemap layers would collapse with them hidden)
+            shown = box or self.map.extent
+            pn.state.onload(lambda: self.map.next_tick(lambda: self.map.show_box(shown)))
         return ignored
 
     @staticmethod

@@ -8,6 +8,7 @@ import pytest
 
 from tests.dashboards.browser import SCREENSHOTS, open_page, sign_in, wait_for
 from tests.dashboards.conftest import ACCOUNTS
+from tests.dashboards.test_planner_browser import drawn_share
 
 pytestmark = pytest.mark.browser
 
@@ -89,6 +90,9 @@ def test_a_hostile_link_is_ignored_with_a_notice(browser, server):
     assert "<img src=x onerror=alert(1)>" in text  # shown as text, never as markup
     assert page.locator(".layer-buildings input[type=checkbox]").is_checked()
     assert not page.locator(".layer-roads input[type=checkbox]").is_checked()
+    # the basemap layers are off, and the map still shows the municipality, its buildings drawn
+    assert wait_for(lambda: 5_000 < page.evaluate(CENTRE)[2] < 100_000, 30), "no view"
+    assert wait_for(lambda: drawn_share(page) > 0.02, 30), "the buildings are not drawn"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "planner-hostile-link.png")
     assert page.console_errors == [] and page.foreign_requests == []
