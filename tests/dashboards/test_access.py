@@ -13,6 +13,7 @@ import pytest
 import tornado.web
 from sqlalchemy import text
 
+from dashboards.signin import TEMPLATES
 from tests.dashboards.bokeh_client import REFUSAL, cookie_header, page_token, replay
 from tests.dashboards.browser import wait_for
 from tests.dashboards.conftest import ACCOUNTS, DEVICE, start_server, stop_server
@@ -310,3 +311,8 @@ def test_after_sign_in_only_our_own_permitted_pages_are_returned_to(server, want
     visitor.request("/login?" + urllib.parse.urlencode({"next": wanted}))
     status, headers, _ = visitor.sign_in(*ACCOUNTS["civil_protection"])
     assert status == 302 and headers["Location"] == lands
+
+
+def test_the_refusal_page_reads_the_same_in_any_locale():
+    """Panel opens it without naming an encoding: under an ASCII locale, one č was a 500."""
+    (TEMPLATES / "denied.html").read_bytes().decode("ascii")
