@@ -77,10 +77,11 @@ def base_figure(basemap_url: str | None, theme_name: str | None = None):
     return plot
 
 
-def zoom_request(plot) -> ColumnDataSource:
-    """The source whose new box (x0, x1, y0, y1 in EPSG:3857) the browser zooms ``plot`` to."""
-    request = ColumnDataSource({"box": []})
-    request.js_on_change("data", CustomJS(args={"plot": plot, "request": request}, code=ZOOM_JS))
+def page_request(plot, column: str, code: str) -> ColumnDataSource:
+    """A source of one ``column`` whose every new value the browser acts on with ``code``
+    (given ``plot`` and ``request``): how the server asks the page for what only it can do."""
+    request = ColumnDataSource({column: []})
+    request.js_on_change("data", CustomJS(args={"plot": plot, "request": request}, code=code))
     plot.tags = [*plot.tags, request]  # in the document with the plot, though no glyph draws it
     return request
 
@@ -109,7 +110,8 @@ class LayerMap(pn.viewable.Viewer):
         super().__init__(**params)
         self.engine, self._specs, self._role, self.extent = store.engine, specs, role, extent
         self.figure = base_figure(basemap_url, theme_name)
-        self.zoom_request = zoom_request(self.figure)
+        # the box (x0, x1, y0, y1 in EPSG:3857) the browser zooms the map to
+        self.zoom_request = page_request(self.figure, "box", ZOOM_JS)
         context = MapContext(store, role, self.part, theme_name)
         # in the registry's drawing order, each by the renderer of its kind
         self.layers: dict[str, Renderer] = {
@@ -210,11 +212,7 @@ class LayerMap(pn.viewable.Viewer):
                 continue
             found = feature_at(self.engine, spec, x, y, radius, self._role, self.part(spec))
             if found:
-                self.details = {
-                    "spec": spec,
-                    "attributes": found,
-                    "source": newest_load(self.engine, spec, self.part(spec)),
-                }
+                self.details = self._details(spec, found)
                 return
         self.details = None
 
@@ -252,9 +250,13 @@ class LayerMap(pn.viewable.Viewer):
     def show_feature(self, spec: LayerSpec, feature_id: int) -> None:
         """Put feature ``feature_id`` of ``spec`` in the details pane, as a click on it would."""
         found = feature_with_id(self.engine, spec, feature_id, self._role)
-        self.details = found and {
+        self.details = found and self._details(spec, found)
+
+    def _details(self, spec: LayerSpec, attributes: dict) -> dict:
+        """What the details pane shows of a feature: its layer, attributes and their source."""
+        return {
             "spec": spec,
-            "attributes": found,
+            "attributes": attributes,
             "source": newest_load(self.engine, spec, self.part(spec)),
         }
 

@@ -17,10 +17,9 @@ from urllib.parse import urlencode
 
 import panel as pn
 from bokeh.events import RangesUpdate
-from bokeh.models import ColumnDataSource, CustomJS
 from pyproj import Transformer
 
-from dashboards.map import LayerMap
+from dashboards.map import LayerMap, page_request
 from dashboards.theme import html_pane
 from layers.queries import mercator_stretch
 
@@ -81,9 +80,7 @@ class Permalink(pn.viewable.Viewer):
     def __init__(self, layer_map: LayerMap, arguments: dict[str, str], **params) -> None:
         super().__init__(**params)
         self.map = layer_map
-        self.request = ColumnDataSource({"search": [""]}, name="address_request")
-        self.request.js_on_change("data", CustomJS(args={"request": self.request}, code=ADDRESS_JS))
-        layer_map.figure.tags = [*layer_map.figure.tags, self.request]
+        self.request = page_request(layer_map.figure, "search", ADDRESS_JS)
         self.copy = pn.widgets.Button(
             label="Kopiraj povezavo · Copy link",
             description="Povezava do tega pogleda · A link to this view",
