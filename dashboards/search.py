@@ -7,6 +7,7 @@ shows it with a margin, outlines it on the map, and puts the feature in the deta
 
 from __future__ import annotations
 
+import html
 from functools import partial
 
 import numpy as np
@@ -21,7 +22,20 @@ from layers.registry import layer
 from layers.search import MIN_QUERY, Found, Place, find, place_of
 
 MARK_COLOUR = "#e6007e"  # no layer's style uses it: the mark stands out on any of them
-NO_ANSWERS = "<p class='hint'>Ni zadetkov. <span class='en'>Nothing found.</span></p>"
+
+
+def answers_said(count: int, query: str) -> str:
+    """How many answers a query has, said in both languages (Slovenian counts have four forms:
+    1 zadetek, 2 zadetka, 3 zadetki, 5 zadetkov, and so on by the last two digits)."""
+    last = count % 100
+    noun = {1: "zadetek", 2: "zadetka", 3: "zadetki", 4: "zadetki"}.get(last, "zadetkov")
+    quoted = html.escape(query.strip())
+    if count == 0:
+        said = f"Ni zadetkov za »{quoted}«. <span class='en'>Nothing found for “{quoted}”.</span>"
+    else:
+        plural = "" if count == 1 else "s"
+        said = f"{count} {noun} za »{quoted}« <span class='en'>· {count} result{plural} for “{quoted}”</span>"
+    return f"<p class='hint' role='status'>{said}</p>"
 
 
 class SearchMark:
@@ -67,6 +81,9 @@ class SearchBox(pn.viewable.Viewer):
             css_classes=["search-input"],
         )
         self.answers = pn.Column(sizing_mode="stretch_width", css_classes=["search-answers"])
+        # what the answers below are for: read out by a screen reader as it changes, and what
+        # tells anyone that the list has caught up with the typing
+        self.said = html_pane("", margin=(0, 10), visible=False)
         self.found: list[Found] = []
         guarded = layer_map.outage.guarded
         self.input.param.watch(guarded(self._search), "value_input")
@@ -76,12 +93,9 @@ class SearchBox(pn.viewable.Viewer):
     def _search(self, event) -> None:
         query = event.new or ""
         self.found = find(self.map.engine, query, self.role)
-        if len(query.strip()) < MIN_QUERY:
-            self.answers.objects = []
-        elif not self.found:
-            self.answers.objects = [html_pane(NO_ANSWERS, margin=(0, 10))]
-        else:
-            self.answers.objects = [self._button(found) for found in self.found]
+        self.said.visible = len(query.strip()) >= MIN_QUERY
+        self.said.object = answers_said(len(self.found), query)
+        self.answers.objects = [self._button(found) for found in self.found]
 
     def _button(self, found: Found) -> pn.widgets.Button:
         spec = layer(found.layer)
@@ -104,7 +118,8 @@ class SearchBox(pn.viewable.Viewer):
         """Show answer ``found``: its layer on, the map on it, outlined, its details."""
         place = place_of(self.map.engine, found.entry, self.role)
         if place is None:  # reloaded away since it was found
-            self.answers.objects = [html_pane(NO_ANSWERS, margin=(0, 10))]
+            self.said.object = answers_said(0, self.input.value_input or "")
+            self.answers.objects = []
             return
         self.map.next_tick(partial(self.map.outage.guarded(self._show), place))
 
@@ -119,6 +134,7 @@ class SearchBox(pn.viewable.Viewer):
         return pn.Column(
             html_pane("<div class='panel-title'>Iskanje · Search</div>"),
             self.input,
+            self.said,
             self.answers,
             sizing_mode="stretch_width",
         )

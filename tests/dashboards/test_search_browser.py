@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from sqlalchemy import text
 
@@ -24,6 +26,9 @@ def type_into_search(page, typed: str) -> None:
     box = page.get_by_role("textbox", name="Iskanje · Search")
     box.click()
     box.press_sequentially(typed, delay=60)
+    # the answers come as one types; wait for those of the whole text before choosing one,
+    # or a click lands on a list that is being replaced
+    page.get_by_role("status").filter(has_text=f"»{typed.strip()}«").wait_for(timeout=15_000)
 
 
 def answer(page, name: str):
@@ -64,7 +69,9 @@ def test_a_planner_finds_an_address_and_the_map_zooms_to_it(browser, server, sam
 
 def test_the_public_finds_a_settlement_and_no_address(browser, server, sample_database):
     with sample_database.reader.connect() as conn:
-        address = conn.scalar(text("SELECT address FROM building WHERE address ~ ' 3$' LIMIT 1"))
+        address = conn.scalar(
+            text("SELECT address FROM building WHERE address ~ '[čšž].* 3$' LIMIT 1")
+        )
     page = open_page(browser, server.url + "/public")
     page.wait_for_selector("canvas", timeout=60_000)
     type_into_search(page, "krcevina")
@@ -74,9 +81,10 @@ def test_the_public_finds_a_settlement_and_no_address(browser, server, sample_da
     page.locator(".details-pane").get_by_text("Krčevina pri Vurbergu").wait_for(timeout=15_000)
     box = page.get_by_role("textbox", name="Iskanje · Search")
     box.fill("")
-    type_into_search(page, address)
-    answered = page.locator(".search-answer").first.or_(page.get_by_text("Ni zadetkov"))
-    answered.wait_for(timeout=15_000)
+    # typed as a search finds it for staff (lower case, no diacritics): the box repeats what
+    # was typed, so only the address as written can be a leak
+    typed = unicodedata.normalize("NFKD", address).encode("ascii", "ignore").decode().lower()
+    type_into_search(page, typed)
     assert answer(page, f"{address} — Stavbe").count() == 0
     assert address not in received_text(page)
     page.screenshot(path=SCREENSHOTS / "public-search.png")
