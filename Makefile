@@ -11,17 +11,17 @@ ADDRESS ?= 127.0.0.1
 PROFILE ?= ptuj
 export GIS_PROFILE ?= $(PROFILE)
 
-.PHONY: run test bench lint db db-stop load sample system-packages python-env backup restore clean
+.PHONY: run test bench lint db db-stop load sample system-packages python-env js-env backup restore clean
 
-run: python-env db load
+run: python-env js-env db load
 	$(PY) -m dashboards.users demo
 	$(PY) app.py --port $(PORT) --address $(ADDRESS)
 
-test: python-env db load
+test: python-env js-env db load
 	@scripts/system-packages.sh browser
 	$(PY) -m pytest
 
-bench: python-env db load
+bench: python-env js-env db load
 	$(PY) benchmarks/viewport.py
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/exposure.py
@@ -41,6 +41,15 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet --editable '.[dev]'
+	touch $@
+
+# The scripts the pages load from our server (dashboards/js/package.json), at the versions
+# of its lock file.
+js-env: dashboards/js/node_modules/.package-lock.json
+
+dashboards/js/node_modules/.package-lock.json: dashboards/js/package-lock.json
+	@scripts/system-packages.sh npm
+	npm ci --prefix dashboards/js --no-audit --no-fund --loglevel=error
 	touch $@
 
 db:

@@ -22,6 +22,7 @@ from dashboards.civil_protection import CivilProtectionDashboard
 from dashboards.footprints import warm_up
 from dashboards.headers import header_transform
 from dashboards.health import HealthHandler, LoopWatch
+from dashboards.map_scale import PROJ4_JS, vendor_route
 from dashboards.memory import release_memory
 from dashboards.outage import log_exception
 from dashboards.pages import applications
@@ -115,9 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         bokeh_settings.perform_document_validation.set_value(False)
         warm_up()
         watch = LoopWatch()
-        options["extra_patterns"].append(
-            (r"/health", HealthHandler, {"engine": engine, "watch": watch})
-        )
+        options["extra_patterns"] += [
+            (r"/health", HealthHandler, {"engine": engine, "watch": watch}),
+            vendor_route(),
+        ]
+        pn.config.js_files = {"proj4": PROJ4_JS}
     except GisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

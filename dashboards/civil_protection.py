@@ -16,26 +16,25 @@ from collections.abc import Callable
 import panel as pn
 import shapely
 from bokeh.models import ColumnDataSource, PolyDrawTool
-from pyproj import Transformer
 
 from dashboards.exposure_pdf import report_pdf
 from dashboards.exposure_tables import Table, report_csv, report_tables
 from dashboards.map import LayerMap
+from dashboards.map_scale import add_cursor_position
+from dashboards.measure import TO_GRID, Measure, draw_on_double_click
 from dashboards.planner import header, municipality_extent
 from dashboards.search import SearchBox
 from dashboards.theme import html_pane
 from data.profiles import Profile
 from layers.errors import ConfigurationError
 from layers.exposure import ExposureReport, exposure_report
-from layers.queries import WEB_MERCATOR, named_shapes
+from layers.queries import named_shapes
 from layers.registry import LAYERS, layer_for, visible_to
-from layers.spec import STORAGE_SRID
 from layers.store import FeatureStore
 
 WHOLE = "Vsa občina · Whole municipality"
 DRAWN = "Narisano območje · Drawn area"
 DEFAULT_SCENARIO = "Q100"  # the design flood of Slovenian practice
-TO_STORAGE = Transformer.from_crs(WEB_MERCATOR, STORAGE_SRID, always_xy=True)
 DRAW_HINT = (
     "<p class='hint'>Območje narišete z orodjem za risanje v orodni vrstici karte: dvoklik začne, "
     "kliki dodajo oglišča, dvoklik konča; nato »Uporabi narisano«.<br><span class='en'>To draw "
@@ -133,6 +132,8 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         self.clear.on_click(guarded(lambda _event: self.clear_area()))
         self.area, self.area_name = None, WHOLE
         self.search = SearchBox(self.map, role)
+        self.measure = Measure(self.map.figure)
+        add_cursor_position(self.map.figure)
         self.report_pane = html_pane("", sizing_mode="stretch_width", css_classes=["report-pane"])
         self.report: ExposureReport | None = None
         self.pdf = pn.widgets.FileDownload(
@@ -164,11 +165,11 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
             line_dash="dashed",
             fill_color="#1d1d1b",
         )
-        self.map.figure.add_tools(
-            PolyDrawTool(
-                renderers=[patches], num_objects=1, description="Nariši območje · Draw area"
-            )
+        tool = PolyDrawTool(
+            renderers=[patches], num_objects=1, description="Nariši območje · Draw area"
         )
+        self.map.figure.add_tools(tool)
+        draw_on_double_click(self.map.figure, [tool])
         return source
 
     # --- the area --------------------------------------------------------------------------
@@ -193,7 +194,7 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
                 "<span class='en'>Draw an area first (three corners at least).</span></p>"
             )
             return
-        x, y = TO_STORAGE.transform(list(xs[-1]), list(ys[-1]))
+        x, y = TO_GRID.transform(list(xs[-1]), list(ys[-1]))
         area = shapely.make_valid(shapely.Polygon(zip(x, y, strict=True)))
         self.set_area(area, DRAWN)
 
@@ -266,6 +267,7 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
             pn.Row(self.use_drawn, self.clear),
             html_pane("<div class='panel-title'>Izvoz · Export</div>"),
             pn.Row(self.pdf, self.csv, self.csv_sl, self.busy),
+            self.measure,
             html_pane("<div class='panel-title'>Sloji · Layers</div>"),
             self.map.layer_list(),
             width=320,

@@ -18,6 +18,7 @@ from bokeh.models import ColumnDataSource, CustomJS, DataRange1d, WMTSTileSource
 from bokeh.plotting import figure
 
 from dashboards.exposure_tables import number
+from dashboards.map_scale import add_scale_bar
 from dashboards.outage import Outage
 from dashboards.renderers import MapContext, Renderer, make_renderer
 from dashboards.theme import html_pane
@@ -52,6 +53,14 @@ view.update_range({
   yrs: new Map([[plot.y_range, {start: y - dy / 2, end: y + dy / 2}]]),
 });
 view.trigger_ranges_update_event();
+"""
+
+# A click on the map picks the feature under it, unless a drawing tool is on (a measurement,
+# an area), when it adds a corner and nothing else. Only the page knows which tool is on, so
+# it sends the server the clicks that pick (a time makes each one new).
+TAP_JS = """
+if (plot.toolbar.tools.some((tool) => tool.type == "PolyDrawTool" && tool.active)) return;
+taps.data = {x: [cb_obj.x], y: [cb_obj.y], at: [Date.now()]};
 """
 
 
@@ -122,6 +131,7 @@ class LayerMap(pn.viewable.Viewer):
         fit = [self.renderers[s.id] for s in specs if s.basemap] or list(self.renderers.values())
         self.figure.x_range = DataRange1d(renderers=fit, range_padding=0.04)
         self.figure.y_range = DataRange1d(renderers=fit, range_padding=0.04)
+        add_scale_bar(self.figure, extent)
         shown = {s.id for s in specs if s.visible} if visible is None else set(visible)
         self.toggles = {
             s.id: pn.widgets.Checkbox(label=s.title, value=s.id in shown) for s in specs
@@ -162,7 +172,12 @@ class LayerMap(pn.viewable.Viewer):
             )
         self.viewport = Viewport(*extent, ASSUMED_WIDTH_PX)
         self.figure.on_event(RangesUpdate, guarded(self._on_ranges))
-        self.figure.on_event(Tap, guarded(self._on_tap))
+        self.taps = ColumnDataSource({"x": [], "y": [], "at": []})
+        self.figure.js_on_event(
+            Tap, CustomJS(args={"plot": self.figure, "taps": self.taps}, code=TAP_JS)
+        )
+        picked = guarded(self._on_tap)
+        self.taps.on_change("data", lambda _attr, _old, tap: picked(tap))
         self._pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_both", min_height=560)
         self.details_pane = html_pane(
             NO_DETAILS, sizing_mode="stretch_width", css_classes=["details-pane"]
@@ -201,8 +216,8 @@ class LayerMap(pn.viewable.Viewer):
         self.viewport = Viewport(event.x0, event.y0, event.x1, event.y1, ASSUMED_WIDTH_PX)
         self.refresh()
 
-    def _on_tap(self, event: Tap) -> None:
-        self.select_at(event.x, event.y)
+    def _on_tap(self, tap: dict) -> None:
+        self.select_at(tap["x"][0], tap["y"][0])
 
     def select_at(self, x: float, y: float) -> None:
         """Show the topmost visible feature at (x, y) in EPSG:3857 in the details pane."""

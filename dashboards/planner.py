@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 
 from dashboards.history import SensorHistory, readings_at
 from dashboards.map import LayerMap
+from dashboards.map_scale import add_cursor_position
+from dashboards.measure import Measure
 from dashboards.permalink import Permalink
 from dashboards.search import SearchBox
 from dashboards.theme import html_pane
@@ -78,6 +80,8 @@ class PlannerDashboard(pn.viewable.Viewer):
             store, visible_to(role), role, municipality_extent(store.engine), basemap_url
         )
         self.search = SearchBox(self.map, role)
+        self.measure = Measure(self.map.figure)
+        add_cursor_position(self.map.figure)
         self.link = Permalink(self.map, link_arguments())
         self.store = store
         self.history = pn.Column(sizing_mode="stretch_width", css_classes=["sensor-history"])
@@ -97,6 +101,7 @@ class PlannerDashboard(pn.viewable.Viewer):
         sidebar = pn.Column(
             self.search,
             self.link,
+            self.measure,
             html_pane("<div class='panel-title'>Sloji · Layers</div>"),
             self.map.layer_list(),
             width=300,

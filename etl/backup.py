@@ -338,10 +338,12 @@ def switch(server: Engine, live: str, restored: str, made_at: str) -> str:
         for grantee, privilege in grants:
             conn.execute(text(f"GRANT {privilege} ON DATABASE {new} TO {grantee}"))
         conn.execute(text(f"ALTER DATABASE {old} ALLOW_CONNECTIONS false"))
+        # the clients only: an autovacuum worker is the server's own (a superuser's, which
+        # this role may not end), and the rename below stops it by itself
         conn.execute(
             text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = :live AND pid <> pg_backend_pid()"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :live"
+                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
             ),
             {"live": live},
         )

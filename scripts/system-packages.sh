@@ -2,10 +2,11 @@
 # Install the Debian packages the project needs, only those missing.
 #   scripts/system-packages.sh postgis    PostGIS for PostgreSQL 15 (the project's own cluster)
 #   scripts/system-packages.sh browser    Chromium, for the browser tests
+#   scripts/system-packages.sh npm        Node.js's npm, to install the pages' scripts
 set -euo pipefail
 
-declare -A PACKAGE=([postgis]=postgresql-15-postgis-3 [browser]=chromium)
-declare -A PRESENT=([postgis]=/usr/lib/postgresql/15/lib/postgis-3.so [browser]=/usr/bin/chromium)
+declare -A PACKAGE=([postgis]=postgresql-15-postgis-3 [browser]=chromium [npm]=npm)
+declare -A PRESENT=([postgis]=/usr/lib/postgresql/15/lib/postgis-3.so [browser]=/usr/bin/chromium [npm]=/usr/bin/npm)
 
 missing=()
 for want in "$@"; do
