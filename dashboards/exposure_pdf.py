@@ -16,9 +16,6 @@ import matplotlib
 import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib_scalebar.scalebar import ScaleBar
-from pyproj import Transformer
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -38,17 +35,16 @@ from reportlab.platypus import Table as PdfTable
 from sqlalchemy import Engine
 
 from dashboards.exposure_tables import Table, report_tables
+from dashboards.print_map import draw_map, printed_layers
 from layers.catalog import newest_load
 from layers.exposure import LJUBLJANA, ExposureReport
-from layers.queries import WEB_MERCATOR, Viewport, fetch_features
 from layers.registry import LAYERS, layer_for
 from layers.spec import STORAGE_SRID, LayerSpec
-from styles import class_colors, style
+from styles import style
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 MAP_WIDTH_PX = 2000
 MAP_BOX = (25 * cm, 9.5 * cm)  # room for the summary table below it on the first page
-TO_MERCATOR = Transformer.from_crs(STORAGE_SRID, WEB_MERCATOR, always_xy=True)
 
 
 def _register_fonts() -> None:
@@ -57,65 +53,22 @@ def _register_fonts() -> None:
         pdfmetrics.registerFont(TTFont("DejaVu-Bold", FONT_DIR / "DejaVuSans-Bold.ttf"))
 
 
-def printed_layers(role: str) -> list[LayerSpec]:
-    """The layers drawn on the printed map: those whose style says how, that ``role`` may see."""
-    return [s for s in LAYERS.values() if "print" in style(s.style_key) and role in s.roles]
-
-
-def _frame(engine: Engine, spec: LayerSpec, box: tuple, role: str, scenario: str):
-    """A layer's features in ``box`` (EPSG:3794) at print detail."""
-    (x0, x1), (y0, y1) = TO_MERCATOR.transform([box[0], box[2]], [box[1], box[3]])
-    part = scenario if spec.partition_column else None
-    frame = fetch_features(engine, spec, Viewport(x0, y0, x1, y1, MAP_WIDTH_PX), role, part)
-    return frame.to_crs(STORAGE_SRID)
-
-
-def draw_layer(ax, spec: LayerSpec, frame: gpd.GeoDataFrame) -> list:
-    """Draw one layer by its print style; return its legend handles (none for context layers)."""
-    entry = style(spec.style_key)
-    printed = dict(entry["print"])
-    by_class, sl, en = (
-        printed.pop("by_class", False),
-        printed.pop("sl", None),
-        printed.pop("en", None),
-    )
-    if by_class:
-        colours = class_colors(spec.style_key)
-        values = frame[entry["color_by"]]
-        frame.plot(ax=ax, color=values.map(colours), **printed)
-        labels = {c["value"]: f"{c['sl']} · {c['en']}" for c in entry["classes"]}
-        present = [c["value"] for c in entry["classes"] if c["value"] in set(values)]
-        alpha = printed.get("alpha", 1.0)
-        return [Patch(color=colours[v], alpha=alpha, label=labels[v]) for v in present]
-    frame.plot(ax=ax, **printed)
-    if sl is None:
-        return []
-    marker = printed.get("marker")
-    return [
-        Line2D([], [], color=printed["color"], marker=marker, linestyle="", label=f"{sl} · {en}")
-    ]
-
-
 def map_png(engine: Engine, report: ExposureReport, area: shapely.Geometry, role: str) -> bytes:
     """The report's area with the scenario's hazard classes, as a PNG for print."""
     box = area.buffer(max(area.length / 40, 100)).bounds
     figure = Figure(figsize=(9, 5.2), dpi=200)
     ax = figure.add_axes((0, 0, 1, 1))
-    handles = []
-    for spec in printed_layers(role):
-        frame = _frame(engine, spec, box, role, report.scenario)
-        if not frame.empty:
-            handles += draw_layer(ax, spec, frame)
+    handles = draw_map(
+        ax,
+        engine,
+        printed_layers(role),
+        box,
+        role,
+        lambda spec: report.scenario if spec.partition_column else None,
+        MAP_WIDTH_PX,
+    )
     gpd.GeoSeries([area.boundary], crs=STORAGE_SRID).plot(
         ax=ax, color="#1d1d1b", linewidth=1.6, linestyle="--"
-    )
-    ax.set_xlim(box[0], box[2])
-    ax.set_ylim(box[1], box[3])
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    ax.add_artist(ScaleBar(1, "m", location="lower left", box_alpha=0.8))
-    ax.annotate(
-        "S\n↑", xy=(0.97, 0.9), xycoords="axes fraction", ha="center", fontsize=12, weight="bold"
     )
     handles.append(
         Line2D([], [], color="#1d1d1b", linestyle="--", label="Območje poročila · Report area")
@@ -133,7 +86,7 @@ def map_image(png: bytes, box: tuple[float, float]) -> Image:
     return Image(io.BytesIO(png), width=width * scale, height=height * scale)
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def pdf_styles() -> dict[str, ParagraphStyle]:
     _register_fonts()
     base = ParagraphStyle("body", fontName="DejaVu", fontSize=8.5, leading=11)
     return {
@@ -147,7 +100,7 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _pdf_table(table: Table, styles: dict) -> list:
+def pdf_table(table: Table, styles: dict) -> list:
     def para(value: object, kind: str = "cell") -> Paragraph:
         return Paragraph(html.escape(str(value)), styles[kind])
 
@@ -177,6 +130,27 @@ def _pdf_table(table: Table, styles: dict) -> list:
     return [KeepTogether([title, grid])]
 
 
+def sources_table(rows: list[list[str]]) -> Table:
+    """The data sources of a PDF: a layer's file, provider, licence and load time a row."""
+    headers = [
+        ("Sloj", "Layer"),
+        ("Datoteka", "File"),
+        ("Vir", "Provider"),
+        ("Licenca", "Licence"),
+        ("Naloženo", "Loaded"),
+    ]
+    return Table("sources", "Viri podatkov", "Data sources", headers, rows)
+
+
+def source_row(spec: LayerSpec, load: dict) -> list[str]:
+    """A row of the sources table: where ``spec`` came from and when it was loaded (Ljubljana)."""
+    loaded = load["loaded_at"].astimezone(LJUBLJANA)
+    return [
+        spec.title, load["source_file"], load["provider"] or "", load["licence"] or "",
+        f"{loaded:%d. %m. %Y %H:%M}",
+    ]  # fmt: skip
+
+
 def sources(engine: Engine, report: ExposureReport, role: str) -> list[list[str]]:
     """Where each layer of the report and of its map came from, from the catalogue."""
     rows, printed = [], printed_layers(role)
@@ -189,15 +163,7 @@ def sources(engine: Engine, report: ExposureReport, role: str) -> list[list[str]
             continue
         found = newest_load(engine, spec, report.scenario if spec.partition_column else None)
         if found:
-            rows.append(
-                [
-                    spec.title,
-                    found["source_file"],
-                    found["provider"] or "",
-                    found["licence"] or "",
-                    f"{found['loaded_at'].astimezone(LJUBLJANA):%Y-%m-%d %H:%M}",
-                ]
-            )
+            rows.append(source_row(spec, found))
     return rows
 
 
@@ -205,7 +171,7 @@ def report_pdf(
     engine: Engine, report: ExposureReport, area: shapely.Geometry, role: str, place: str
 ) -> bytes:
     """The whole report as PDF bytes (A4 landscape)."""
-    styles = _styles()
+    styles = pdf_styles()
     out = io.BytesIO()
     document = SimpleDocTemplate(
         out,
@@ -232,7 +198,7 @@ def report_pdf(
         map_image(map_png(engine, report, area, role), MAP_BOX),
     ]
     for table in report_tables(report):
-        story.extend(_pdf_table(table, styles))
+        story.extend(pdf_table(table, styles))
     story.append(
         Paragraph(
             "Metoda · Method: razredi po globini vode (meje "
@@ -245,19 +211,6 @@ def report_pdf(
             styles["body"],
         )
     )
-    source_table = Table(
-        "sources",
-        "Viri podatkov",
-        "Data sources",
-        [
-            ("Sloj", "Layer"),
-            ("Datoteka", "File"),
-            ("Vir", "Provider"),
-            ("Licenca", "Licence"),
-            ("Naloženo", "Loaded"),
-        ],
-        sources(engine, report, role),
-    )
-    story.extend(_pdf_table(source_table, styles))
+    story.extend(pdf_table(sources_table(sources(engine, report, role)), styles))
     document.build(story)
     return out.getvalue()

@@ -81,6 +81,7 @@ def base_figure(basemap_url: str | None, theme_name: str | None = None):
         output_backend="canvas",
     )
     plot.grid.visible = False
+    plot.toolbar.logo = None  # a link out of the product, to bokeh.org
     if basemap_url:
         plot.add_tile(WMTSTileSource(url=basemap_url))
     return plot

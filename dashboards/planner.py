@@ -14,6 +14,7 @@ from dashboards.measure import Measure
 from dashboards.permalink import Permalink
 from dashboards.search import SearchBox
 from dashboards.theme import html_pane
+from dashboards.view_pdf import PrintPanel
 from data.profiles import Profile
 from layers.errors import ConfigurationError
 from layers.queries import layer_extent
@@ -81,6 +82,7 @@ class PlannerDashboard(pn.viewable.Viewer):
         )
         self.search = SearchBox(self.map, role)
         self.measure = Measure(self.map.figure)
+        self.print = PrintPanel(self.map, role, f"{profile.name} · {profile.name_en}")
         add_cursor_position(self.map.figure)
         self.link = Permalink(self.map, link_arguments())
         self.store = store
@@ -102,6 +104,7 @@ class PlannerDashboard(pn.viewable.Viewer):
             self.search,
             self.link,
             self.measure,
+            self.print,
             html_pane("<div class='panel-title'>Sloji · Layers</div>"),
             self.map.layer_list(),
             width=300,
