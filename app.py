@@ -22,9 +22,9 @@ from dashboards.civil_protection import CivilProtectionDashboard
 from dashboards.footprints import warm_up
 from dashboards.headers import header_transform
 from dashboards.health import HealthHandler, LoopWatch
-from dashboards.map_scale import PROJ4_JS, vendor_route
 from dashboards.memory import release_memory
 from dashboards.outage import log_exception
+from dashboards.page_scripts import JS_FILES, script_routes
 from dashboards.pages import applications
 from dashboards.planner import PlannerDashboard
 from dashboards.signin import auth_options
@@ -118,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         watch = LoopWatch()
         options["extra_patterns"] += [
             (r"/health", HealthHandler, {"engine": engine, "watch": watch}),
-            vendor_route(),
+            *script_routes(),
         ]
-        pn.config.js_files = {"proj4": PROJ4_JS}
+        pn.config.js_files = JS_FILES
     except GisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

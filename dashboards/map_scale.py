@@ -4,26 +4,27 @@ The map is drawn in Web Mercator, whose metres are true only at the equator: at 
 one of them is 0.69 m on the ground. The scale bar measures the view's width on the ground, set
 again from the latitude of the view's centre at every move. The cursor's position is
 given in D96/TM (EPSG:3794, the national grid, by the definition pyproj holds) and in WGS 84,
-computed in the browser by proj4js, served by our own server: a move of the mouse asks nothing
+computed in the browser by proj4js, which every page loads from our server
+(``dashboards.page_scripts``): a move of the mouse asks nothing
 of the server, and the readout is not synchronised back to it.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import warnings
 
 from bokeh.events import MouseLeave, MouseMove
 from bokeh.models import CustomJS, MetricLength, Range1d, ScaleBar, Title
 from pyproj import CRS
-from tornado.web import StaticFileHandler
 
-from layers.errors import GisError
 from layers.queries import mercator_stretch
 from layers.spec import STORAGE_SRID
 
-# proj4js, installed from npm by `make js-env` (dashboards/js) and served at PROJ4_JS
-PROJ4_FOLDER = Path(__file__).parent / "js" / "node_modules" / "proj4" / "dist"
-PROJ4_JS = "/vendor/proj4/proj4.js"
+# D96/TM for proj4js, from the EPSG definition pyproj holds (a PROJ string: proj4js reads no
+# other form; for this grid it loses nothing, whatever pyproj's warning says)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)
+    GRID = CRS.from_epsg(STORAGE_SRID).to_proj4()
 CURSOR_HINT = "D96/TM · WGS 84: premaknite miško čez karto · move the pointer over the map"
 
 # the view's width on the ground: a metre of the map is cos φ of one at the view's centre
@@ -41,18 +42,6 @@ const f = (v, d) => v.toLocaleString("sl-SI", {minimumFractionDigits: d, maximum
   .replace(/\\./g, " ");
 readout.text = `D96/TM: E ${f(e, 0)} m, N ${f(n, 0)} m · WGS 84: ${f(lat, 5)}° N, ${f(lon, 5)}° E`;
 """
-
-
-def vendor_route() -> tuple:
-    """The server's route to proj4js, or an error saying how to install it."""
-    if not (PROJ4_FOLDER / "proj4.js").is_file():
-        raise GisError(
-            f"proj4js is missing from {PROJ4_FOLDER}",
-            f"proj4js manjka v {PROJ4_FOLDER}",
-            "run `make js-env` (npm ci in dashboards/js)",
-            "zaženite `make js-env` (npm ci v dashboards/js)",
-        )
-    return r"/vendor/proj4/(proj4\.js)", StaticFileHandler, {"path": str(PROJ4_FOLDER)}
 
 
 def add_scale_bar(plot, extent: tuple[float, float, float, float]) -> ScaleBar:
@@ -93,8 +82,7 @@ def add_cursor_position(plot) -> Title:
         name="cursor_position",
     )
     plot.add_layout(readout, "below")
-    grid = CRS.from_epsg(STORAGE_SRID).to_proj4()
-    plot.js_on_event(MouseMove, CustomJS(args={"readout": readout, "grid": grid}, code=CURSOR_JS))
+    plot.js_on_event(MouseMove, CustomJS(args={"readout": readout, "grid": GRID}, code=CURSOR_JS))
     plot.js_on_event(
         MouseLeave,
         CustomJS(args={"readout": readout, "hint": CURSOR_HINT}, code="readout.text = hint"),

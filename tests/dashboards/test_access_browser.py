@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.dashboards.browser import (
+    SCREEN_POINT,
     SCREENSHOTS,
     click_at,
     open_page,
@@ -36,14 +37,25 @@ def restricted_markers(database) -> dict[str, str]:
     }
 
 
-def open_map(page) -> None:
+def open_map(page, database) -> None:
+    """Wait until the page has the open layers' features (they arrive after the page): the
+    name of every Wi-Fi hotspot, a layer on for everyone."""
     page.wait_for_selector("canvas", timeout=60_000)
-    page.wait_for_timeout(2500)  # the first viewport's features arrive after the page
+    with database.reader.connect() as conn:
+        names = conn.scalars(text("SELECT DISTINCT location_name FROM wifi_hotspot")).all()
+    assert wait_for(lambda: all(n in received_text(page) for n in names), seconds=60)
+
+
+def on_screen(page, name: str, x: float, y: float) -> bool:
+    """Whether (x, y) in EPSG:3857 is inside the map drawing ``name``, as the page shows it."""
+    sx, sy = page.evaluate(SCREEN_POINT, [name, x, y])
+    box = page.locator(".bk-Canvas").first.bounding_box()
+    return box["x"] < sx < box["x"] + box["width"] and box["y"] < sy < box["y"] + box["height"]
 
 
 def test_the_public_page_is_sent_no_restricted_data(browser, server, sample_database):
     page = open_page(browser, server.url + "/public")
-    open_map(page)
+    open_map(page, sample_database)
     sent = received_text(page)
     assert "Natura 2000" in sent and "wifi_hotspots" in sent  # the open layers are there
     leaked = {
@@ -63,8 +75,9 @@ def test_a_planner_is_sent_the_staff_layers_the_public_is_not(browser, server, s
     """The same check on a planner's session finds every marker: the test can tell."""
     page = open_page(browser, server.url + "/public")
     sign_in(page, server.url, *ACCOUNTS["planner"], "/planner")
-    open_map(page)
+    open_map(page, sample_database)
     page.locator(".layer-water_mains input[type=checkbox]").click()
+    page.evaluate("window.scrollTo(0, 0)")  # the click scrolled the page to the checkbox: back up
     markers = restricted_markers(sample_database)
     # the municipality's buildings come as an image: the address comes with a click on one
     with sample_database.reader.connect() as conn:
@@ -74,6 +87,8 @@ def test_a_planner_is_sent_the_staff_layers_the_public_is_not(browser, server, s
                 " AS p FROM building ORDER BY occupants DESC LIMIT 1) AS most"
             )
         ).one()
+    # the page sets its first view once drawn: click where the building is in that view
+    assert wait_for(lambda: on_screen(page, "buildings", x, y), seconds=30)
     click_at(page, "buildings", x, y)
     assert wait_for(lambda: all(m in received_text(page) for m in markers.values()), seconds=20), [
         name for name, m in markers.items() if m not in received_text(page)

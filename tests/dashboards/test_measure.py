@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyproj import Transformer
 
-from dashboards import map_scale
+from dashboards import page_scripts
 from dashboards.measure import measured, measured_html
 from layers.errors import GisError
 
@@ -52,6 +52,6 @@ def test_too_few_distinct_corners_measure_nothing(corners, closed):
 
 
 def test_the_server_says_how_to_install_proj4js_when_it_is_missing(tmp_path, monkeypatch):
-    monkeypatch.setattr(map_scale, "PROJ4_FOLDER", tmp_path)
+    monkeypatch.setattr(page_scripts, "PROJ4_FOLDER", tmp_path)
     with pytest.raises(GisError, match="make js-env"):
-        map_scale.vendor_route()
+        page_scripts.script_routes()

@@ -9,13 +9,15 @@ import pytest
 from pyproj import Transformer
 
 from layers.registry import layer
-from tests.dashboards.browser import open_page, sign_in
+from tests.dashboards.browser import open_page, sign_in, wait_for
 from tests.dashboards.conftest import ACCOUNTS
 
 pytestmark = pytest.mark.browser
 
 TO_GRID = Transformer.from_crs(4326, 3794, always_xy=True)
 LON, LAT = 15.8716, 46.4217
+WIDTH = """() => { const bar = Bokeh.documents[0].get_model_by_name("scale_bar");
+  return bar.range.end - bar.range.start }"""  # the view's width on the ground
 
 
 def test_the_view_prints_at_the_chosen_scale_centred_where_the_screen_is(browser, server):
@@ -23,6 +25,8 @@ def test_the_view_prints_at_the_chosen_scale_centred_where_the_screen_is(browser
     sign_in(page, server.url, *ACCOUNTS["planner"], "/planner")
     page.goto(f"{server.url}/planner?lon={LON}&lat={LAT}&w=2000&layers=municipality,buildings")
     page.wait_for_selector("canvas", timeout=60_000)
+    # the page shows the link's view once drawn (2 km across): print that one
+    assert wait_for(lambda: page.evaluate(WIDTH) < 5_000), "the link's view is not shown"
     page.get_by_label("Papir · Paper").select_option("A3")
     page.get_by_label("Merilo · Scale").select_option("1 : 2 000")
     with page.expect_download(timeout=120_000) as download:
