@@ -19,7 +19,7 @@ from dashboards.map import LayerMap
 from dashboards.theme import html_pane
 from dashboards.vector import line_coordinates
 from layers.registry import layer
-from layers.search import MIN_QUERY, Found, Place, find, place_of
+from layers.search import MIN_QUERY, RESULTS, Found, Place, find, place_of
 
 MARK_COLOUR = "#e6007e"  # no layer's style uses it: the mark stands out on any of them
 
@@ -80,7 +80,13 @@ class SearchBox(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["search-input"],
         )
-        self.answers = pn.Column(sizing_mode="stretch_width", css_classes=["search-answers"])
+        # One button for each place in the list, kept: typing relabels them, so a click always
+        # lands on a live button and chooses what the list holds at that place when it
+        # arrives (a button made per answer and replaced on the next key lost the click).
+        self.buttons = [self._button(place) for place in range(RESULTS)]
+        self.answers = pn.Column(
+            *self.buttons, sizing_mode="stretch_width", css_classes=["search-answers"]
+        )
         # what the answers below are for: read out by a screen reader as it changes, and what
         # tells anyone that the list has caught up with the typing
         self.said = html_pane("", margin=(0, 10), visible=False)
@@ -93,22 +99,34 @@ class SearchBox(pn.viewable.Viewer):
     def _search(self, event) -> None:
         query = event.new or ""
         self.found = find(self.map.engine, query, self.role)
+        for place, button in enumerate(self.buttons):
+            if place < len(self.found):
+                self._label(button, self.found[place])
+            button.visible = place < len(self.found)
         self.said.visible = len(query.strip()) >= MIN_QUERY
         self.said.object = answers_said(len(self.found), query)
-        self.answers.objects = [self._button(found) for found in self.found]
 
-    def _button(self, found: Found) -> pn.widgets.Button:
-        spec = layer(found.layer)
-        detail = f" ({found.detail})" if found.detail else ""
+    def _button(self, place: int) -> pn.widgets.Button:
+        """The button of the answer at ``place`` in the list (hidden while there is none)."""
         button = pn.widgets.Button(
-            name=f"{found.label}{detail} — {spec.title_sl}",
-            description=f"{spec.title_sl} · {spec.title_en}",
             button_type="light",
             sizing_mode="stretch_width",
             css_classes=["search-answer"],
+            visible=False,
         )
-        button.on_click(self.map.outage.guarded(lambda _event: self.choose(found)))
+        button.on_click(self.map.outage.guarded(lambda _event: self._choose_at(place)))
         return button
+
+    @staticmethod
+    def _label(button: pn.widgets.Button, found: Found) -> None:
+        spec = layer(found.layer)
+        detail = f" ({found.detail})" if found.detail else ""
+        button.name = f"{found.label}{detail} — {spec.title_sl}"
+        button.description = f"{spec.title_sl} · {spec.title_en}"
+
+    def _choose_at(self, place: int) -> None:
+        if place < len(self.found):
+            self.choose(self.found[place])
 
     def _choose_first(self, _event) -> None:
         if self.found:
@@ -119,7 +137,8 @@ class SearchBox(pn.viewable.Viewer):
         place = place_of(self.map.engine, found.entry, self.role)
         if place is None:  # reloaded away since it was found
             self.said.object = answers_said(0, self.input.value_input or "")
-            self.answers.objects = []
+            for button in self.buttons:
+                button.visible = False
             return
         self.map.next_tick(partial(self.map.outage.guarded(self._show), place))
 
