@@ -98,13 +98,17 @@ class SearchBox(pn.viewable.Viewer):
 
     def _search(self, event) -> None:
         query = event.new or ""
-        self.found = find(self.map.engine, query, self.role)
+        self._list(find(self.map.engine, query, self.role), query)
+
+    def _list(self, found: list[Found], query: str) -> None:
+        """Show ``found``, the answers to ``query``, and say how many there are."""
+        self.found = found
         for place, button in enumerate(self.buttons):
-            if place < len(self.found):
-                self._label(button, self.found[place])
-            button.visible = place < len(self.found)
+            if place < len(found):
+                self._label(button, found[place])
+            button.visible = place < len(found)
         self.said.visible = len(query.strip()) >= MIN_QUERY
-        self.said.object = answers_said(len(self.found), query)
+        self.said.object = answers_said(len(found), query)
 
     def _button(self, place: int) -> pn.widgets.Button:
         """The button of the answer at ``place`` in the list (hidden while there is none)."""
@@ -129,16 +133,13 @@ class SearchBox(pn.viewable.Viewer):
             self.choose(self.found[place])
 
     def _choose_first(self, _event) -> None:
-        if self.found:
-            self.choose(self.found[0])
+        self._choose_at(0)
 
     def choose(self, found: Found) -> None:
         """Show answer ``found``: its layer on, the map on it, outlined, its details."""
         place = place_of(self.map.engine, found.entry, self.role)
-        if place is None:  # reloaded away since it was found
-            self.said.object = answers_said(0, self.input.value_input or "")
-            for button in self.buttons:
-                button.visible = False
+        if place is None:  # reloaded away since it was found: the list is out of date
+            self._list([], self.input.value_input or "")
             return
         self.map.next_tick(partial(self.map.outage.guarded(self._show), place))
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import panel as pn
 from matplotlib.figure import Figure
-from pyproj import Transformer
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A3, A4, landscape, portrait
 from reportlab.lib.units import cm
@@ -28,16 +27,15 @@ from sqlalchemy import Engine
 from dashboards.exposure_pdf import pdf_styles, pdf_table, source_row, sources_table
 from dashboards.exposure_tables import number
 from dashboards.map import LayerMap
+from dashboards.measure import TO_GRID
 from dashboards.print_map import can_print, draw_map
 from dashboards.theme import html_pane
 from layers.catalog import newest_load
 from layers.exposure import LJUBLJANA
-from layers.queries import WEB_MERCATOR
 from layers.registry import layer
-from layers.spec import STORAGE_SRID, LayerSpec
+from layers.spec import LayerSpec
 from styles import legend_entries
 
-TO_GRID = Transformer.from_crs(WEB_MERCATOR, STORAGE_SRID, always_xy=True)
 PAPERS = {"A4": A4, "A3": A3}
 ORIENTATIONS = {"Ležeče · Landscape": landscape, "Pokončno · Portrait": portrait}
 SCALES = (500, 1_000, 2_000, 5_000, 10_000, 25_000, 50_000, 100_000)
