@@ -77,9 +77,12 @@ def test_health_answers_while_five_pages_are_built(quiet_server):
     held = loop_held_ms(server.url)
     print(f"the event loop was held {held} ms at most")
     # Built on the event loop, a page held every request behind it for as long as it took:
-    # /health waited 3.2 s. What is left on the loop is sending each page (a tenth of a second).
-    assert held < 1000
-    assert max(waits) < 1000
+    # /health waited as long as the quickest page (3.2 s). What is left on the loop is sending
+    # each page. Measured against the pages of the same run, so that a busy machine slowing
+    # both does not make the answer.
+    quickest = min(opened)
+    assert held < quickest / 2
+    assert max(waits) < quickest / 2
 
 
 def test_a_pages_socket_is_compressed(server):
