@@ -18,15 +18,17 @@ run: python-env js-env db load
 	$(PY) app.py --port $(PORT) --address $(ADDRESS)
 
 test: python-env js-env db load
-	@scripts/system-packages.sh browser
+	@scripts/system-packages.sh browser gdal
 	$(PY) -m pytest
 
 bench: python-env js-env db load
+	@scripts/system-packages.sh gdal
 	$(PY) benchmarks/viewport.py
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/exposure.py
 	$(PY) benchmarks/sensors.py
 	$(PY) benchmarks/search.py
+	$(PY) benchmarks/exports.py
 
 lint: python-env
 	$(VENV)/bin/ruff check .

@@ -45,7 +45,14 @@ def build_routes(store: FeatureStore, access: Access, settings: Settings) -> dic
     profile = load_profile(settings.profile)
     basemap, role = settings.basemap_url, access.session_role
     builders = {
-        "planner": lambda: page(PlannerDashboard, store, profile, role(), basemap_url=basemap),
+        "planner": lambda: page(
+            PlannerDashboard,
+            store,
+            profile,
+            role(),
+            basemap_url=basemap,
+            audit=access.record_session,
+        ),
         "civil-protection": lambda: page(
             CivilProtectionDashboard,
             store,

@@ -74,6 +74,7 @@ class DenseLayer:
     """One dense layer on one session's map: its image, colour bar, hover and controls."""
 
     answers_taps = False  # hovering shows the aggregate under the cursor instead
+    tabled = False  # its rows are readings, millions of them: a sensor's history shows them
 
     def __init__(
         self, plot: figure, spec: LayerSpec, cache: ReadingCache, theme_name: str | None = None

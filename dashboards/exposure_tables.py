@@ -9,11 +9,11 @@ English reader of the bilingual report reads just as well.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from dashboards.exports import DecimalWriter
 from layers.exposure import ZONE_AREA, ExposureReport
 from layers.registry import exposed_layers
 from layers.spec import LayerSpec
@@ -171,24 +171,6 @@ def csv_lines(report: ExposureReport, spec: LayerSpec) -> Iterator[tuple]:
         for m in exposure.measures:
             value = row[m.name] if m.kind in ("count", "sum") else round(row[m.name], 3)
             yield row["hazard_class"], item, m.name, value, m.unit
-
-
-# a CSV's field separator and decimal mark: the international convention, and the one a
-# spreadsheet set to Slovenian reads (a comma is its decimal mark, so fields part on ";")
-CSV_CONVENTIONS = {"en": (",", "."), "sl": (";", ",")}
-
-
-class DecimalWriter:
-    """``csv.writer`` with a decimal mark of its own for floats."""
-
-    def __init__(self, out: io.StringIO, convention: str) -> None:
-        delimiter, self.mark = CSV_CONVENTIONS[convention]
-        self.writer = csv.writer(out, delimiter=delimiter)
-
-    def writerow(self, row: list) -> None:
-        self.writer.writerow(
-            [str(v).replace(".", self.mark) if isinstance(v, float) else v for v in row]
-        )
 
 
 def report_csv(report: ExposureReport, convention: str = "en") -> str:

@@ -18,11 +18,13 @@ from bokeh.models import ColumnDataSource, CustomJS, DataRange1d, WMTSTileSource
 from bokeh.plotting import figure
 
 from dashboards.exposure_tables import number
+from dashboards.filters import LayerFilter
 from dashboards.map_scale import add_scale_bar
 from dashboards.outage import Outage
 from dashboards.renderers import MapContext, Renderer, make_renderer
 from dashboards.theme import html_pane
 from layers.catalog import newest_load
+from layers.filters import NO_FILTER, Filter
 from layers.queries import Viewport, feature_at, feature_with_id, mercator_stretch, partition_values
 from layers.spec import Field, LayerSpec
 from layers.store import FeatureStore
@@ -105,6 +107,7 @@ class LayerMap(pn.viewable.Viewer):
     """
 
     details = param.Dict(default=None, allow_None=True, doc="The clicked feature and its layer.")
+    viewport = param.ClassSelector(class_=Viewport, doc="What the map shows, as last reported.")
 
     def __init__(
         self,
@@ -118,11 +121,12 @@ class LayerMap(pn.viewable.Viewer):
         **params,
     ) -> None:
         super().__init__(**params)
-        self.engine, self._specs, self._role, self.extent = store.engine, specs, role, extent
+        self.engine, self.specs, self._role, self.extent = store.engine, specs, role, extent
         self.figure = base_figure(basemap_url, theme_name)
         # the box (x0, x1, y0, y1 in EPSG:3857) the browser zooms the map to
         self.zoom_request = page_request(self.figure, "box", ZOOM_JS)
-        context = MapContext(store, role, self.part, theme_name)
+        self.filters = {s.id: LayerFilter(store.engine, s) for s in specs if s.filters}
+        context = MapContext(store, role, self.part, self.where, theme_name)
         # in the registry's drawing order, each by the renderer of its kind
         self.layers: dict[str, Renderer] = {
             spec.id: make_renderer(self.figure, spec, context) for spec in specs
@@ -152,7 +156,9 @@ class LayerMap(pn.viewable.Viewer):
         self.outage = Outage()
         guarded = self.outage.guarded
         for layer_id, choice in self.partitions.items():
-            choice.param.watch(guarded(lambda _event, i=layer_id: self._repart(i)), "value")
+            choice.param.watch(guarded(lambda _event, i=layer_id: self._redraw(i)), "value")
+        for layer_id, controls in self.filters.items():
+            controls.param.watch(guarded(lambda _event, i=layer_id: self._redraw(i)), "current")
         self.opacity = {
             s.id: pn.widgets.FloatSlider(
                 label="Prosojnost · Opacity",
@@ -191,7 +197,12 @@ class LayerMap(pn.viewable.Viewer):
         choice = self.partitions.get(spec.id)
         return choice.value if choice else None
 
-    def _repart(self, layer_id: str) -> None:
+    def where(self, spec: LayerSpec) -> Filter:
+        """The attribute filter ``spec`` is drawn with (none for a layer without one)."""
+        controls = self.filters.get(spec.id)
+        return controls.current if controls else NO_FILTER
+
+    def _redraw(self, layer_id: str) -> None:
         if self.toggles[layer_id].value:
             self.layers[layer_id].show(self.viewport)
 
@@ -200,7 +211,7 @@ class LayerMap(pn.viewable.Viewer):
 
     def refresh(self) -> None:
         """Fetch every visible layer for the current viewport."""
-        for spec in self._specs:
+        for spec in self.specs:
             if self.toggles[spec.id].value:
                 self.layers[spec.id].show(self.viewport)
 
@@ -223,10 +234,12 @@ class LayerMap(pn.viewable.Viewer):
     def select_at(self, x: float, y: float) -> None:
         """Show the topmost visible feature at (x, y) in EPSG:3857 in the details pane."""
         radius = TAP_RADIUS_PX * self.viewport.ground_pixel_size
-        for spec in reversed(self._specs):
+        for spec in reversed(self.specs):
             if not self.toggles[spec.id].value or not self.layers[spec.id].answers_taps:
                 continue
-            found = feature_at(self.engine, spec, x, y, radius, self._role, self.part(spec))
+            found = feature_at(
+                self.engine, spec, x, y, radius, self._role, self.part(spec), self.where(spec)
+            )
             if found:
                 self.details = self._details(spec, found)
                 return
@@ -282,6 +295,7 @@ class LayerMap(pn.viewable.Viewer):
             pn.Column(
                 self.toggles[s.id],
                 *([self.partitions[s.id]] if s.id in self.partitions else []),
+                *([self.filters[s.id]] if s.id in self.filters else []),
                 *self.layers[s.id].controls(),
                 html_pane(
                     legend_html(s.style_key, s.geometry) + source_line(newest_load(self.engine, s)),
@@ -291,7 +305,7 @@ class LayerMap(pn.viewable.Viewer):
                 css_classes=["layer-card", f"layer-{s.id}"],
                 sizing_mode="stretch_width",
             )
-            for s in reversed(self._specs)
+            for s in reversed(self.specs)
         ]
         return pn.Column(*cards, sizing_mode="stretch_width", scroll=True)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import panel as pn
 from sqlalchemy import Engine
 
+from dashboards.feature_table import FeatureTable
 from dashboards.history import SensorHistory, readings_at
 from dashboards.map import LayerMap
 from dashboards.map_scale import add_cursor_position
@@ -64,6 +66,8 @@ class PlannerDashboard(pn.viewable.Viewer):
     """Layers to toggle, restyle and inspect: every layer ``role`` may see, and nothing else.
 
     The same page serves the public at ``/public``, where the role sees only the open layers.
+    ``audit`` records each export (``Access.record_session`` on the server; the public's
+    exports of open data have no one to record).
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class PlannerDashboard(pn.viewable.Viewer):
         role: str = "planner",
         basemap_url: str | None = None,
         title: tuple[str, str] = ("Prostorski pregledovalnik", "Planner's map"),
+        audit: Callable[[str, str], None] | None = None,
         **params,
     ) -> None:
         super().__init__(**params)
@@ -82,6 +87,7 @@ class PlannerDashboard(pn.viewable.Viewer):
         )
         self.search = SearchBox(self.map, role)
         self.measure = Measure(self.map.figure)
+        self.table = FeatureTable(self.map, role, audit)
         self.print = PrintPanel(self.map, role, f"{profile.name} · {profile.name_en}")
         add_cursor_position(self.map.figure)
         self.link = Permalink(self.map, link_arguments())
@@ -118,7 +124,8 @@ class PlannerDashboard(pn.viewable.Viewer):
             sizing_mode="stretch_height",
             scroll=True,
         )
-        body = pn.Row(sidebar, self.map, details, sizing_mode="stretch_both")
+        centre = pn.Column(self.map, self.table, sizing_mode="stretch_both", margin=0)
+        body = pn.Row(sidebar, centre, details, sizing_mode="stretch_both")
         return pn.Column(
             header(*self.title, self.profile, self.role),
             body,

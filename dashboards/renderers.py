@@ -17,6 +17,7 @@ from bokeh.plotting import figure
 
 from dashboards.dense import DenseLayer
 from dashboards.vector import VectorLayer
+from layers.filters import Filter
 from layers.queries import Viewport
 from layers.spec import LayerSpec
 from layers.store import FeatureStore
@@ -27,6 +28,7 @@ class Renderer(Protocol):
 
     renderer: GlyphRenderer
     answers_taps: bool  # a click on the map looks for this layer's features
+    tabled: bool  # its features are rows of the table below the map (dashboards.feature_table)
 
     def show(self, viewport: Viewport) -> None: ...
 
@@ -48,10 +50,11 @@ class MapContext:
     store: FeatureStore
     role: str
     part: Callable[[LayerSpec], str | None]  # the part shown of a partitioned layer
+    where: Callable[[LayerSpec], Filter]  # the attribute filter a layer is drawn with
     theme_name: str | None = None
 
     def fetch(self, spec: LayerSpec, viewport: Viewport):
-        return self.store.features(spec, viewport, self.role, self.part(spec))
+        return self.store.features(spec, viewport, self.role, self.part(spec), self.where(spec))
 
 
 RENDERERS: dict[str, Callable[[figure, LayerSpec, MapContext], Renderer]] = {

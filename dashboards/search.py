@@ -10,14 +10,11 @@ from __future__ import annotations
 import html
 from functools import partial
 
-import numpy as np
 import panel as pn
-import shapely
-from bokeh.models import ColumnDataSource
 
 from dashboards.map import LayerMap
+from dashboards.outline import Outline
 from dashboards.theme import html_pane
-from dashboards.vector import line_coordinates
 from layers.registry import layer
 from layers.search import MIN_QUERY, RESULTS, Found, Place, find, place_of
 
@@ -38,42 +35,13 @@ def answers_said(count: int, query: str) -> str:
     return f"<p class='hint' role='status'>{said}</p>"
 
 
-class SearchMark:
-    """The found feature, outlined on top of every layer: a ring for a point, a line for the
-    others (a polygon by its boundary)."""
-
-    def __init__(self, figure) -> None:
-        self.points = ColumnDataSource({"x": [], "y": []})
-        self.lines = ColumnDataSource({"xs": [], "ys": []})
-        figure.scatter(
-            "x", "y", source=self.points, size=26, fill_alpha=0,
-            line_color=MARK_COLOUR, line_width=4, name="search_mark_point",
-        )  # fmt: skip
-        figure.multi_line(
-            "xs", "ys", source=self.lines, line_color=MARK_COLOUR, line_width=4,
-            line_alpha=0.9, name="search_mark_line",
-        )  # fmt: skip
-
-    def show(self, place: Place) -> None:
-        shape = place.shape
-        if shape.geom_type in ("Point", "MultiPoint"):
-            x, y = shapely.get_coordinates(shape).T
-            self.points.data = {"x": x.tolist(), "y": y.tolist()}
-            self.lines.data = {"xs": [], "ys": []}
-            return
-        outline = shape.boundary if shape.geom_type.endswith("Polygon") else shape
-        xs, ys = line_coordinates(np.array([outline]))
-        self.points.data = {"x": [], "y": []}
-        self.lines.data = {"xs": xs, "ys": ys}
-
-
 class SearchBox(pn.viewable.Viewer):
     """One text box for every name the role may find, its answers below it as buttons."""
 
     def __init__(self, layer_map: LayerMap, role: str, **params) -> None:
         super().__init__(**params)
         self.map, self.role = layer_map, role
-        self.mark = SearchMark(layer_map.figure)
+        self.mark = Outline(layer_map.figure, MARK_COLOUR, "search_mark")
         self.input = pn.widgets.TextInput(
             label="Iskanje · Search",
             placeholder="naslov, ulica, naselje, ime … · address, street, place, name …",
@@ -146,7 +114,7 @@ class SearchBox(pn.viewable.Viewer):
     def _show(self, place: Place) -> None:
         self.map.show_layer(place.layer)
         self.map.zoom_to(place.bounds)
-        self.mark.show(place)
+        self.mark.show([place.shape])
         if place.feature_id is not None:
             self.map.show_feature(layer(place.layer), place.feature_id)
 

@@ -174,6 +174,7 @@ class VectorLayer:
     """
 
     answers_taps = True  # a click on a feature shows its details
+    tabled = True
 
     def __init__(
         self,

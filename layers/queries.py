@@ -16,6 +16,7 @@ import shapely
 from sqlalchemy import Engine, bindparam, column, func, select, table
 
 from layers.errors import LayerAccessError
+from layers.filters import NO_FILTER, Filter
 from layers.spec import LayerSpec
 
 if TYPE_CHECKING:
@@ -81,7 +82,8 @@ def check_access(spec: LayerSpec, role: str) -> None:
         )
 
 
-def _table(spec: LayerSpec, names: list[str]) -> TableClause:
+def layer_table(spec: LayerSpec, names: list[str]) -> TableClause:
+    """The table or view the layer is read from, with the columns ``names``."""
     return table(spec.read_table, *(column(n) for n in names))
 
 
@@ -96,8 +98,13 @@ def _box(viewport: Viewport, srid: int) -> Function:
     return func.ST_Transform(envelope, srid)
 
 
-def _in_part(query: Select, source: TableClause, spec: LayerSpec, part: str | None) -> Select:
-    """``query`` kept to one part of a partitioned layer (a flood scenario); others as they are."""
+def kept_to(
+    query: Select, source: TableClause, spec: LayerSpec, part: str | None, where: Filter
+) -> Select:
+    """``query`` kept to the features ``where`` lets through, in one part of a partitioned
+    layer (a flood scenario).
+    """
+    query = query.where(*where.clauses(source))
     if not spec.partition_column:
         return query
     return query.where(source.c[spec.partition_column] == bindparam("part", part))
@@ -109,7 +116,12 @@ def read_columns(spec: LayerSpec) -> list[str]:
 
 
 def fetch_features(
-    engine: Engine, spec: LayerSpec, viewport: Viewport, role: str, part: str | None = None
+    engine: Engine,
+    spec: LayerSpec,
+    viewport: Viewport,
+    role: str,
+    part: str | None = None,
+    where: Filter = NO_FILTER,
 ) -> gpd.GeoDataFrame:
     """The features of ``spec`` meeting ``viewport``, in EPSG:3857, simplified to its pixel size.
 
@@ -121,10 +133,12 @@ def fetch_features(
         The session's role; a role the spec does not allow gets ``LayerAccessError``.
     part
         For a partitioned layer, the part to show (a flood scenario); nothing else is read.
+    where
+        The attribute filter the features must pass.
     """
     check_access(spec, role)
     names = read_columns(spec)
-    source = _table(spec, [*names, spec.geometry_column])
+    source = layer_table(spec, [*names, spec.geometry_column])
     geom = source.c[spec.geometry_column]
     shape = (
         geom
@@ -142,7 +156,7 @@ def fetch_features(
         .order_by(source.c[spec.id_column])
         .limit(MAX_FEATURES)
     )
-    query = _in_part(query, source, spec, part)
+    query = kept_to(query, source, spec, part, where)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     records = [dict(zip(names, row[:-1], strict=True)) for row in rows]
@@ -158,11 +172,14 @@ def feature_at(
     radius_m: float,
     role: str,
     part: str | None = None,
+    where: Filter = NO_FILTER,
 ) -> dict | None:
-    """All attributes of the feature of ``spec`` nearest to (x, y) in EPSG:3857 within ``radius_m``."""
+    """All attributes of the feature of ``spec`` nearest to (x, y) in EPSG:3857 within
+    ``radius_m``, of those ``where`` lets through.
+    """
     check_access(spec, role)
     names = read_columns(spec)
-    source = _table(spec, [*names, spec.geometry_column])
+    source = layer_table(spec, [*names, spec.geometry_column])
     geom = source.c[spec.geometry_column]
     point = func.ST_Transform(
         func.ST_SetSRID(func.ST_MakePoint(bindparam("x", x), bindparam("y", y)), WEB_MERCATOR),
@@ -174,7 +191,7 @@ def feature_at(
         .order_by(geom.op("<->")(point))
         .limit(1)
     )
-    query = _in_part(query, source, spec, part)
+    query = kept_to(query, source, spec, part, where)
     with engine.connect() as conn:
         row = conn.execute(query).first()
     return dict(zip(names, row, strict=True)) if row else None
@@ -184,7 +201,7 @@ def feature_with_id(engine: Engine, spec: LayerSpec, feature_id: int, role: str)
     """All attributes of the feature of ``spec`` whose id is ``feature_id``, or None."""
     check_access(spec, role)
     names = read_columns(spec)
-    source = _table(spec, names)
+    source = layer_table(spec, names)
     query = select(*(source.c[n] for n in names)).where(
         source.c[spec.id_column] == bindparam("feature_id", feature_id)
     )
@@ -195,7 +212,7 @@ def feature_with_id(engine: Engine, spec: LayerSpec, feature_id: int, role: str)
 
 def layer_extent(engine: Engine, spec: LayerSpec) -> tuple[float, float, float, float] | None:
     """The extent of a layer in EPSG:3857, or None when it is empty."""
-    source = _table(spec, [spec.geometry_column])
+    source = layer_table(spec, [spec.geometry_column])
     extent = func.ST_Transform(
         func.ST_SetSRID(func.ST_Extent(source.c[spec.geometry_column]), spec.srid), WEB_MERCATOR
     )
@@ -211,7 +228,9 @@ def partition_values(engine: Engine, spec: LayerSpec) -> list[str]:
     """The parts a partitioned layer holds (its flood scenarios), in the spec's order."""
     if not spec.partition_column:
         return []
-    source = _table(spec, [spec.partition_column, spec.partition_order or spec.partition_column])
+    source = layer_table(
+        spec, [spec.partition_column, spec.partition_order or spec.partition_column]
+    )
     part = source.c[spec.partition_column]
     order = source.c[spec.partition_order or spec.partition_column]
     query = select(part).group_by(part).order_by(func.min(order), part)
@@ -222,7 +241,7 @@ def partition_values(engine: Engine, spec: LayerSpec) -> list[str]:
 def named_shapes(engine: Engine, spec: LayerSpec, role: str) -> dict[str, shapely.Geometry]:
     """Each feature of ``spec`` by its label, in the storage CRS (areas to report on)."""
     check_access(spec, role)
-    source = _table(spec, [spec.label_field, spec.geometry_column])
+    source = layer_table(spec, [spec.label_field, spec.geometry_column])
     query = select(
         source.c[spec.label_field], func.ST_AsBinary(source.c[spec.geometry_column])
     ).order_by(source.c[spec.label_field])

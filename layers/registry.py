@@ -85,6 +85,8 @@ def _spec(raw: dict[str, Any]) -> LayerSpec:
         exposure=_exposure(raw["exposure"]) if "exposure" in raw else None,
         dense=Dense(**raw["dense"]) if "dense" in raw else None,
         search=Search(**raw["search"]) if "search" in raw else None,
+        filters=tuple(raw.get("filters", ())),
+        totals=tuple(raw.get("totals", ())),
     )
 
 

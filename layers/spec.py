@@ -13,6 +13,7 @@ from enum import StrEnum
 
 STORAGE_SRID = 3794  # Slovenia 1996 / D96/TM: metres, so areas and lengths are true.
 FIELD_TYPES = ("text", "integer", "real", "date", "timestamp")
+NUMBER_TYPES = ("integer", "real")
 RENDERER_KINDS = ("vector", "dense_points")
 LOADER_KINDS = ("vector", "raster", "readings")
 PURPOSES = ("boundary", "report_areas", "hazard")  # what the pages look a layer up by
@@ -175,6 +176,8 @@ class LayerSpec:
     exposure: Exposure | None = None
     dense: Dense | None = None  # where a dense_points layer's readings are
     search: Search | None = None  # what the search box finds in it
+    filters: tuple[str, ...] = ()  # the fields a person may filter the layer by
+    totals: tuple[str, ...] = ()  # the numeric fields summed over a selection
     srid: int = STORAGE_SRID
     id_column: str = "id"
     geometry_column: str = "geom"
@@ -203,7 +206,15 @@ class LayerSpec:
             named += [self.exposure.group_by] if self.exposure.group_by else []
         if self.search:
             named += [self.search.field, *([self.search.detail] if self.search.detail else [])]
+        named += [*self.filters, *self.totals]
         problems += [f"names no field {n!r}" for n in named if n not in names]
+        if self.filters and self.renderer != "vector":
+            problems.append("only a vector layer is filtered (a dense one is chosen by kind)")
+        problems += [
+            f"sums {f.name!r}, which is not a number"
+            for f in self.fields
+            if f.name in self.totals and f.type not in NUMBER_TYPES
+        ]
         if problems:
             raise ValueError(f"layer {self.id}: " + "; ".join(problems))
 

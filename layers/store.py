@@ -2,7 +2,7 @@
 
 ``app.py`` makes one store around its engine and hands it to every page. Viewport queries are
 cached for a minute, keyed by the hashable things themselves (the spec, the snapped viewport,
-the role, the part): users looking at the same place share one query, and no key holds a URL
+the role, the part, the filter): users looking at the same place share one query, and no key holds a URL
 or a password. Dense layers' readings come from the process's reading caches of that engine.
 """
 
@@ -14,6 +14,7 @@ from functools import lru_cache
 import geopandas as gpd
 from sqlalchemy import Engine
 
+from layers.filters import NO_FILTER, Filter
 from layers.queries import Viewport, fetch_features
 from layers.readings import ReadingCache, reading_cache
 from layers.spec import LayerSpec
@@ -31,9 +32,15 @@ class FeatureStore:
         self._minute = -1
 
     def features(
-        self, spec: LayerSpec, viewport: Viewport, role: str, part: str | None = None
+        self,
+        spec: LayerSpec,
+        viewport: Viewport,
+        role: str,
+        part: str | None = None,
+        where: Filter = NO_FILTER,
     ) -> gpd.GeoDataFrame:
-        """The features of ``spec`` in ``viewport`` (snapped to the cache's grid) for ``role``.
+        """The features of ``spec`` in ``viewport`` (snapped to the cache's grid) for ``role``,
+        those of ``part`` that ``where`` lets through.
 
         Entries live until the minute they were made in has passed, at most ``CACHE_SECONDS``.
         """
@@ -41,12 +48,18 @@ class FeatureStore:
         if minute != self._minute:  # no key of a minute gone is asked for again: free them all
             self._cached.cache_clear()
             self._minute = minute
-        return self._cached(spec, viewport.snapped(), role, part, minute)
+        return self._cached(spec, viewport.snapped(), role, part, where, minute)
 
     def _fetch(
-        self, spec: LayerSpec, viewport: Viewport, role: str, part: str | None, _minute: int
+        self,
+        spec: LayerSpec,
+        viewport: Viewport,
+        role: str,
+        part: str | None,
+        where: Filter,
+        _minute: int,
     ) -> gpd.GeoDataFrame:
-        return fetch_features(self.engine, spec, viewport, role, part)
+        return fetch_features(self.engine, spec, viewport, role, part, where)
 
     def readings(self, spec: LayerSpec) -> ReadingCache:
         """The process's reading cache of a dense layer."""

@@ -3,10 +3,12 @@
 #   scripts/system-packages.sh postgis    PostGIS for PostgreSQL 15 (the project's own cluster)
 #   scripts/system-packages.sh browser    Chromium, for the browser tests
 #   scripts/system-packages.sh npm        Node.js's npm, to install the pages' scripts
+#   scripts/system-packages.sh gdal       GDAL's tools: the tests read our exports with them,
+#                                         the benchmarks time them as the baseline
 set -euo pipefail
 
-declare -A PACKAGE=([postgis]=postgresql-15-postgis-3 [browser]=chromium [npm]=npm)
-declare -A PRESENT=([postgis]=/usr/lib/postgresql/15/lib/postgis-3.so [browser]=/usr/bin/chromium [npm]=/usr/bin/npm)
+declare -A PACKAGE=([postgis]=postgresql-15-postgis-3 [browser]=chromium [npm]=npm [gdal]=gdal-bin)
+declare -A PRESENT=([postgis]=/usr/lib/postgresql/15/lib/postgis-3.so [browser]=/usr/bin/chromium [npm]=/usr/bin/npm [gdal]=/usr/bin/ogrinfo)
 
 missing=()
 for want in "$@"; do

@@ -69,6 +69,10 @@ def test_a_spec_that_contradicts_itself_is_refused_when_it_is_made():
         replace(spec, renderer="dense_points")
     with pytest.raises(ValueError, match="names no field 'storeys'"):
         replace(spec, exposure=replace(spec.exposure, group_by="storeys"))
+    with pytest.raises(ValueError, match="names no field 'roof'"):
+        replace(spec, filters=("use_class", "roof"))
+    with pytest.raises(ValueError, match="sums 'address', which is not a number"):
+        replace(spec, totals=("occupants", "address"))
     with pytest.raises(ValueError, match="cannot share a section"):
         Exposure(
             "x",
