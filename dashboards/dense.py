@@ -43,7 +43,14 @@ AGGREGATE_NAMES = {"Povprečje · Mean": "mean", "Največ · Max": "max", "Štev
 # bytes sent per drawn pixel as a square (x and y, aggregate and count), and per pixel of the
 # view as an image (its two grids): whichever is smaller for a view is sent
 SQUARE_BYTES, GRID_BYTES = 24, 8
-NO_SQUARES = {"x": [], "y": [], "value": [], "count": []}
+
+
+def no_squares() -> dict[str, list]:
+    """Empty columns, new each time: Bokeh takes ownership of the lists it is given (a shared
+    list would hold every session's source that was ever given it)."""
+    return {"x": [], "y": [], "value": [], "count": []}
+
+
 NO_READINGS = (
     "<p class='hint'>V tem pogledu in časovnem oknu ni meritev.<br>"
     "<span class='en'>No readings in this view and time window.</span></p>"
@@ -127,7 +134,7 @@ class DenseLayer:
             sizing_mode="stretch_width",
         )
         self.mapper = LinearColorMapper(palette=palette(first.colormap), nan_color=TRANSPARENT)
-        self.squares = ColumnDataSource(dict(NO_SQUARES))
+        self.squares = ColumnDataSource(no_squares())
         self.renderer: GlyphRenderer = plot.scatter(
             x="x",
             y="y",
@@ -227,7 +234,7 @@ class DenseLayer:
         else:
             shown = spread(found, self.spread_px) if self.spread_px else found
             grids = image_columns(shown.box, value=shown.value, count=shown.count)
-            self.squares.data, self.grids.data = dict(NO_SQUARES), grids
+            self.squares.data, self.grids.data = no_squares(), grids
         finite = found.value[np.isfinite(found.value)]
         if len(finite):
             self.mapper.update(
@@ -236,7 +243,7 @@ class DenseLayer:
         self.colour_bar.visible = True
 
     def hide(self) -> None:
-        self.squares.data, self.grids.data = dict(NO_SQUARES), no_image(GRIDS)
+        self.squares.data, self.grids.data = no_squares(), no_image(GRIDS)
         self.status.object = ""
         self.colour_bar.visible = False
 

@@ -80,14 +80,39 @@ class FeatureTable(pn.viewable.Viewer):
         self.specs = {s.id: s for s in tabled}
         self.selected: frozenset[int] = frozenset()
         self.outline = Outline(layer_map.figure, SELECTION_COLOUR, "selection", width=3)
+        self.card = pn.Card(
+            title="Tabela in izbor · Table and selection", collapsed=True,
+            sizing_mode="stretch_width", css_classes=["feature-table"],
+        )  # fmt: skip
+        self.body = None  # the table and its controls, made when first needed
+        self._add_tools()
+        guarded = layer_map.outage.guarded
+        self.card.param.watch(guarded(self._opened), "collapsed")
+        layer_map.param.watch(guarded(lambda _e: self._view_moved()), "viewport")
+        layer_map.param.watch(guarded(self._clicked), "details")
+        for controls in layer_map.filters.values():
+            controls.param.watch(guarded(lambda _e: self._refiltered()), "current")
+
+    def _opened(self, event) -> None:
+        if not event.new:
+            self._build()
+            self.update()
+
+    def _build(self) -> None:
+        """The table and its controls (once): most visits never open the table, and every
+        visit's page is built."""
+        if self.body:
+            return
+        guarded = self.map.outage.guarded
         self.layer_choice = pn.widgets.Select(
-            name="Sloj · Layer", options={s.title: s.id for s in reversed(tabled)}, width=260
-        )
+            name="Sloj · Layer", options={s.title: s.id for s in reversed(self.specs.values())},
+            width=260,
+        )  # fmt: skip
         self.scope = pn.widgets.RadioButtonGroup(
             options={"V pogledu · In view": IN_VIEW, "Izbor · Selection": SELECTED},
             button_type="default",
         )
-        self.clear_button = pn.widgets.Button(name="Počisti izbor · Clear the selection")
+        clear_button = pn.widgets.Button(name="Počisti izbor · Clear the selection")
         self.summary = html_pane("", sizing_mode="stretch_width")
         self.table = pn.widgets.Tabulator(
             pd.DataFrame(), pagination="remote", page_size=PAGE_ROWS, disabled=True,
@@ -97,26 +122,24 @@ class FeatureTable(pn.viewable.Viewer):
             name="Oblika · Format", options={f.label: k for k, f in FORMATS.items()}, width=220
         )
         self.export_selected = self._download("Izvozi izbor · Export the selection", SELECTED)
+        self.export_selected.disabled = not self.selected
         self.export_layer = self._download("Izvozi sloj (s filtrom) · Export the layer", None)
         # busy whenever a callback of this session runs: a table read, a file being written
-        self.export_selected.disabled = True
-        self.busy = pn.indicators.LoadingSpinner(value=False, size=24)
-        pn.state.sync_busy(self.busy)
-        self.card = pn.Card(
-            self._body(), title="Tabela in izbor · Table and selection", collapsed=True,
-            sizing_mode="stretch_width", css_classes=["feature-table"],
-        )  # fmt: skip
-        self._add_tools()
-        guarded = layer_map.outage.guarded
-        self.card.param.watch(guarded(lambda _e: self.update()), "collapsed")
+        busy = pn.indicators.LoadingSpinner(value=False, size=24)
+        pn.state.sync_busy(busy)
         self.layer_choice.param.watch(guarded(lambda _e: self.clear()), "value")
         self.scope.param.watch(guarded(lambda _e: self.update()), "value")
-        self.clear_button.on_click(guarded(lambda _e: self.clear()))
-        layer_map.param.watch(guarded(lambda _e: self._view_moved()), "viewport")
-        layer_map.param.watch(guarded(self._clicked), "details")
-        for controls in layer_map.filters.values():
-            controls.param.watch(guarded(lambda _e: self._refiltered()), "current")
+        clear_button.on_click(guarded(lambda _e: self.clear()))
         self.table.on_click(guarded(self._row_clicked))
+        self.body = pn.Column(
+            pn.Row(self.layer_choice, self.scope, clear_button),
+            html_pane(HINT, sizing_mode="stretch_width"),
+            self.summary,
+            self.table,
+            pn.Row(self.file_format, self.export_selected, self.export_layer, busy),
+            sizing_mode="stretch_width",
+        )
+        self.card.objects = [self.body]
 
     def _download(self, label: str, scope: str | None) -> pn.widgets.FileDownload:
         return pn.widgets.FileDownload(
@@ -167,7 +190,7 @@ class FeatureTable(pn.viewable.Viewer):
 
     def update(self) -> None:
         """Read the table and its figures again, if the table is open."""
-        if self.card.collapsed:
+        if self.card.collapsed or not self.body:
             return
         scope = self._scope(self.scope.value)
         spec = scope.spec
@@ -190,11 +213,13 @@ class FeatureTable(pn.viewable.Viewer):
         self.summary.object = said
 
     def _view_moved(self) -> None:
-        if self.scope.value == IN_VIEW:
+        if self.body and self.scope.value == IN_VIEW:
             self.update()
 
     def _refiltered(self) -> None:
         """A filter changed: the selection keeps only what the layer's filter lets through."""
+        if not self.body:
+            return
         if self.selected:
             kept = ids_within(self.map.engine, self._scope(SELECTED), self.role)
             self._select(kept, replace=True)
@@ -227,6 +252,7 @@ class FeatureTable(pn.viewable.Viewer):
         self.update()
 
     def _select_in(self, area: shapely.Geometry) -> None:
+        self._build()
         scope = self._scope(None)
         found = ids_within(
             self.map.engine, Scope(scope.spec, scope.part, scope.where, area), self.role
@@ -254,7 +280,9 @@ class FeatureTable(pn.viewable.Viewer):
         """In the selection's mode, a click on a feature of the table's layer adds it to the
         selection, or takes it out."""
         found = event.new
-        if self.scope.value != SELECTED or not found or found["spec"].id != self.spec.id:
+        if not self.body or self.scope.value != SELECTED or not found:
+            return
+        if found["spec"].id != self.spec.id:
             return
         feature = frozenset([found["attributes"][self.spec.id_column]])
         if feature <= self.selected:
@@ -286,16 +314,6 @@ class FeatureTable(pn.viewable.Viewer):
             detail = f"{spec.id}; {part}; {len(frame)} features; filter {scope.where.said()}"
             self.audit(file_format.action, f"{detail}; {self.file_format.value}")
         return io.BytesIO(exported(frame, spec, self.file_format.value))
-
-    def _body(self) -> pn.Column:
-        return pn.Column(
-            pn.Row(self.layer_choice, self.scope, self.clear_button),
-            html_pane(HINT, sizing_mode="stretch_width"),
-            self.summary,
-            self.table,
-            pn.Row(self.file_format, self.export_selected, self.export_layer, self.busy),
-            sizing_mode="stretch_width",
-        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.card

@@ -55,6 +55,8 @@ def condition_of(choice: Choice, widget) -> Condition | None:
         return None
     if choice.field.type == "integer":
         low, high = round(low), round(high)
+    if isinstance(low, dt.datetime):  # a date slider's ends come as midnights
+        low, high = low.date(), high.date()
     return Condition(name, low=low, high=high)
 
 
@@ -79,13 +81,8 @@ class LayerFilter(pn.viewable.Viewer):
         super().__init__(**params)
         self.engine, self.spec = engine, spec
         self.widgets: list[tuple[Choice, object]] = []
-        self.status = html_pane(filter_said(NO_FILTER, {}), sizing_mode="stretch_width")
-        self.clear_button = pn.widgets.Button(
-            name="Počisti filter · Clear the filter", button_type="light"
-        )
-        self.clear_button.on_click(lambda _event: self.clear())
+        self.status = None  # made with the controls, when first opened
         self.card = pn.Card(
-            self.status,
             title="Filter · Filter",
             collapsed=True,
             sizing_mode="stretch_width",
@@ -94,15 +91,25 @@ class LayerFilter(pn.viewable.Viewer):
         self.card.param.watch(self._opened, "collapsed")
 
     def _opened(self, event) -> None:
-        if event.new or self.widgets:
+        if not event.new:
+            self._build()
+
+    def _build(self) -> None:
+        """The controls, from the values and ranges the layer holds now (once)."""
+        if self.status:
             return
+        self.status = html_pane(filter_said(NO_FILTER, {}), sizing_mode="stretch_width")
+        clear_button = pn.widgets.Button(
+            name="Počisti filter · Clear the filter", button_type="light"
+        )
+        clear_button.on_click(lambda _event: self.clear())
         for choice in choices(self.engine, self.spec):
             widget = slider(choice) if choice.is_range else value_picker(choice)
             widget.param.watch(
                 lambda _event: self._changed(), "value_throttled" if choice.is_range else "value"
             )
             self.widgets.append((choice, widget))
-        self.card.objects = [*(w for _, w in self.widgets), self.status, self.clear_button]
+        self.card.objects = [*(w for _, w in self.widgets), self.status, clear_button]
 
     def _changed(self) -> None:
         found = (condition_of(choice, widget) for choice, widget in self.widgets)
@@ -115,5 +122,48 @@ class LayerFilter(pn.viewable.Viewer):
             widget.value = (widget.start, widget.end) if choice.is_range else []
         self._changed()
 
+    def link_value(self) -> str:
+        """The filter as a link writes it: ``use_class:a|b;year_built:1950..1990``."""
+        return ";".join(
+            f"{c.field}:{'|'.join(sorted(map(str, c.values)))}"
+            if c.values is not None
+            else f"{c.field}:{c.low}..{c.high}"
+            for c in self.current.conditions
+        )
+
+    def follow_link(self, text: str) -> list[str]:
+        """Set the controls as ``text`` (``link_value``'s form) says; the parts it could not
+        use are returned (a field not filtered by, a value the layer does not hold)."""
+        self._build()
+        controls = {choice.field.name: (choice, widget) for choice, widget in self.widgets}
+        ignored = []
+        for part in (p for p in text.split(";") if p):
+            name, _, wanted = part.partition(":")
+            found = controls.get(name)
+            value = found and linked_value(found[0], found[1], wanted)
+            if value is None:
+                ignored.append(f"{self.spec.id}:{name}")
+                continue
+            found[1].value = value
+        self._changed()
+        self.card.collapsed = not self.current
+        return ignored
+
     def __panel__(self) -> pn.viewable.Viewable:
         return self.card
+
+
+def linked_value(choice: Choice, widget, text: str) -> object:
+    """A control's value from a link's text, or None when the control cannot take it."""
+    if not choice.is_range:
+        values = text.split("|")
+        return values if set(values) <= set(choice.values) else None
+    low, separator, high = text.partition("..")
+    read = {"integer": int, "real": float, "date": dt.date.fromisoformat}[choice.field.type]
+    try:
+        low, high = read(low), read(high)
+    except ValueError:
+        return None
+    if not separator or low > high:
+        return None
+    return max(low, widget.start), min(high, widget.end)

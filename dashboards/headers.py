@@ -1,4 +1,5 @@
-"""The security headers of every response, no server version in any, and pages in Slovenian.
+"""The security headers of every response, no server version in any, pages in Slovenian and
+as wide as the screen.
 
 One Tornado output transform for the whole server, so that the pages, the sign-in forms, the
 static files, ``/health`` and the errors all carry the same policy: scripts, styles, images and
@@ -77,15 +78,23 @@ class SecurityHeaders(tornado.web.OutputTransform):
         headers.pop("Server", None)
         for name, value in self.headers.items():
             headers[name] = value
-        return status_code, headers, slovenian_page(headers, chunk)
+        return status_code, headers, page_for_everyone(headers, chunk)
 
 
-def slovenian_page(headers: tornado.httputil.HTTPHeaders, chunk: bytes) -> bytes:
-    """A page of ours in the language it is written in first: Panel's page template declares
-    ``lang="en"`` whatever the page says, and screen readers and hyphenation go by it."""
+VIEWPORT = b'<meta name="viewport" content="width=device-width, initial-scale=1">'
+
+
+def page_for_everyone(headers: tornado.httputil.HTTPHeaders, chunk: bytes) -> bytes:
+    """A page of ours in the language it is written in first, as wide as the screen: Panel's
+    page template declares ``lang="en"`` whatever the page says (screen readers and hyphenation
+    go by it), and no viewport, so a phone drew a 980-pixel desktop page in 5-pixel text."""
     if not headers.get("Content-Type", "").startswith("text/html"):
         return chunk
     changed = chunk.replace(b'<html lang="en"', b'<html lang="sl"', 1)
+    if b'name="viewport"' not in changed:
+        changed = changed.replace(
+            b'<meta charset="utf-8">', b'<meta charset="utf-8">' + VIEWPORT, 1
+        )
     if "Content-Length" in headers:
         headers["Content-Length"] = str(len(changed))
     return changed

@@ -66,8 +66,12 @@ taps.data = {x: [cb_obj.x], y: [cb_obj.y], at: [Date.now()]};
 """
 
 
+ONLINE_BASEMAP = "online_basemap"
+
+
 def base_figure(basemap_url: str | None, theme_name: str | None = None):
-    """An empty map in EPSG:3857, with an online tile basemap only when one is configured."""
+    """An empty map in EPSG:3857, with an online tile basemap only when one is configured:
+    the base a person can always read is drawn from our own layers (their names included)."""
     look = theme(theme_name).get("map", {})
     plot = figure(
         tools="pan,wheel_zoom,box_zoom,reset,tap",
@@ -85,7 +89,7 @@ def base_figure(basemap_url: str | None, theme_name: str | None = None):
     plot.grid.visible = False
     plot.toolbar.logo = None  # a link out of the product, to bokeh.org
     if basemap_url:
-        plot.add_tile(WMTSTileSource(url=basemap_url))
+        plot.add_tile(WMTSTileSource(url=basemap_url), name=ONLINE_BASEMAP)
     return plot
 
 
@@ -143,6 +147,14 @@ class LayerMap(pn.viewable.Viewer):
         }
         for spec in specs:
             self.renderers[spec.id].visible = spec.id in shown
+        # a configured online basemap is a choice in the layer list, at the bottom, as it lies
+        tiles = self.figure.select_one({"name": ONLINE_BASEMAP})
+        self.online_basemap = None
+        if tiles:
+            self.online_basemap = pn.widgets.Checkbox(
+                label="Spletna podlaga · Online basemap", value=True
+            )
+            self.online_basemap.param.watch(lambda e: setattr(tiles, "visible", e.new), "value")
         self.partitions = {
             s.id: pn.widgets.Select(
                 label="Scenarij · Scenario",
@@ -307,6 +319,8 @@ class LayerMap(pn.viewable.Viewer):
             )
             for s in reversed(self.specs)
         ]
+        if self.online_basemap:
+            cards.append(pn.Column(self.online_basemap, css_classes=["layer-card"]))
         return pn.Column(*cards, sizing_mode="stretch_width", scroll=True)
 
     def _show_details(self, _event=None) -> None:

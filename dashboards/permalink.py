@@ -3,7 +3,8 @@
 The query string holds the centre (``lon``, ``lat``, WGS 84), the width of the view on the
 ground in metres (``w``: the same ground whatever the screen it is opened on), the layers shown
 (``layers``), their opacities (``opacity=roads:0.5``), the part shown of a layer held in parts
-(``part=flood_hazard:Q100``) and each renderer's own choices (``sensor_readings.kind=pm10``).
+(``part=flood_hazard:Q100``), each renderer's own choices (``sensor_readings.kind=pm10``) and
+each layer's filter (``filter.roads=condition:4..5``).
 The page keeps the address bar up to date as the map changes (the browser's history gets no
 entry per pan); opening a link restores all of it. A parameter that is unknown, not this role's,
 or not a value the map can take is ignored, and the page says which in both languages.
@@ -29,6 +30,7 @@ WIDTH_M = (20.0, 200_000.0)  # a house to the whole country: what a view may be
 REACH_M = 50_000  # how far from the municipality a link's centre may be
 VIEW_KEYS = ("lon", "lat", "w")
 LIST_KEYS = ("layers", "opacity", "part")
+FILTER = "filter."  # filter.buildings=use_class:stanovanjska|poslovna;year_built:1950..1990
 
 # The server's address for the view goes to the browser through a source of its own, as the
 # map's zoom does; replaceState changes the address bar without a step in the history.
@@ -65,7 +67,10 @@ def link_of(layer_map: LayerMap) -> str:
     for layer_id in shown:
         for key, value in layer_map.layers[layer_id].link_state().items():
             state[f"{layer_id}.{key}"] = value
-    return "?" + urlencode(state, safe=",:")
+    for layer_id, controls in layer_map.filters.items():
+        if controls.current:
+            state[f"{FILTER}{layer_id}"] = controls.link_value()
+    return "?" + urlencode(state, safe=",:;|")
 
 
 def pairs(text: str) -> list[tuple[str, str]]:
@@ -95,6 +100,8 @@ class Permalink(pn.viewable.Viewer):
         layer_map.figure.on_event(RangesUpdate, lambda _event: self.update())
         for widget in self._widgets():
             widget.param.watch(lambda _event: self.update(), "value")
+        for controls in layer_map.filters.values():
+            controls.param.watch(lambda _event: self.update(), "current")
 
     def _widgets(self) -> list:
         """Everything whose change changes the link."""
@@ -126,6 +133,7 @@ class Permalink(pn.viewable.Viewer):
             if not self._set(self.map.partitions, layer_id, value):
                 ignored.append(f"part:{layer_id}")
         ignored += self._follow_renderers(arguments)
+        ignored += self._follow_filters(arguments)
         box = self._box(arguments)
         if box is None:
             ignored += [k for k in VIEW_KEYS if k in arguments]
@@ -145,9 +153,16 @@ class Permalink(pn.viewable.Viewer):
         widget.value = value
         return True
 
+    def _follow_filters(self, arguments: dict[str, str]) -> list[str]:
+        ignored = []
+        for key in (k for k in arguments if k.startswith(FILTER)):
+            controls = self.map.filters.get(key.removeprefix(FILTER))
+            ignored += controls.follow_link(arguments[key]) if controls else [key]
+        return ignored
+
     def _follow_renderers(self, arguments: dict[str, str]) -> list[str]:
         ignored = []
-        for key in (k for k in arguments if "." in k):
+        for key in (k for k in arguments if "." in k and not k.startswith(FILTER)):
             layer_id, _, name = key.partition(".")
             drawn = self.map.layers.get(layer_id)
             if drawn is None or drawn.follow_link({name: arguments[key]}):

@@ -15,7 +15,7 @@ from dashboards.map_scale import add_cursor_position
 from dashboards.measure import Measure
 from dashboards.permalink import Permalink
 from dashboards.search import SearchBox
-from dashboards.theme import html_pane
+from dashboards.theme import NARROW_SCREEN_CSS, columns_row, html_pane
 from dashboards.view_pdf import PrintPanel
 from data.profiles import Profile
 from layers.errors import ConfigurationError
@@ -111,10 +111,15 @@ class PlannerDashboard(pn.viewable.Viewer):
             self.link,
             self.measure,
             self.print,
-            html_pane("<div class='panel-title'>Sloji · Layers</div>"),
-            self.map.layer_list(),
+            pn.Card(
+                self.map.layer_list(),
+                title="Sloji · Layers",
+                sizing_mode="stretch_width",
+                css_classes=["layer-list"],
+            ),
             width=300,
             sizing_mode="stretch_height",
+            css_classes=["side-panel"],
         )
         details = pn.Column(
             html_pane("<div class='panel-title'>Podrobnosti · Details</div>"),
@@ -123,12 +128,16 @@ class PlannerDashboard(pn.viewable.Viewer):
             width=320,
             sizing_mode="stretch_height",
             scroll=True,
+            css_classes=["details-column"],
         )
-        centre = pn.Column(self.map, self.table, sizing_mode="stretch_both", margin=0)
-        body = pn.Row(sidebar, centre, details, sizing_mode="stretch_both")
+        centre = pn.Column(
+            self.map, self.table, sizing_mode="stretch_both", margin=0, css_classes=["map-column"]
+        )
+        body = columns_row(sidebar, centre, details)
         return pn.Column(
             header(*self.title, self.profile, self.role),
             body,
             sizing_mode="stretch_both",
             margin=0,
+            stylesheets=[NARROW_SCREEN_CSS],  # the page asks no more width than its row
         )

@@ -27,6 +27,7 @@ from bokeh.plotting import figure
 from bokeh.transform import factor_cmap
 
 from dashboards.footprints import DRAW, IMAGE_ABOVE, FootprintImage
+from dashboards.labels import MapLabels
 from layers.queries import Viewport
 from layers.spec import Geometry, LayerSpec
 from styles import style
@@ -198,6 +199,9 @@ class VectorLayer:
         )
         if self.image:
             self.image.set_opacity(self._image_alpha(1.0))
+        self.labels = (
+            MapLabels(plot, spec, self.style["labels"]) if "labels" in self.style else None
+        )
         if spec.hover_fields:
             tooltips = [(spec.field(n).label, f"@{{{n}}}") for n in spec.hover_fields]
             plot.add_tools(
@@ -206,6 +210,8 @@ class VectorLayer:
 
     def show(self, viewport: Viewport) -> None:
         frame = self._fetch(self.spec, viewport)
+        if self.labels:
+            self.labels.show(frame, viewport)
         if self.image and len(frame) > IMAGE_ABOVE:
             self.image.show(frame, style_classes(self.style, frame), viewport)
             self.renderer.data_source.data = columns(self.spec, None)
@@ -219,6 +225,8 @@ class VectorLayer:
         self.renderer.data_source.data = columns(self.spec, None)
         if self.image:
             self.image.clear()
+        if self.labels:
+            self.labels.hide()
 
     def set_opacity(self, opacity: float) -> None:
         """Scale the outline and fill; fills keep their style's own transparency."""
@@ -228,6 +236,8 @@ class VectorLayer:
             glyph.fill_alpha = opacity * float(self.style.get("fill_alpha", 1.0))
         if self.image:
             self.image.set_opacity(self._image_alpha(opacity))
+        if self.labels:
+            self.labels.set_opacity(opacity)
 
     def _image_alpha(self, opacity: float) -> float:
         """The image's opacity: the fill's for polygons, the line's for lines."""

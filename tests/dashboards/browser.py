@@ -29,9 +29,12 @@ def wait_for(condition, seconds: float = 15.0, step: float = 0.25):
     return value
 
 
-def open_page(browser, url: str, width: int = 1600, height: int = 1000):
-    """A page that records console errors, requests to any host but ours, and what it receives."""
-    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
+def open_page(browser, url: str, width: int = 1600, height: int = 1000, **device):
+    """A page that records console errors, requests to any host but ours, and what it receives;
+    ``device`` as Playwright describes one (``is_mobile``, ``has_touch``, …)."""
+    page = browser.new_page(
+        viewport={"width": width, "height": height}, accept_downloads=True, **device
+    )
     page.console_errors, page.foreign_requests, page.received = [], [], []
     # everything the server sends over the websocket, to check what a session was given
     page.on(

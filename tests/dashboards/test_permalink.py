@@ -40,3 +40,27 @@ def test_what_a_role_may_not_see_is_ignored_and_named(sample_database):
     ignored = public.link.follow(arguments)
     assert ignored == ["buildings", "opacity:water_mains"]
     assert public.map.toggles["heritage"].value and "buildings" not in public.map.toggles
+
+
+def test_a_filter_travels_in_the_link_and_filters_the_receiving_map(sample_database):
+    store = FeatureStore(sample_database.reader)
+    sender = PlannerDashboard(store, load_profile("ptuj"))
+    roads = sender.map.filters["roads"]
+    roads.follow_link("condition:4..5")  # as a person would set the slider
+    category = next(w for c, w in roads.widgets if c.field.name == "category")
+    category.value = category.options[:2]
+    arguments = dict(parse_qsl(link_of(sender.map).lstrip("?")))
+    said = arguments["filter.roads"].split(";")
+    assert said[0].startswith("category:") and said[1] == "condition:4..5"
+
+    receiver = PlannerDashboard(store, load_profile("ptuj"))
+    assert receiver.link.follow(arguments) == []
+    conditions = {c.field: c for c in receiver.map.filters["roads"].current.conditions}
+    assert (conditions["condition"].low, conditions["condition"].high) == (4, 5)
+    assert conditions["category"].values == frozenset(category.options[:2])
+    drawn = receiver.map.layers["roads"].renderer.data_source.data
+    assert drawn["condition"] and set(drawn["condition"]) <= {4, 5}
+    assert set(drawn["category"]) <= set(category.options[:2])
+
+    ignored = receiver.link.follow({"filter.roads": "condition:9..x;colour:red", "filter.nil": ""})
+    assert ignored == ["roads:condition", "roads:colour", "filter.nil"]
