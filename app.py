@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             *script_routes(),
         ]
         pn.config.js_files = JS_FILES
+        # every page loads Tabulator's scripts: the table below the map is made only when a
+        # person opens it, after the page has loaded what its first models needed
+        pn.extension("tabulator")
     except GisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

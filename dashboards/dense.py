@@ -16,7 +16,14 @@ from dataclasses import replace
 import colorcet
 import numpy as np
 import panel as pn
-from bokeh.models import ColorBar, ColumnDataSource, GlyphRenderer, HoverTool, LinearColorMapper
+from bokeh.models import (
+    ColorBar,
+    ColumnDataSource,
+    CustomJSHover,
+    GlyphRenderer,
+    HoverTool,
+    LinearColorMapper,
+)
 from bokeh.plotting import figure
 from bokeh.transform import transform
 
@@ -43,6 +50,20 @@ AGGREGATE_NAMES = {"Povprečje · Mean": "mean", "Največ · Max": "max", "Štev
 # bytes sent per drawn pixel as a square (x and y, aggregate and count), and per pixel of the
 # view as an image (its two grids): whichever is smaller for a view is sent
 SQUARE_BYTES, GRID_BYTES = 24, 8
+
+
+# A number under the pointer as the rest of the page writes it (1 234,5), or that there is none.
+NUMBER_JS = r"""
+if (value == null || Number.isNaN(value)) return "ni meritev · no readings";
+const [whole, fraction] = Math.abs(value).toFixed(decimals).split(".");
+const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, " ");
+return (value < 0 ? "−" : "") + grouped + (fraction ? "," + fraction : "") + unit;
+"""
+
+
+def slovenian_number(decimals: int, unit: str) -> CustomJSHover:
+    """A tooltip's formatter of a number to ``decimals``, with ``unit`` after it."""
+    return CustomJSHover(args={"decimals": decimals, "unit": unit}, code=NUMBER_JS)
 
 
 def no_squares() -> dict[str, list]:
@@ -151,11 +172,8 @@ class DenseLayer:
         self.status = html_pane("", margin=(0, 10), css_classes=["readings-status"])
         self.colour_bar = colour_bar(self.mapper, first.unit, theme(theme_name).get("colour_bar"))
         plot.add_layout(self.colour_bar, "right")
-        self.hover = HoverTool(
-            renderers=[self.renderer, self.image],
-            tooltips=self._tooltips(),
-            description=spec.title,
-        )
+        self.hover = HoverTool(renderers=[self.renderer, self.image], description=spec.title)
+        self.hover.tooltips = self._tooltips()
         plot.add_tools(self.hover)
         for widget in (self.kind, self.window, self.range, self.how):
             widget.param.watch(self._changed, "value")
@@ -191,10 +209,16 @@ class DenseLayer:
         return ignored
 
     def _tooltips(self) -> list[tuple[str, str]]:
+        """The aggregate and the readings under the pointer, written the Slovenian way; where
+        there are none, says so (the image's empty pixels hold NaN)."""
         kind = sensor_kinds()[self.kind.value]
         name = {v: k for k, v in AGGREGATE_NAMES.items()}[self.how.value]
-        value = "@value{0}" if self.how.value == "count" else f"@value{{0.0[0]}} {kind.unit}"
-        return [(name, value), ("Meritev · Readings", "@count{0,0}")]
+        counted = self.how.value == "count"
+        self.hover.formatters = {
+            "@value": slovenian_number(0 if counted else 1, "" if counted else f" {kind.unit}"),
+            "@count": slovenian_number(0, ""),
+        }
+        return [(name, "@value{custom}"), ("Meritev · Readings", "@count{custom}")]
 
     def query(self, viewport: Viewport) -> ReadingQuery:
         """The current view of this layer as a cache query, at the map's pixel size."""

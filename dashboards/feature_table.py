@@ -124,9 +124,6 @@ class FeatureTable(pn.viewable.Viewer):
         self.export_selected = self._download("Izvozi izbor · Export the selection", SELECTED)
         self.export_selected.disabled = not self.selected
         self.export_layer = self._download("Izvozi sloj (s filtrom) · Export the layer", None)
-        # busy whenever a callback of this session runs: a table read, a file being written
-        busy = pn.indicators.LoadingSpinner(value=False, size=24)
-        pn.state.sync_busy(busy)
         self.layer_choice.param.watch(guarded(lambda _e: self.clear()), "value")
         self.scope.param.watch(guarded(lambda _e: self.update()), "value")
         clear_button.on_click(guarded(lambda _e: self.clear()))
@@ -136,7 +133,7 @@ class FeatureTable(pn.viewable.Viewer):
             html_pane(HINT, sizing_mode="stretch_width"),
             self.summary,
             self.table,
-            pn.Row(self.file_format, self.export_selected, self.export_layer, busy),
+            pn.Row(self.file_format, self.export_selected, self.export_layer),
             sizing_mode="stretch_width",
         )
         self.card.objects = [self.body]

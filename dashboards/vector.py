@@ -204,8 +204,12 @@ class VectorLayer:
         )
         if spec.hover_fields:
             tooltips = [(spec.field(n).label, f"@{{{n}}}") for n in spec.hover_fields]
+            # one feature's tooltip at a time: overlapping ones (a site both SAC and SPA) stacked
+            # theirs into a column that covered the map
             plot.add_tools(
-                HoverTool(renderers=[self.renderer], tooltips=tooltips, description=spec.title)
+                HoverTool(
+                    renderers=[self.renderer], tooltips=tooltips, description=spec.title, limit=1
+                )
             )
 
     def show(self, viewport: Viewport) -> None:

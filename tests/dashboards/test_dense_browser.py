@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dashboards.dense import NUMBER_JS
 from tests.dashboards.browser import open_page, sign_in, wait_for
 from tests.dashboards.conftest import ACCOUNTS
 
@@ -53,7 +54,8 @@ def test_the_sensor_pixels_answer_hover_and_are_redrawn_on_pan(browser, server, 
     assert spot and spot["count"] >= 1 and spot["value"] > 0
     assert spot["pixels"] < 5_000  # the drawn pixels, not a canvas of a million
     readings = page.get_by_text("Meritev · Readings")
-    assert readings.locator("xpath=..").inner_text().split()[-1] == f"{spot['count']:.0f}"
+    shown = readings.locator("xpath=..").inner_text()
+    assert shown.replace(" ", "").endswith(f"{spot['count']:.0f}")  # 1 234: grouped by spaces
     mean = page.locator(".bk-tooltip-row-label", has_text="Povprečje · Mean")
     assert "µg/m³" in mean.locator("xpath=..").inner_text()
 
@@ -63,5 +65,9 @@ def test_the_sensor_pixels_answer_hover_and_are_redrawn_on_pan(browser, server, 
     page.mouse.up()
     assert wait_for(lambda: page.evaluate(NEW_VIEW), seconds=30), "no new view"
     page.locator(".layer-sensor_readings select").last.select_option("gray")
+    # what the tooltip writes, where an image's pixel has no readings and where it has many
+    written = f"(value, decimals, unit) => {{ {NUMBER_JS} }}"
+    assert page.evaluate(f"({written})(NaN, 1, ' µg/m³')") == "ni meritev · no readings"
+    assert page.evaluate(f"({written})(12345.67, 1, ' µg/m³')") == "12 345,7 µg/m³"
     assert page.console_errors == [] and page.foreign_requests == []
     page.close()

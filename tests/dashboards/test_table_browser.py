@@ -125,6 +125,7 @@ def test_the_public_tables_and_exports_only_the_open_layers(browser, server, sam
     page = open_page(browser, server.url + "/public?lon=15.8716&lat=46.4217&w=6000")
     page.wait_for_selector("canvas", timeout=60_000)
     page.get_by_text("Tabela in izbor · Table and selection").click()
+    page.get_by_label("Sloj · Layer").wait_for(timeout=30_000)  # made as the table opens
     offered = page.get_by_label("Sloj · Layer").locator("option").all_text_contents()
     assert "Kulturna dediščina · Cultural heritage" in offered
     assert not {"Stavbe · Buildings", "Vodovodno omrežje · Water mains"} & set(offered)

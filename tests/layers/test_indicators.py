@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import geopandas as gpd
 import pandas as pd
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from etl.load import LoadOptions, load_file
 from layers.indicators import available, catalogue, compute, indicator, record_snapshots
@@ -78,6 +79,14 @@ def test_the_trend_compares_with_the_value_before_the_newest_data(city):
     assert (reading.value, reading.previous, reading.change) == (2, 1, 1)
 
 
+@dataclass(frozen=True)
+class SensorCity:
+    """The city's database (its reader) and the minute its readings were stamped from."""
+
+    reader: Engine
+    now: dt.datetime
+
+
 @pytest.fixture
 def sensor_city(database, tmp_path):
     """Four parking spaces, two containers, two PM10 stations and a removed one, with readings
@@ -128,7 +137,7 @@ def sensor_city(database, tmp_path):
     frame["observed_at"] = [t.isoformat() for t in frame["observed_at"]]
     frame.to_csv(tmp_path / "r.csv", index=False)
     load_file(database.writer, tmp_path / "r.csv", "sensor_readings", LoadOptions(progress=False))
-    return database
+    return SensorCity(database.reader, now)
 
 
 @pytest.mark.skipif(NOW.timetuple().tm_yday < 35, reason="needs 1 February of this year behind us")
@@ -139,6 +148,6 @@ def test_each_sensor_indicator_gives_the_known_answer(sensor_city):
     assert value(sensor_city, "sensors_reporting") == pytest.approx(100 * 5 / 8)
     with sensor_city.reader.connect() as conn:
         parking = compute(conn, indicator("parking_occupancy"))
-    assert parking.data_time == NOW.replace(second=0, microsecond=0) - dt.timedelta(minutes=10)
+    assert parking.data_time == sensor_city.now - dt.timedelta(minutes=10)
     assert not parking.stale()
-    assert parking.stale(NOW + dt.timedelta(hours=2))  # its cadence is an hour
+    assert parking.stale(sensor_city.now + dt.timedelta(hours=2))  # its cadence is an hour
