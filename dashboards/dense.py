@@ -173,7 +173,7 @@ class DenseLayer:
         self.colour_bar = colour_bar(self.mapper, first.unit, theme(theme_name).get("colour_bar"))
         plot.add_layout(self.colour_bar, "right")
         self.hover = HoverTool(renderers=[self.renderer, self.image], description=spec.title)
-        self.hover.tooltips = self._tooltips()
+        self._describe_hover()
         plot.add_tools(self.hover)
         for widget in (self.kind, self.window, self.range, self.how):
             widget.param.watch(self._changed, "value")
@@ -208,9 +208,9 @@ class DenseLayer:
                 ignored.append(key)
         return ignored
 
-    def _tooltips(self) -> list[tuple[str, str]]:
-        """The aggregate and the readings under the pointer, written the Slovenian way; where
-        there are none, says so (the image's empty pixels hold NaN)."""
+    def _describe_hover(self) -> None:
+        """The tooltip: the aggregate and the readings under the pointer, written the Slovenian
+        way; where there are none, it says so (the image's empty pixels hold NaN)."""
         kind = sensor_kinds()[self.kind.value]
         name = {v: k for k, v in AGGREGATE_NAMES.items()}[self.how.value]
         counted = self.how.value == "count"
@@ -218,7 +218,7 @@ class DenseLayer:
             "@value": slovenian_number(0 if counted else 1, "" if counted else f" {kind.unit}"),
             "@count": slovenian_number(0, ""),
         }
-        return [(name, "@value{custom}"), ("Meritev · Readings", "@count{custom}")]
+        self.hover.tooltips = [(name, "@value{custom}"), ("Meritev · Readings", "@count{custom}")]
 
     def query(self, viewport: Viewport) -> ReadingQuery:
         """The current view of this layer as a cache query, at the map's pixel size."""
@@ -278,7 +278,7 @@ class DenseLayer:
     def _changed(self, _event=None) -> None:
         self.range.visible = WINDOWS[self.window.value] is None
         self.colour_bar.title = sensor_kinds()[self.kind.value].unit
-        self.hover.tooltips = self._tooltips()
+        self._describe_hover()
         if self._viewport is not None and self.renderer.visible:
             self.show(self._viewport)
 

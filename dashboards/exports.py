@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
+from layers.queries import read_columns
 from layers.spec import LayerSpec
 
 WGS84 = 4326
@@ -61,7 +62,7 @@ def _written(frame: gpd.GeoDataFrame, spec: LayerSpec, driver: str, **options) -
 
 def csv_text(frame: gpd.GeoDataFrame, spec: LayerSpec, convention: str) -> str:
     """Every field of each feature, then the D96/TM easting and northing of a point on it."""
-    names = [spec.id_column, *(f.name for f in spec.fields)]
+    names = read_columns(spec)
     out = io.StringIO()
     writer = DecimalWriter(out, convention)
     writer.writerow([*names, "e_d96tm", "n_d96tm"])

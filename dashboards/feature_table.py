@@ -10,6 +10,7 @@ map. The table is read only while it is open: most visits never open it.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable
 
@@ -233,11 +234,12 @@ class FeatureTable(pn.viewable.Viewer):
             tolerance = self.map.viewport.ground_pixel_size / 2
             shapes = outlines(self.map.engine, self._scope(SELECTED), self.role, tolerance)
         self.outline.show(shapes)
+        # the table is read once: by the change of its mode, or by its opening, or here
+        read_by_change = self.selected and (self.scope.value != SELECTED or self.card.collapsed)
         if self.selected:
+            self.scope.value = SELECTED  # read here only while the table is open
             self.card.collapsed = False
-        if self.scope.value != SELECTED and self.selected:
-            self.scope.value = SELECTED  # which updates the table
-        else:
+        if not read_by_change:
             self.update()
 
     def clear(self) -> None:
@@ -250,11 +252,11 @@ class FeatureTable(pn.viewable.Viewer):
 
     def _select_in(self, area: shapely.Geometry) -> None:
         self._build()
-        scope = self._scope(None)
-        found = ids_within(
-            self.map.engine, Scope(scope.spec, scope.part, scope.where, area), self.role
+        self._select(
+            ids_within(
+                self.map.engine, dataclasses.replace(self._scope(None), area=area), self.role
+            )
         )
-        self._select(found)
 
     def _box_dragged(self, event: SelectionGeometry) -> None:
         geometry = event.geometry or {}

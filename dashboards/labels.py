@@ -34,10 +34,9 @@ PLACEMENT = {
 
 
 def _upright(angle: np.ndarray) -> np.ndarray:
-    """An angle turned by half a turn where its text would read upside down."""
-    return np.where(
-        angle > math.pi / 2, angle - math.pi, np.where(angle < -math.pi / 2, angle + math.pi, angle)
-    )
+    """An angle turned by half a turn where its text would read upside down: within a
+    quarter turn of the horizontal."""
+    return (angle + math.pi / 2) % math.pi - math.pi / 2
 
 
 def label_columns(spec: LayerSpec, frame: gpd.GeoDataFrame) -> dict[str, list]:
@@ -60,9 +59,10 @@ def label_columns(spec: LayerSpec, frame: gpd.GeoDataFrame) -> dict[str, list]:
         )  # fmt: skip
         shapes = longest.geometry.array.to_numpy()
         texts = longest[spec.label_field].astype(str).to_numpy()
-        at = shapely.line_interpolate_point(shapely.line_merge(shapes), 0.5, normalized=True)
-        before = shapely.line_interpolate_point(shapely.line_merge(shapes), 0.45, normalized=True)
-        after = shapely.line_interpolate_point(shapely.line_merge(shapes), 0.55, normalized=True)
+        merged = shapely.line_merge(shapes)
+        at = shapely.line_interpolate_point(merged, 0.5, normalized=True)
+        before = shapely.line_interpolate_point(merged, 0.45, normalized=True)
+        after = shapely.line_interpolate_point(merged, 0.55, normalized=True)
         angle = _upright(
             np.arctan2(shapely.get_y(after) - shapely.get_y(before),
                        shapely.get_x(after) - shapely.get_x(before))

@@ -28,7 +28,7 @@ from bokeh.transform import factor_cmap
 
 from dashboards.footprints import DRAW, IMAGE_ABOVE, FootprintImage
 from dashboards.labels import MapLabels
-from layers.queries import Viewport
+from layers.queries import Viewport, read_columns
 from layers.spec import Geometry, LayerSpec
 from styles import style
 
@@ -96,7 +96,7 @@ def style_classes(entry: dict, frame: gpd.GeoDataFrame) -> list[str]:
 
 def columns(spec: LayerSpec, frame: gpd.GeoDataFrame | None) -> dict[str, list]:
     """The data of a layer's glyph: coordinates, every field and the style class."""
-    names = [spec.id_column, *(f.name for f in spec.fields)]
+    names = read_columns(spec)
     coordinate_names, coordinates = COORDINATES[spec.geometry]
     if frame is None or frame.empty:
         return {name: [] for name in [*names, CLASS_COLUMN, *coordinate_names]}
