@@ -30,7 +30,7 @@ import tornado.web
 from sqlalchemy import Engine
 from tornado.websocket import WebSocketHandler
 
-from dashboards.theme import html_pane
+from dashboards.theme import html_pane, page_column
 from dashboards.users import load_users
 from layers.audit import record_action
 from layers.db import DATABASE_ERRORS
@@ -224,7 +224,7 @@ class Access:
         """``page``, which gives way to a notice once its session on the server has ended (signed
         out in another tab, ended by an admin): an open page keeps nothing its session lost. A
         session not yet verified (opened while the database was away) is checked more often."""
-        holder = pn.Column(page, sizing_mode="stretch_both", margin=0)
+        holder = page_column(page)
         token, named = self.session_token(), pn.state.user
 
         async def check() -> None:

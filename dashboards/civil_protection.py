@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import html
-import io
 from collections.abc import Callable
 
 import panel as pn
 import shapely
 from bokeh.models import ColumnDataSource, PolyDrawTool
 
+from dashboards.downloads import Made, download_button
 from dashboards.exposure_pdf import report_pdf
 from dashboards.exposure_tables import Table, report_csv, report_tables
 from dashboards.map import LayerMap
@@ -24,7 +24,7 @@ from dashboards.map_scale import add_cursor_position
 from dashboards.measure import TO_GRID, Measure, draw_on_double_click
 from dashboards.planner import header, municipality_extent
 from dashboards.search import SearchBox
-from dashboards.theme import html_pane
+from dashboards.theme import columns_row, html_pane, page_column
 from data.profiles import Profile
 from layers.errors import ConfigurationError
 from layers.exposure import ExposureReport, exposure_report
@@ -136,18 +136,9 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         add_cursor_position(self.map.figure)
         self.report_pane = html_pane("", sizing_mode="stretch_width", css_classes=["report-pane"])
         self.report: ExposureReport | None = None
-        self.pdf = pn.widgets.FileDownload(
-            callback=self._pdf_file, filename="porocilo.pdf", label="PDF", color="primary"
-        )
-        self.csv = pn.widgets.FileDownload(
-            callback=self._csv_file, filename="porocilo.csv", label="CSV"
-        )
-        self.csv_sl = pn.widgets.FileDownload(
-            callback=self._csv_sl_file, filename="porocilo_sl.csv", label="CSV (Excel, sl)"
-        )
-        # Busy whenever a callback of this session runs (a PDF being made, a report computed).
-        self.busy = pn.indicators.LoadingSpinner(value=False, size=24)
-        pn.state.sync_busy(self.busy)
+        self.pdf = download_button("PDF", self.pdf_file, color="primary")
+        self.csv = download_button("CSV", lambda: self.csv_file("en"))
+        self.csv_sl = download_button("CSV (Excel, sl)", lambda: self.csv_file("sl"))
         self.scenario.param.watch(guarded(self._recompute), "value")
         self.area_choice.param.watch(guarded(self._choose_area), "value")
         self.show_report(self.compute_report())
@@ -238,24 +229,18 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
     def _export_detail(self) -> str:
         return f"{self.report.scenario}; {self.report.area_name}"
 
-    def _pdf_file(self) -> io.BytesIO:
-        self.pdf.filename = f"poplave_{self.report.scenario}.pdf"
+    def pdf_file(self) -> Made:
         pdf = self.pdf_bytes()
         self.audit("export_pdf", self._export_detail())
-        return io.BytesIO(pdf)
+        return f"poplave_{self.report.scenario}.pdf", pdf
 
-    def _csv_file(self) -> io.BytesIO:
-        self.csv.filename = f"poplave_{self.report.scenario}.csv"
-        return self._csv_bytes("en")
-
-    def _csv_sl_file(self) -> io.BytesIO:
-        self.csv_sl.filename = f"poplave_{self.report.scenario}_sl.csv"
-        return self._csv_bytes("sl")
-
-    def _csv_bytes(self, convention: str) -> io.BytesIO:
+    def csv_file(self, convention: str) -> Made:
+        """The report as CSV in ``convention`` ("en", or "sl" for a Slovenian spreadsheet)."""
         self.audit("export_csv", f"{self._export_detail()}; {convention}")
+        suffix = "_sl" if convention == "sl" else ""
         # a byte-order mark: Excel then reads the file as UTF-8
-        return io.BytesIO(report_csv(self.report, convention).encode("utf-8-sig"))
+        content = report_csv(self.report, convention).encode("utf-8-sig")
+        return f"poplave_{self.report.scenario}{suffix}.csv", content
 
     def __panel__(self) -> pn.viewable.Viewable:
         controls = pn.Column(
@@ -266,13 +251,14 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
             html_pane(DRAW_HINT, sizing_mode="stretch_width"),
             pn.Row(self.use_drawn, self.clear),
             html_pane("<div class='panel-title'>Izvoz · Export</div>"),
-            pn.Row(self.pdf, self.csv, self.csv_sl, self.busy),
+            pn.Row(self.pdf, self.csv, self.csv_sl),
             self.measure,
             html_pane("<div class='panel-title'>Sloji · Layers</div>"),
             self.map.layer_list(),
             width=320,
             sizing_mode="stretch_height",
             scroll=True,
+            css_classes=["side-panel"],
         )
         report = pn.Column(
             html_pane(
@@ -284,10 +270,12 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
             width=460,
             sizing_mode="stretch_height",
             scroll=True,
+            css_classes=["details-column"],
         )
-        return pn.Column(
+        drawn = pn.Column(
+            self.map, sizing_mode="stretch_both", margin=0, css_classes=["map-column"]
+        )
+        return page_column(
             header("Civilna zaščita: poplave", "Civil protection: floods", self.profile, self.role),
-            pn.Row(controls, self.map, report, sizing_mode="stretch_both"),
-            sizing_mode="stretch_both",
-            margin=0,
+            columns_row(controls, drawn, report),
         )

@@ -52,9 +52,9 @@ AGGREGATE_NAMES = {"Povprečje · Mean": "mean", "Največ · Max": "max", "Štev
 SQUARE_BYTES, GRID_BYTES = 24, 8
 
 
-# A number under the pointer as the rest of the page writes it (1 234,5), or that there is none.
+# A number under the pointer as the rest of the page writes it (1 234,5); a pixel without
+# readings shows no tooltip (dashboards.tooltips).
 NUMBER_JS = r"""
-if (value == null || Number.isNaN(value)) return "ni meritev · no readings";
 const [whole, fraction] = Math.abs(value).toFixed(decimals).split(".");
 const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, " ");
 return (value < 0 ? "−" : "") + grouped + (fraction ? "," + fraction : "") + unit;

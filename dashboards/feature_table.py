@@ -11,7 +11,6 @@ map. The table is read only while it is open: most visits never open it.
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Callable
 
 import numpy as np
@@ -21,6 +20,7 @@ import shapely
 from bokeh.events import SelectionGeometry
 from bokeh.models import BoxSelectTool, ColumnDataSource, PolyDrawTool
 
+from dashboards.downloads import Made, download_button
 from dashboards.exports import FORMATS, exported
 from dashboards.exposure_tables import number
 from dashboards.map import LayerMap
@@ -140,8 +140,8 @@ class FeatureTable(pn.viewable.Viewer):
         self.card.objects = [self.body]
 
     def _download(self, label: str, scope: str | None) -> pn.widgets.FileDownload:
-        return pn.widgets.FileDownload(
-            callback=lambda: self._file(scope), filename="izvoz", label=label,
+        return download_button(
+            label, lambda: self.exported_file(scope),
             button_type="primary" if scope else "default", sizing_mode="stretch_width",
         )  # fmt: skip
 
@@ -300,19 +300,18 @@ class FeatureTable(pn.viewable.Viewer):
             self.map.zoom_to(shapely.bounds(shapes[0]).tolist())
         self.map.show_feature(self.spec, feature_id)
 
-    def _file(self, which: str | None) -> io.BytesIO:
+    def exported_file(self, which: str | None) -> Made:
         """The chosen layer's features in ``which`` (the selection, or the filtered layer) as a
         file of the chosen format, its export recorded."""
         spec, file_format = self.spec, FORMATS[self.file_format.value]
         scope = self._scope(which)
         frame = features(self.map.engine, scope, self.role)
         part = "izbor" if which == SELECTED else "sloj"
-        button = self.export_selected if which == SELECTED else self.export_layer
-        button.filename = f"{spec.id}_{part}{file_format.suffix}"
         if self.audit:
             detail = f"{spec.id}; {part}; {len(frame)} features; filter {scope.where.said()}"
             self.audit(file_format.action, f"{detail}; {self.file_format.value}")
-        return io.BytesIO(exported(frame, spec, self.file_format.value))
+        content = exported(frame, spec, self.file_format.value)
+        return f"{spec.id}_{part}{file_format.suffix}", content
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.card

@@ -17,6 +17,7 @@ from bokeh.events import MouseLeave, MouseMove
 from bokeh.models import CustomJS, MetricLength, Range1d, ScaleBar, Title
 from pyproj import CRS
 
+from dashboards.theme import NARROW_SCREEN
 from layers.queries import mercator_stretch
 from layers.spec import STORAGE_SRID
 
@@ -25,7 +26,8 @@ from layers.spec import STORAGE_SRID
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)
     GRID = CRS.from_epsg(STORAGE_SRID).to_proj4()
-CURSOR_HINT = "D96/TM · WGS 84: premaknite miško čez karto · move the pointer over the map"
+# short enough for a phone's width in one line
+CURSOR_HINT = "D96/TM · WGS 84: pokažite na karto · point at the map"
 
 # the view's width on the ground: a metre of the map is cos φ of one at the view's centre
 # (cos φ = 1 / cosh(y / R) in Web Mercator)
@@ -40,7 +42,9 @@ const [e, n] = proj4("EPSG:3857", grid, at);
 const [lon, lat] = proj4("EPSG:3857", "WGS84", at);
 const f = (v, d) => v.toLocaleString("sl-SI", {minimumFractionDigits: d, maximumFractionDigits: d})
   .replace(/\\./g, " ");
-readout.text = `D96/TM: E ${f(e, 0)} m, N ${f(n, 0)} m · WGS 84: ${f(lat, 5)}° N, ${f(lon, 5)}° E`;
+// in two lines where the page's columns stack: one is wider than a phone
+const between = window.matchMedia(narrow).matches ? "\\n" : " · ";
+readout.text = `D96/TM: E ${f(e, 0)} m, N ${f(n, 0)} m${between}WGS 84: ${f(lat, 5)}° N, ${f(lon, 5)}° E`;
 """
 
 
@@ -82,7 +86,10 @@ def add_cursor_position(plot) -> Title:
         name="cursor_position",
     )
     plot.add_layout(readout, "below")
-    plot.js_on_event(MouseMove, CustomJS(args={"readout": readout, "grid": GRID}, code=CURSOR_JS))
+    plot.js_on_event(
+        MouseMove,
+        CustomJS(args={"readout": readout, "grid": GRID, "narrow": NARROW_SCREEN}, code=CURSOR_JS),
+    )
     plot.js_on_event(
         MouseLeave,
         CustomJS(args={"readout": readout, "hint": CURSOR_HINT}, code="readout.text = hint"),

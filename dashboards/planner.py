@@ -15,7 +15,7 @@ from dashboards.map_scale import add_cursor_position
 from dashboards.measure import Measure
 from dashboards.permalink import Permalink
 from dashboards.search import SearchBox
-from dashboards.theme import NARROW_SCREEN_CSS, columns_row, html_pane
+from dashboards.theme import columns_row, html_pane, page_column
 from dashboards.view_pdf import PrintPanel
 from data.profiles import Profile
 from layers.errors import ConfigurationError
@@ -134,10 +134,4 @@ class PlannerDashboard(pn.viewable.Viewer):
             self.map, self.table, sizing_mode="stretch_both", margin=0, css_classes=["map-column"]
         )
         body = columns_row(sidebar, centre, details)
-        return pn.Column(
-            header(*self.title, self.profile, self.role),
-            body,
-            sizing_mode="stretch_both",
-            margin=0,
-            stylesheets=[NARROW_SCREEN_CSS],  # the page asks no more width than its row
-        )
+        return page_column(header(*self.title, self.profile, self.role), body)

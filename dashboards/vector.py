@@ -205,10 +205,18 @@ class VectorLayer:
         if spec.hover_fields:
             tooltips = [(spec.field(n).label, f"@{{{n}}}") for n in spec.hover_fields]
             # one feature's tooltip at a time: overlapping ones (a site both SAC and SPA) stacked
-            # theirs into a column that covered the map
+            # theirs into a column that covered the map. A polygon's tooltip is at the pointer:
+            # Bokeh's default puts it at the mean of the ring's corners, and drops it where that
+            # lies off the map (a site along the whole river had none)
             plot.add_tools(
                 HoverTool(
-                    renderers=[self.renderer], tooltips=tooltips, description=spec.title, limit=1
+                    renderers=[self.renderer],
+                    tooltips=tooltips,
+                    description=spec.title,
+                    limit=1,
+                    point_policy=(
+                        "follow_mouse" if spec.geometry == Geometry.POLYGON else "snap_to_data"
+                    ),
                 )
             )
 

@@ -24,6 +24,7 @@ from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Tabl
 from reportlab.platypus import Table as PdfTable
 from sqlalchemy import Engine
 
+from dashboards.downloads import Made, download_button
 from dashboards.exposure_pdf import pdf_styles, pdf_table, source_row, sources_table
 from dashboards.exposure_tables import number
 from dashboards.map import LayerMap
@@ -203,10 +204,9 @@ class PrintPanel(pn.viewable.Viewer):
             options={AS_ON_SCREEN: 0} | {f"1 : {number(s)}": s for s in SCALES},
             sizing_mode="stretch_width",
         )
-        self.download = pn.widgets.FileDownload(
-            callback=self._pdf_file,
-            filename="zemljevid.pdf",
-            label="Natisni pogled (PDF) · Print the view",
+        self.download = download_button(
+            "Natisni pogled (PDF) · Print the view",
+            self.pdf_file,
             button_type="primary",
             sizing_mode="stretch_width",
         )
@@ -226,13 +226,12 @@ class PrintPanel(pn.viewable.Viewer):
             part_of=self.map.part,
         )
 
-    def _pdf_file(self) -> io.BytesIO:
+    def pdf_file(self) -> Made:
         view = self.printed_view()
-        self.download.filename = f"zemljevid_1-{view.scale}.pdf"
         pdf = view_pdf(
             self.map.engine, view, self.role, self.place, self.paper.value, self.orientation.value
         )
-        return io.BytesIO(pdf)
+        return f"zemljevid_1-{view.scale}.pdf", pdf
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(

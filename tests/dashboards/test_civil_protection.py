@@ -98,7 +98,8 @@ def test_the_pdf_holds_the_scenario_the_counts_the_sites_and_the_sources(dashboa
 
 
 def test_the_csv_adds_up_to_the_report_and_is_audited(dashboard, flood_database):
-    rows = list(csv.DictReader(io.StringIO(dashboard._csv_file().getvalue().decode("utf-8-sig"))))
+    _name, content = dashboard.csv_file("en")
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
     with flood_database.writer.connect() as conn:
         audited = conn.scalars(text("SELECT detail FROM audit_event WHERE action = 'export_csv'"))
         assert list(audited) == ["Q100; Vsa občina · Whole municipality; en"]
@@ -112,9 +113,10 @@ def test_the_csv_adds_up_to_the_report_and_is_audited(dashboard, flood_database)
 
 
 def test_the_slovenian_csv_parts_fields_on_semicolons_with_decimal_commas(dashboard):
-    international = dashboard._csv_file().getvalue().decode("utf-8-sig")
-    slovenian = dashboard._csv_sl_file().getvalue().decode("utf-8-sig")
-    assert dashboard.csv_sl.filename == "poplave_Q100_sl.csv"
+    international = dashboard.csv_file("en")[1].decode("utf-8-sig")
+    name, content = dashboard.csv_file("sl")
+    slovenian = content.decode("utf-8-sig")
+    assert name == "poplave_Q100_sl.csv"
     rows = list(csv.DictReader(io.StringIO(slovenian), delimiter=";"))
     same = list(csv.DictReader(io.StringIO(international)))
     assert [r["item"] for r in rows] == [r["item"] for r in same]

@@ -18,6 +18,15 @@ TO_GRID = Transformer.from_crs(4326, 3794, always_xy=True)
 LON, LAT = 15.8716, 46.4217
 WIDTH = """() => { const bar = Bokeh.documents[0].get_model_by_name("scale_bar");
   return bar.range.end - bar.range.start }"""  # the view's width on the ground
+PRINT = "Natisni pogled (PDF) · Print the view"
+# Note in the page whenever its button labelled so shows that it is busy (Panel's loading).
+WATCH_BUSY = """(label) => {
+  const button = [...Bokeh.documents[0].all_models].find((m) => m.label == label);
+  window.busySeen = false;
+  button.connect(button.properties.css_classes.change, () => {
+    if (button.css_classes.includes("pn-loading")) window.busySeen = true;
+  });
+}"""
 
 
 def test_the_view_prints_at_the_chosen_scale_centred_where_the_screen_is(browser, server):
@@ -29,8 +38,16 @@ def test_the_view_prints_at_the_chosen_scale_centred_where_the_screen_is(browser
     assert wait_for(lambda: page.evaluate(WIDTH) < 5_000), "the link's view is not shown"
     page.get_by_label("Papir · Paper").select_option("A3")
     page.get_by_label("Merilo · Scale").select_option("1 : 2 000")
+    # another person's page, open meanwhile, is not told of this one's work
+    other = open_page(browser, server.url + "/public")
+    other.get_by_role("button", name=PRINT).wait_for(timeout=60_000)
+    for watched in (page, other):
+        watched.evaluate(WATCH_BUSY, PRINT)
     with page.expect_download(timeout=120_000) as download:
-        page.get_by_role("button", name="Natisni pogled (PDF) · Print the view").click()
+        page.get_by_role("button", name=PRINT).click()
+    assert page.evaluate("() => window.busySeen"), "the button did not show it was busy"
+    assert not other.evaluate("() => window.busySeen")
+    other.close()
     assert download.value.suggested_filename == "zemljevid_1-2000.pdf"
     pdf = pypdf.PdfReader(download.value.path())
     box = pdf.pages[0].mediabox

@@ -1,0 +1,39 @@
+"""One tooltip under the pointer: the topmost layer's.
+
+Bokeh gives each hover tool its own tooltip, so a house in a district in a Natura 2000 site
+showed three, stacked into a column that covered the map. Each layer's hover keeps its tooltip
+only where no layer drawn above it has something under the pointer; an image (the sensor
+readings) has something only where its pixel holds a number.
+"""
+
+from __future__ import annotations
+
+from bokeh.models import CustomJS, HoverTool
+from bokeh.plotting import figure
+
+# cb_data is what a hover filter is given; cb_context.index finds a model's view
+TOPMOST_JS = """
+const {data_source, vars} = cb_data;
+const holds_number = (source, field, pixel) =>
+  Number.isFinite(source.data[field][pixel.index][pixel.flat_index]);
+if (vars.image_index != null &&
+    !holds_number(data_source, vars.glyph_view.model.image.field, vars.image_index)) {
+  return false;
+}
+const at = {type: "point", sx: vars.sx, sy: vars.sy};
+return !above.some((renderer) => {
+  const hit = cb_context.index.find_one(renderer)?.hit_test(at);
+  if (hit == null || hit.is_empty()) return false;
+  const pixel = hit.image_indices[0];
+  return pixel == null || holds_number(renderer.data_source, renderer.glyph.image.field, pixel);
+});
+"""
+
+
+def one_tooltip_at_a_time(plot: figure) -> None:
+    """Give each hover tool of ``plot`` (made in the layers' drawing order) the renderers of
+    the hover tools after it, whose hits hide its tooltip."""
+    hovers = [tool for tool in plot.tools if isinstance(tool, HoverTool)]
+    for place, hover in enumerate(hovers):
+        above = [r for later in hovers[place + 1 :] for r in later.renderers]
+        hover.filters = {"$x": CustomJS(args={"above": above}, code=TOPMOST_JS)}

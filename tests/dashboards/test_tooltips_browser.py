@@ -1,0 +1,93 @@
+"""Tooltips in a real browser: one at a time, the topmost layer's."""
+
+from __future__ import annotations
+
+import pytest
+from shapely.geometry import Point, Polygon
+
+from tests.dashboards.browser import SCREEN_POINT, open_page, wait_for
+
+pytestmark = pytest.mark.browser
+
+# Each feature's polygons (outer ring, then holes) as the page holds them, with its name.
+PARTS = """(name) => {
+  const d = Bokeh.documents[0].get_model_by_name(name).data_source.data;
+  return d.xs.map((parts, i) => ({name: d.name[i], parts: parts.map((rings, j) =>
+    rings.map((xs, k) => xs.map((x, m) => [x, d.ys[i][j][k][m]])))}));
+}"""
+# The text of every tooltip on show, wherever the page's shadow roots hold it.
+SHOWN = """() => {
+  const shown = [];
+  const walk = (root) => root.querySelectorAll('*').forEach((e) => {
+    const content = e.shadowRoot?.querySelector('.bk-tooltip-content');
+    if (e.classList.contains('bk-Tooltip') && e.checkVisibility() && content?.innerText.trim())
+      shown.push(content.innerText);
+    if (e.shadowRoot) walk(e.shadowRoot);
+  });
+  walk(document);
+  return shown;
+}"""
+
+
+# Every point feature drawn on the page, of whichever layer.
+POINTS = """() => [...Bokeh.documents[0].all_models]
+  .filter((m) => m.type == "GlyphRenderer" && m.data_source.data.x && !m.data_source.data.image)
+  .flatMap((r) => [...r.data_source.data.x].map((x, i) => [x, r.data_source.data.y[i]]))
+  .filter(([x, y]) => typeof x == "number" && typeof y == "number")"""
+
+
+def features(page, layer: str) -> list[tuple[str, Polygon]]:
+    """Every part of ``layer``'s features drawn on the page, with the feature's name."""
+    drawn = page.evaluate(PARTS, layer)
+    return [(f["name"], Polygon(rings[0], rings[1:])) for f in drawn for rings in f["parts"]]
+
+
+def tooltips_at(page, layer: str, point: Point) -> list[str]:
+    """Point at ``point`` (EPSG:3857) on the map as a person would; the tooltips then shown."""
+    sx, sy = page.evaluate(SCREEN_POINT, [layer, point.x, point.y])
+    page.mouse.move(sx - 4, sy - 4)
+    page.mouse.move(sx, sy)
+    return wait_for(lambda: page.evaluate(SHOWN), seconds=10)
+
+
+def alone_in(district: Polygon, others: list[Polygon], points: list[Point]) -> Point | None:
+    """A place in ``district`` a street's width from any of ``others`` and from any point."""
+    xmin, ymin, xmax, ymax = district.bounds
+    grid = (
+        Point(xmin + (xmax - xmin) * i / 20, ymin + (ymax - ymin) * j / 20)
+        for i in range(21)
+        for j in range(21)
+    )
+    return next(
+        (
+            p
+            for p in grid
+            if district.contains(p)
+            and all(o.distance(p) > 200 for o in others)
+            and all(q.distance(p) > 300 for q in points)
+        ),
+        None,
+    )
+
+
+def test_only_the_topmost_layer_under_the_pointer_shows_its_tooltip(browser, server):
+    page = open_page(browser, server.url + "/public")
+    page.wait_for_selector("canvas", timeout=60_000)
+    wait_for(lambda: page.evaluate("() => !!Bokeh.documents[0]?.get_model_by_name('natura2000')"))
+    districts, sites = features(page, "districts"), features(page, "natura2000")
+    # a Natura 2000 site lies above the district community it is in: the site's tooltip alone
+    name, site = next((n, s) for n, s in sites if s.area > 1e5)
+    inside = site.representative_point()
+    assert any(d.contains(inside) for _, d in districts), "the point is in a district too"
+    shown = tooltips_at(page, "natura2000", inside)
+    assert len(shown) == 1 and name in shown[0]
+    # where only a district is, its tooltip shows
+    points = [Point(xy) for xy in page.evaluate(POINTS)]
+    outside, district = next(
+        (p, n) for n, d in districts if (p := alone_in(d, [s for _, s in sites], points))
+    )
+    page.mouse.move(5, 5)  # off the map, so the first tooltip goes
+    shown = tooltips_at(page, "districts", outside)
+    assert len(shown) == 1 and district in shown[0]
+    assert page.console_errors == [] and page.foreign_requests == []
+    page.close()
