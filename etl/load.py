@@ -148,6 +148,15 @@ def load_file(
     """
     started = time.perf_counter()
     spec = layer(layer_id)
+    if spec.drawn_from:
+        raise LoadError(
+            path,
+            spec.id,
+            f"is drawn from the table of layer {spec.drawn_from} and is loaded with it",
+            f"je izrisan iz tabele sloja {spec.drawn_from} in se naloži z njim",
+            f"load the file into {spec.drawn_from}",
+            f"datoteko naložite v {spec.drawn_from}",
+        )
     _check_mode(path, spec, options)
     loader = loader_for(path, spec)
     plan = loader.plan(path, spec, options)
@@ -160,11 +169,14 @@ def load_file(
     report = LoadReport(spec.id, path, dry_run=options.dry_run)
     staged = _write(engine, loader, Load(path, spec, options, report, plan.part), checksum, started)
     report.rejects_file = staged.write_rejects(options.rejects_dir)
-    if spec.search and not options.dry_run:
-        # the search finds what the map now has; in a transaction of its own, so that the
-        # layer's readers never wait on its names (a bulk load holds the table until commit)
+    searched = [s for s in LAYERS.values() if s.search and s.loaded_as == spec.id]
+    if searched and not options.dry_run:
+        # the search finds what the map now has (in the layers drawn from this one's table
+        # too); in a transaction of its own, so that the layer's readers never wait on its
+        # names (a bulk load holds the table until commit)
         with engine.begin() as conn:
-            rebuild_entries(conn, spec)
+            for found in searched:
+                rebuild_entries(conn, found)
     return report
 
 

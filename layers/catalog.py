@@ -34,7 +34,7 @@ NEWEST_IDS = text(
 def newest_load(engine: Engine, spec: LayerSpec, part: str | None = None) -> dict | None:
     """The catalogue row of the newest load of ``spec`` (of its ``part``, when one is given)."""
     with engine.connect() as conn:
-        row = conn.execute(NEWEST_LOAD, {"layer": spec.id, "part": part}).mappings().first()
+        row = conn.execute(NEWEST_LOAD, {"layer": spec.loaded_as, "part": part}).mappings().first()
     return dict(row) if row else None
 
 

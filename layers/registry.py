@@ -87,6 +87,7 @@ def _spec(raw: dict[str, Any]) -> LayerSpec:
         search=Search(**raw["search"]) if "search" in raw else None,
         filters=tuple(raw.get("filters", ())),
         totals=tuple(raw.get("totals", ())),
+        drawn_from=raw.get("drawn_from"),
     )
 
 
@@ -117,6 +118,15 @@ def read_layers(path: Path = LAYERS_FILE) -> dict[str, LayerSpec]:
                 f"{path}: sloj {spec.id} je opisan dvakrat",
             )
         specs[spec.id] = spec
+    for spec in specs.values():
+        source = specs.get(spec.drawn_from) if spec.drawn_from else spec
+        if source is None or source.load_table != spec.load_table or source.drawn_from:
+            raise ConfigurationError(
+                f"{path}: layer {spec.id} is drawn from {spec.drawn_from!r}, which is no layer"
+                " loaded into the same table",
+                f"{path}: sloj {spec.id} je izrisan iz {spec.drawn_from!r}, ki ni sloj,"
+                " naložen v isto tabelo",
+            )
     return specs
 
 

@@ -178,6 +178,9 @@ class LayerSpec:
     search: Search | None = None  # what the search box finds in it
     filters: tuple[str, ...] = ()  # the fields a person may filter the layer by
     totals: tuple[str, ...] = ()  # the numeric fields summed over a selection
+    # another layer whose loads fill this one's table: this one shows fewer of its columns to
+    # more roles (the streets' names and lines, from the staff's road condition)
+    drawn_from: str | None = None
     srid: int = STORAGE_SRID
     id_column: str = "id"
     geometry_column: str = "geom"
@@ -222,6 +225,11 @@ class LayerSpec:
     def title(self) -> str:
         """The layer's title in both languages, ``title_sl · title_en``."""
         return f"{self.title_sl} · {self.title_en}"
+
+    @property
+    def loaded_as(self) -> str:
+        """The layer whose loads fill this one's table, as the load catalogue names it."""
+        return self.drawn_from or self.id
 
     @property
     def loaded_fields(self) -> tuple[Field, ...]:

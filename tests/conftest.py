@@ -108,7 +108,7 @@ def etl_database() -> Iterator[TestDatabase]:
 @pytest.fixture
 def database(etl_database: TestDatabase) -> TestDatabase:
     """The ETL schema, emptied before the test."""
-    tables = ", ".join(f'"{spec.load_table}"' for spec in LAYERS.values())
+    tables = ", ".join(f'"{t}"' for t in dict.fromkeys(s.load_table for s in LAYERS.values()))
     with etl_database.writer.begin() as conn:
         conn.execute(
             text(

@@ -45,7 +45,7 @@ def test_settlements_and_districts_are_named_where_they_are(sample_database):
 
 
 def test_a_street_is_named_once_along_its_longest_piece_and_upright(sample_database):
-    spec = layer("roads")
+    spec = layer("streets")
     frame = fetch_features(sample_database.reader, spec, around_centre(500), "planner")
     found = label_columns(spec, frame)
     assert len(found["text"]) == frame["name"].nunique() > 3
@@ -56,13 +56,13 @@ def test_a_street_is_named_once_along_its_longest_piece_and_upright(sample_datab
 
 
 def test_street_names_wait_for_the_zoom_and_go_with_their_layer(planner):
-    roads = planner.map.layers["roads"]
-    roads.show(around_centre(10_000))
-    assert roads.labels.renderer.data_source.data["text"] == []  # a municipality: no names
-    roads.show(around_centre(400))
-    assert roads.labels.renderer.data_source.data["text"]
-    planner.map.toggles["roads"].value = False
-    assert roads.labels.renderer.data_source.data["text"] == []
+    streets = planner.map.layers["streets"]
+    streets.show(around_centre(10_000))
+    assert streets.labels.renderer.data_source.data["text"] == []  # a municipality: no names
+    streets.show(around_centre(400))
+    assert streets.labels.renderer.data_source.data["text"]
+    planner.map.toggles["streets"].value = False
+    assert streets.labels.renderer.data_source.data["text"] == []
 
 
 def test_an_online_basemap_is_a_choice_only_when_one_is_configured(sample_database, planner):

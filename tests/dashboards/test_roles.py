@@ -43,6 +43,7 @@ def test_the_public_sees_only_the_open_layers():
         "municipality",
         "natura2000",
         "settlements",
+        "streets",
         "wifi_hotspots",
         "heritage",
     }

@@ -206,6 +206,23 @@ def test_text_is_trimmed_blank_text_is_missing_and_numbers_in_text_fields_become
     assert rows == [("Ormoška cesta", "7"), ("Rogozniška cesta", "12")]
 
 
+def test_a_layer_drawn_from_another_is_loaded_through_it_and_searched_after_it(database, tmp_path):
+    streets = gpd.GeoDataFrame(
+        {"IME": ["Vičava"], "KATEGORIJA": ["mestna cesta"], "STANJE": [2]},
+        geometry=[LineString([(566900, 142600), (567100, 142700)])],
+        crs=3794,
+    )
+    path = write(streets, tmp_path / "ulice.geojson")
+    with pytest.raises(LoadError, match=r"ulice\.geojson.*streets.*load the file into roads"):
+        load_file(database.writer, path, "streets", LoadOptions(progress=False))
+    with database.writer.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM road_segment")) == 0
+    load_file(database.writer, path, "roads", LoadOptions(progress=False, rejects_dir=None))
+    with database.writer.connect() as conn:
+        searched = conn.execute(text("SELECT layer, label FROM search_entry")).all()
+    assert searched == [("streets", "Vičava")]
+
+
 def test_a_self_crossing_polygon_is_repaired_and_counted(database, tmp_path):
     bowtie = Polygon([(566000, 142000), (566100, 142100), (566100, 142000), (566000, 142100)])
     frame = gpd.GeoDataFrame(

@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 
 from layers.checks import style_problems
-from layers.registry import LAYERS, exposed_layers, layer_for, visible_to
+from layers.errors import ConfigurationError
+from layers.registry import LAYERS, LAYERS_FILE, exposed_layers, layer_for, read_layers, visible_to
 from layers.roles import ROLES
 from layers.spec import PURPOSES, Exposure, Geometry, Measure
 from styles import all_styles, legend_entries
@@ -45,6 +46,23 @@ def test_the_public_sees_no_critical_infrastructure_or_personal_data():
     public = {s.id for s in visible_to("public")}
     assert "water_mains" not in public and "buildings" not in public
     assert {"natura2000", "wifi_hotspots"} <= public
+
+
+def test_the_public_gets_the_streets_names_and_lines_of_the_staffs_road_table():
+    streets, roads = LAYERS["streets"], LAYERS["roads"]
+    assert "public" in streets.roles and "public" not in roads.roles
+    assert streets.load_table == roads.load_table and streets.loaded_as == "roads"
+    assert [f.name for f in streets.fields] == ["name"]  # no condition, no survey date
+    assert streets.basemap and streets.search and not roads.search  # one answer per street
+
+
+def test_a_layer_drawn_from_another_table_than_its_own_stops_the_registry(tmp_path):
+    text = LAYERS_FILE.read_text(encoding="utf-8")
+    declared = text.replace('drawn_from = "roads"', 'drawn_from = "buildings"')
+    assert declared != text
+    (tmp_path / "layers.toml").write_text(declared, encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="layer streets is drawn from 'buildings'"):
+        read_layers(tmp_path / "layers.toml")
 
 
 def test_road_condition_is_coloured_by_its_five_classes():

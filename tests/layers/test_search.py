@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import pyogrio
 import pytest
@@ -41,10 +43,10 @@ def test_a_street_is_found_without_its_diacritics_and_with_a_typo(sample_databas
         )
     plain = street.translate(str.maketrans("čšžČŠŽ", "cszCSZ")).lower()
     typo = plain[:2] + plain[3:]  # one letter left out
-    for typed in (plain, typo, plain.split()[0]):
-        found = find(sample_database.reader, typed, "planner")
-        streets = [f for f in found if f.layer == "roads"]
-        assert streets and streets[0].label == street, typed
+    for typed, role in itertools.product((plain, typo, plain.split()[0]), ("planner", "public")):
+        found = find(sample_database.reader, typed, role)
+        streets = [f for f in found if f.layer == "streets"]
+        assert streets and streets[0].label == street, (typed, role)
     # a street of many segments is one answer, outlined whole
     place = place_of(sample_database.reader, streets[0].entry, "planner")
     assert place.feature_id is None and place.shape.geom_type in ("LineString", "MultiLineString")
