@@ -1,6 +1,7 @@
 # The two commands of the README, and the steps they are made of.
 #   make run    install what is missing, start PostGIS, load Ptuj, serve http://localhost:5006
 #   make test   the same set-up, then the whole test suite (browser tests included)
+#   make soak   the wall left running for half an hour (GIS_SOAK_SECONDS) through an outage
 # With DATABASE_URL set, that server is used and no cluster is started.
 
 SHELL := /bin/bash
@@ -11,7 +12,7 @@ ADDRESS ?= 127.0.0.1
 PROFILE ?= ptuj
 export GIS_PROFILE ?= $(PROFILE)
 
-.PHONY: run test bench lint db db-stop load sample system-packages python-env js-env backup restore clean
+.PHONY: run test soak bench lint db db-stop load sample system-packages python-env js-env backup restore clean
 
 run: python-env js-env db load
 	$(PY) -m dashboards.users demo
@@ -20,6 +21,11 @@ run: python-env js-env db load
 test: python-env js-env db load
 	@scripts/system-packages.sh browser gdal
 	$(PY) -m pytest
+
+# the wall's soak test for as long as a wall is left alone overnight (the suite soaks it briefly)
+soak: python-env js-env db load
+	@scripts/system-packages.sh browser
+	GIS_SOAK_SECONDS=$${GIS_SOAK_SECONDS:-1800} $(PY) -m pytest tests/dashboards/test_wall_browser.py -k holds_steady -s
 
 bench: python-env js-env db load
 	@scripts/system-packages.sh gdal

@@ -11,6 +11,7 @@ no aggregation, and hovering shows the aggregate and the count from what the pag
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
 
 import colorcet
@@ -246,25 +247,34 @@ class DenseLayer:
         ).canvas_px
 
     def show(self, viewport: Viewport) -> None:
-        """Aggregate the view and send the page its drawn pixels, or its grids."""
-        self._viewport = viewport
-        self.shown_version = self.cache.snapshot.version
+        self.prepare(viewport)()
+
+    def prepare(self, viewport: Viewport) -> Callable[[], None]:
+        """The view aggregated, as its drawn pixels or its grids, without touching the page;
+        calling what is returned sends them."""
+        version = self.cache.snapshot.version
         found = self.cache.aggregate(self.query(viewport))
         self.aggregations += 1
         drawn = np.flatnonzero(found.count)
-        self.status.object = "" if len(drawn) else NO_READINGS
         if len(drawn) * SQUARE_BYTES <= found.count.size * GRID_BYTES:
-            self.squares.data, self.grids.data = squares(found, drawn), no_image(GRIDS)
+            pixels, grids = squares(found, drawn), no_image(GRIDS)
         else:
             shown = spread(found, self.spread_px) if self.spread_px else found
+            pixels = no_squares()
             grids = image_columns(shown.box, value=shown.value, count=shown.count)
-            self.squares.data, self.grids.data = no_squares(), grids
         finite = found.value[np.isfinite(found.value)]
-        if len(finite):
-            self.mapper.update(
-                low=float(finite.min()), high=float(max(finite.max(), finite.min() + 1e-6))
-            )
-        self.colour_bar.visible = True
+
+        def draw() -> None:
+            self._viewport, self.shown_version = viewport, version
+            self.status.object = "" if len(drawn) else NO_READINGS
+            self.squares.data, self.grids.data = pixels, grids
+            if len(finite):
+                self.mapper.update(
+                    low=float(finite.min()), high=float(max(finite.max(), finite.min() + 1e-6))
+                )
+            self.colour_bar.visible = True
+
+        return draw
 
     def hide(self) -> None:
         self.squares.data, self.grids.data = no_squares(), no_image(GRIDS)

@@ -11,6 +11,8 @@ Points need no image: they travel as two flat arrays of coordinates whatever the
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from functools import partial
 
 import datashader as ds
 import geopandas as gpd
@@ -72,10 +74,14 @@ class FootprintImage:
         self.renderer: GlyphRenderer = add_image(plot, GRIDS, mapper, f"{name}-image")
         self.source = self.renderer.data_source
 
-    def show(self, frame: gpd.GeoDataFrame, classes: list[str], viewport: Viewport) -> None:
-        """Draw ``frame``'s features, of the given style classes, covering ``viewport``."""
+    def prepare(
+        self, frame: gpd.GeoDataFrame, classes: list[str], viewport: Viewport
+    ) -> Callable[[], None]:
+        """The image of ``frame``'s features, of the given style classes, covering
+        ``viewport``, made without touching the page; calling what is returned draws it."""
         box = (viewport.xmin, viewport.ymin, viewport.xmax, viewport.ymax)
-        self.source.data = image_columns(box, image=self.rasterise(frame, classes, viewport))
+        image = image_columns(box, image=self.rasterise(frame, classes, viewport))
+        return partial(setattr, self.source, "data", image)
 
     def rasterise(
         self, frame: gpd.GeoDataFrame, classes: list[str], viewport: Viewport

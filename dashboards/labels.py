@@ -10,6 +10,8 @@ street names over a whole municipality would be a grey smear.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 
 import geopandas as gpd
 import numpy as np
@@ -90,11 +92,13 @@ class MapLabels:
             ColumnDataSource(no_labels()), glyph, name=f"{spec.id}_labels", level="annotation"
         )
 
-    def show(self, frame: gpd.GeoDataFrame, viewport: Viewport) -> None:
-        """Name what ``frame`` holds, if the view is zoomed in far enough for this layer."""
+    def prepare(self, frame: gpd.GeoDataFrame, viewport: Viewport) -> Callable[[], None]:
+        """The names of what ``frame`` holds, if the view is zoomed in far enough for this
+        layer, worked out without touching the page; calling what is returned draws them."""
         below = self.look.get("below_m_per_px")
         near = below is None or viewport.ground_pixel_size < below
-        self.renderer.data_source.data = label_columns(self.spec, frame) if near else no_labels()
+        found = label_columns(self.spec, frame) if near else no_labels()
+        return partial(setattr, self.renderer.data_source, "data", found)
 
     def hide(self) -> None:
         """No names: the layer is off."""

@@ -8,14 +8,17 @@ query. A hidden layer is not fetched at all.
 
 from __future__ import annotations
 
+import asyncio
 import html
 from collections.abc import Callable, Collection
+from functools import partial
 
 import panel as pn
 import param
 from bokeh.events import RangesUpdate, Tap
 from bokeh.models import ColumnDataSource, CustomJS, DataRange1d, WMTSTileSource
 from bokeh.plotting import figure
+from panel.io.state import set_curdoc
 
 from dashboards.exposure_tables import number
 from dashboards.filters import LayerFilter
@@ -169,10 +172,11 @@ class LayerMap(pn.viewable.Viewer):
         # every gesture waits out an outage of the database, saying so (dashboards.outage)
         self.outage = Outage()
         guarded = self.outage.guarded
+        self._draw_off_loop = guarded(self._drawn_off_loop)
         for layer_id, choice in self.partitions.items():
-            choice.param.watch(guarded(lambda _event, i=layer_id: self._redraw(i)), "value")
+            choice.param.watch(guarded(lambda _event, i=layer_id: self.draw([i])), "value")
         for layer_id, controls in self.filters.items():
-            controls.param.watch(guarded(lambda _event, i=layer_id: self._redraw(i)), "current")
+            controls.param.watch(guarded(lambda _event, i=layer_id: self.draw([i])), "current")
         self.opacity = {
             s.id: pn.widgets.FloatSlider(
                 label="Prosojnost · Opacity",
@@ -216,22 +220,52 @@ class LayerMap(pn.viewable.Viewer):
         controls = self.filters.get(spec.id)
         return controls.current if controls else NO_FILTER
 
-    def _redraw(self, layer_id: str) -> None:
-        if self.toggles[layer_id].value:
-            self.layers[layer_id].show(self.viewport)
+    def draw(self, layer_ids: Collection[str]) -> None:
+        """Draw the switched-on ones of ``layer_ids`` for the current view.
+
+        On a served page each layer's reading and computing runs on a worker thread and only
+        the drawing on the event loop, under the page's lock (which holds this page's next
+        gesture until it is done, and no other page's); a view that has moved on meanwhile
+        is not drawn: its successor is on its way.
+        """
+        viewport = self.viewport
+        shown = {i: self.layers[i] for i in layer_ids if self.toggles[i].value}
+        document = self.figure.document
+        if document is None or document.session_context is None:
+            for layer in shown.values():  # no page is served (a page being built, a test)
+                layer.show(viewport)
+        elif shown:
+            document.add_next_tick_callback(partial(self._draw_on_page, (viewport, shown)))
+
+    async def _draw_on_page(self, job: tuple[Viewport, dict[str, Renderer]]) -> None:
+        # Bokeh names the page's document only while a callback is called, not while the
+        # coroutine it returned runs: an outage's notice and retry need it named
+        with set_curdoc(self.figure.document):
+            await self._draw_off_loop(job)
+
+    async def _drawn_off_loop(self, job: tuple[Viewport, dict[str, Renderer]]) -> None:
+        viewport, shown = job
+        if viewport is not self.viewport:
+            return
+        drawings = await asyncio.to_thread(
+            lambda: {i: layer.prepare(viewport) for i, layer in shown.items()}
+        )
+        if viewport is not self.viewport:
+            return
+        for layer_id, drawing in drawings.items():
+            if self.toggles[layer_id].value:  # not switched off meanwhile
+                drawing()
 
     def _set_opacity(self, spec: LayerSpec, opacity: float) -> None:
         self.layers[spec.id].set_opacity(opacity)
 
     def refresh(self) -> None:
         """Fetch every visible layer for the current viewport."""
-        for spec in self.specs:
-            if self.toggles[spec.id].value:
-                self.layers[spec.id].show(self.viewport)
+        self.draw(self.layers)
 
     def _toggle(self, spec: LayerSpec, visible: bool) -> None:
         if visible:
-            self.layers[spec.id].show(self.viewport)
+            self.draw([spec.id])
         else:
             self.layers[spec.id].hide()
         self.renderers[spec.id].visible = visible

@@ -1,8 +1,9 @@
 """Renderer kinds: how a layer is drawn on a session's map, looked up by the spec's kind here
 and nowhere else.
 
-A renderer is one layer on one map. It draws itself for a viewport, hides (and drops its rows),
-changes its opacity, and may add controls to its card. Adding a kind is a class with these
+A renderer is one layer on one map. It draws itself for a viewport (made ready off the event
+loop, then drawn on it), hides (and drops its rows), changes its opacity, and may add controls
+to its card. Adding a kind is a class with these
 members and a line in ``RENDERERS``; ``layers.spec.RENDERER_KINDS`` names it for the specs.
 """
 
@@ -30,7 +31,11 @@ class Renderer(Protocol):
     answers_taps: bool  # a click on the map looks for this layer's features
     tabled: bool  # its features are rows of the table below the map (dashboards.feature_table)
 
-    def show(self, viewport: Viewport) -> None: ...
+    def show(self, viewport: Viewport) -> None: ...  # prepare(viewport)(), at once
+
+    # what the view needs, read and computed without touching the page (on a worker thread);
+    # calling what it returns draws it, on the page's event loop
+    def prepare(self, viewport: Viewport) -> Callable[[], None]: ...
 
     def hide(self) -> None: ...
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 
 import geopandas as gpd
 import numpy as np
@@ -221,16 +222,26 @@ class VectorLayer:
             )
 
     def show(self, viewport: Viewport) -> None:
+        self.prepare(viewport)()
+
+    def prepare(self, viewport: Viewport) -> Callable[[], None]:
+        """The layer's features in ``viewport``, read and made ready to draw (as vectors, or as
+        an image of a big view) without touching the page; calling what is returned draws them."""
         frame = self._fetch(self.spec, viewport)
-        if self.labels:
-            self.labels.show(frame, viewport)
+        drawings = [self.labels.prepare(frame, viewport)] if self.labels else []
         if self.image and len(frame) > IMAGE_ABOVE:
-            self.image.show(frame, style_classes(self.style, frame), viewport)
-            self.renderer.data_source.data = columns(self.spec, None)
-            return
-        self.renderer.data_source.data = columns(self.spec, frame)
-        if self.image:
-            self.image.clear()
+            drawings.append(self.image.prepare(frame, style_classes(self.style, frame), viewport))
+            vectors = columns(self.spec, None)
+        else:
+            drawings += [self.image.clear] if self.image else []
+            vectors = columns(self.spec, frame)
+        drawings.append(partial(setattr, self.renderer.data_source, "data", vectors))
+
+        def draw() -> None:
+            for drawing in drawings:
+                drawing()
+
+        return draw
 
     def hide(self) -> None:
         """Drop the rows too: a hidden layer holds nothing in the page."""

@@ -18,7 +18,7 @@ VIEW = Viewport(0, 0, 100, 50, 200)  # half a metre a pixel, 200 x 100 pixels
 def image_of(geometry: Geometry, shapes: list, classes: list[str]) -> np.ndarray:
     entry = style("buildings")
     image = FootprintImage(figure(), geometry, entry, "fill_color", "test")
-    image.show(gpd.GeoDataFrame(geometry=shapes), classes, VIEW)
+    image.prepare(gpd.GeoDataFrame(geometry=shapes), classes, VIEW)()
     return image.source.data["image"][0]
 
 
