@@ -172,7 +172,6 @@ class LayerMap(pn.viewable.Viewer):
         # every gesture waits out an outage of the database, saying so (dashboards.outage)
         self.outage = Outage()
         guarded = self.outage.guarded
-        self._draw_off_loop = guarded(self._drawn_off_loop)
         for layer_id, choice in self.partitions.items():
             choice.param.watch(guarded(lambda _event, i=layer_id: self.draw([i])), "value")
         for layer_id, controls in self.filters.items():
@@ -241,7 +240,7 @@ class LayerMap(pn.viewable.Viewer):
         # Bokeh names the page's document only while a callback is called, not while the
         # coroutine it returned runs: an outage's notice and retry need it named
         with set_curdoc(self.figure.document):
-            await self._draw_off_loop(job)
+            await self.outage.guarded(self._drawn_off_loop)(job)
 
     async def _drawn_off_loop(self, job: tuple[Viewport, dict[str, Renderer]]) -> None:
         viewport, shown = job

@@ -3,8 +3,8 @@ and nowhere else.
 
 A renderer is one layer on one map. It draws itself for a viewport (made ready off the event
 loop, then drawn on it), hides (and drops its rows), changes its opacity, and may add controls
-to its card. Adding a kind is a class with these
-members and a line in ``RENDERERS``; ``layers.spec.RENDERER_KINDS`` names it for the specs.
+to its card. Adding a kind is a class with these members and a line in ``RENDERERS``;
+``layers.spec.RENDERER_KINDS`` names it for the specs.
 """
 
 from __future__ import annotations

@@ -36,4 +36,5 @@ def one_tooltip_at_a_time(plot: figure) -> None:
     hovers = [tool for tool in plot.tools if isinstance(tool, HoverTool)]
     for place, hover in enumerate(hovers):
         above = [r for later in hovers[place + 1 :] for r in later.renderers]
+        # a filter is keyed by a field it is given the value of; "$x" is one every glyph has
         hover.filters = {"$x": CustomJS(args={"above": above}, code=TOPMOST_JS)}

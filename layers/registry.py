@@ -118,8 +118,8 @@ def read_layers(path: Path = LAYERS_FILE) -> dict[str, LayerSpec]:
                 f"{path}: sloj {spec.id} je opisan dvakrat",
             )
         specs[spec.id] = spec
-    for spec in specs.values():
-        source = specs.get(spec.drawn_from) if spec.drawn_from else spec
+    for spec in (s for s in specs.values() if s.drawn_from):
+        source = specs.get(spec.drawn_from)
         if source is None or source.load_table != spec.load_table or source.drawn_from:
             raise ConfigurationError(
                 f"{path}: layer {spec.id} is drawn from {spec.drawn_from!r}, which is no layer"
