@@ -115,10 +115,8 @@ class FeatureTable(pn.viewable.Viewer):
         )
         clear_button = pn.widgets.Button(name="Počisti izbor · Clear the selection")
         self.summary = html_pane("", sizing_mode="stretch_width")
-        self.table = pn.widgets.Tabulator(
-            pd.DataFrame(), pagination="remote", page_size=PAGE_ROWS, disabled=True,
-            show_index=False, sizing_mode="stretch_width", selectable=False,
-        )  # fmt: skip
+        self.table, self.tabled_layer = None, None  # made for the layer chosen
+        self.table_holder = pn.Column(sizing_mode="stretch_width")
         self.file_format = pn.widgets.Select(
             name="Oblika · Format", options={f.label: k for k, f in FORMATS.items()}, width=220
         )
@@ -128,12 +126,11 @@ class FeatureTable(pn.viewable.Viewer):
         self.layer_choice.param.watch(guarded(lambda _e: self.clear()), "value")
         self.scope.param.watch(guarded(lambda _e: self.update()), "value")
         clear_button.on_click(guarded(lambda _e: self.clear()))
-        self.table.on_click(guarded(self._row_clicked))
         self.body = pn.Column(
             pn.Row(self.layer_choice, self.scope, clear_button),
             html_pane(HINT, sizing_mode="stretch_width"),
             self.summary,
-            self.table,
+            self.table_holder,
             pn.Row(self.file_format, self.export_selected, self.export_layer),
             sizing_mode="stretch_width",
         )
@@ -196,11 +193,11 @@ class FeatureTable(pn.viewable.Viewer):
         for field in spec.fields:  # a date as ISO writes it sorts as the date does
             if field.type in ("date", "timestamp"):
                 rows[field.name] = [str(v)[:16] if v else "" for v in rows[field.name]]
-        names = {f.name: f.label for f in spec.fields}
-        self.table.param.update(
-            value=rows, titles=names, hidden_columns=[spec.id_column],
-            formatters=column_formats(spec),
-        )  # fmt: skip
+        if self.tabled_layer != spec.id:
+            self.table, self.tabled_layer = self._new_table(spec, rows), spec.id
+            self.table_holder.objects = [self.table]
+        else:  # the same columns: only the rows are sent
+            self.table.value = rows
         said = totals_html(spec, totals(self.map.engine, scope, self.role), self.scope.value)
         if len(rows) == TABLE_ROWS:
             said += (
@@ -209,6 +206,17 @@ class FeatureTable(pn.viewable.Viewer):
                 "them all.</span></p>"
             )
         self.summary.object = said
+
+    def _new_table(self, spec: LayerSpec, rows: pd.DataFrame) -> pn.widgets.Tabulator:
+        """A table made for ``spec``'s columns. A layer's columns are never changed on a shown
+        table: the browser's table may not be built yet, and changing its columns then throws."""
+        table = pn.widgets.Tabulator(
+            rows, titles={f.name: f.label for f in spec.fields}, hidden_columns=[spec.id_column],
+            formatters=column_formats(spec), pagination="remote", page_size=PAGE_ROWS,
+            disabled=True, show_index=False, sizing_mode="stretch_width", selectable=False,
+        )  # fmt: skip
+        table.on_click(self.map.outage.guarded(self._row_clicked))
+        return table
 
     def _view_moved(self) -> None:
         if self.body and self.scope.value == IN_VIEW:

@@ -29,19 +29,26 @@ def wait_for(condition, seconds: float = 15.0, step: float = 0.25):
     return value
 
 
-def open_page(browser, url: str, width: int = 1600, height: int = 1000, **device):
+def open_page(
+    browser, url: str, width: int = 1600, height: int = 1000, slowdown: float = 1, **device
+):
     """A page that records console errors, requests to any host but ours, and what it receives;
-    ``device`` as Playwright describes one (``is_mobile``, ``has_touch``, …)."""
+    its scripts run ``slowdown`` times slower than this machine's; ``device`` as Playwright
+    describes one (``is_mobile``, ``has_touch``, …)."""
     page = browser.new_page(
         viewport={"width": width, "height": height}, accept_downloads=True, **device
     )
+    if slowdown != 1:
+        page.context.new_cdp_session(page).send(
+            "Emulation.setCPUThrottlingRate", {"rate": slowdown}
+        )
     page.console_errors, page.foreign_requests, page.received = [], [], []
     # everything the server sends over the websocket, to check what a session was given
     page.on(
         "websocket", lambda ws: ws.on("framereceived", lambda frame: page.received.append(frame))
     )
     page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    page.on("pageerror", lambda e: page.console_errors.append(e.stack or str(e)))  # where it threw
     host = urlparse(url).hostname
     page.on(
         "request",
