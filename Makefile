@@ -1,8 +1,11 @@
 # The two commands of the README, and the steps they are made of.
-#   make run    install what is missing, start PostGIS, load Ptuj, serve http://localhost:5006
+#   make run    install what is missing, start PostGIS and the MQTT broker, load Ptuj, serve
+#               http://localhost:5006 with the live feed's ingest (and, unless GIS_FEED=off,
+#               the sample's feed simulator) beside it
 #   make test   the same set-up, then the whole test suite (browser tests included)
 #   make soak   the wall left running for half an hour (GIS_SOAK_SECONDS) through an outage
-# With DATABASE_URL set, that server is used and no cluster is started.
+# With DATABASE_URL set, that server is used and no cluster is started; with GIS_MQTT_URL set,
+# that broker (and no broker of our own). `make db-stop` and `make mqtt-stop` stop them.
 
 SHELL := /bin/bash
 VENV := .venv
@@ -12,13 +15,17 @@ ADDRESS ?= 127.0.0.1
 PROFILE ?= ptuj
 export GIS_PROFILE ?= $(PROFILE)
 
-.PHONY: run test soak bench lint db db-stop load sample system-packages python-env js-env backup restore clean
+.PHONY: run test soak bench lint db db-stop mqtt mqtt-stop load sample system-packages python-env js-env backup restore clean
 
-run: python-env js-env db load
+# The ingest and the simulator end with the server (Ctrl+C).
+run: python-env js-env db mqtt load
 	$(PY) -m dashboards.users demo
+	@trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT; \
+	$(PY) -m etl listen & \
+	if [ "$${GIS_FEED:-on}" != off ]; then $(PY) -m data.sample.feed & fi; \
 	$(PY) app.py --port $(PORT) --address $(ADDRESS)
 
-test: python-env js-env db load
+test: python-env js-env db mqtt load
 	@scripts/system-packages.sh browser gdal
 	$(PY) -m pytest
 
@@ -27,7 +34,7 @@ soak: python-env js-env db load
 	@scripts/system-packages.sh browser
 	GIS_SOAK_SECONDS=$${GIS_SOAK_SECONDS:-1800} $(PY) -m pytest tests/dashboards/test_wall_browser.py -k holds_steady -s
 
-bench: python-env js-env db load
+bench: python-env js-env db mqtt load
 	@scripts/system-packages.sh gdal
 	$(PY) benchmarks/viewport.py
 	$(PY) benchmarks/load.py
@@ -35,6 +42,7 @@ bench: python-env js-env db load
 	$(PY) benchmarks/sensors.py
 	$(PY) benchmarks/search.py
 	$(PY) benchmarks/exports.py
+	$(PY) benchmarks/feed.py
 
 lint: python-env
 	$(VENV)/bin/ruff check .
@@ -67,6 +75,13 @@ db:
 db-stop:
 	scripts/pgcluster.sh stop
 
+mqtt:
+	@if [ -n "$$GIS_MQTT_URL" ]; then echo "using GIS_MQTT_URL; no broker started"; \
+	else scripts/system-packages.sh mqtt && scripts/mqtt.sh start; fi
+
+mqtt-stop:
+	scripts/mqtt.sh stop
+
 load: python-env
 	$(PY) -m etl migrate
 	$(PY) -m etl load-profile $(PROFILE) --missing
@@ -94,5 +109,6 @@ clean:
 	  case "$$answer" in [yYdD]*) ;; *) echo "nothing deleted / nič ni izbrisano"; exit 1;; esac; \
 	fi
 	scripts/pgcluster.sh stop
+	scripts/mqtt.sh stop
 	find .local -mindepth 1 -maxdepth 1 ! -name backups -exec rm -rf {} + 2>/dev/null || true
 	rm -rf data/generated $(VENV)

@@ -38,7 +38,9 @@ from layers.spec import LayerSpec
 from styles import style, theme
 
 CANVAS_PX = (1200, 800)  # until the browser reports the map's size
-REFRESH_MS = 30_000  # how often a session looks for new readings in the cache
+# how often a session looks whether the cache has new readings (an integer compared: the live
+# feed's readings are on the map within this and the feed's second)
+REFRESH_MS = 2_000
 WINDOWS = {  # name shown: length (None: the range slider's)
     "Zadnja ura · Last hour": dt.timedelta(hours=1),
     "Zadnji dan · Last day": dt.timedelta(days=1),
@@ -106,9 +108,14 @@ class DenseLayer:
     tabled = False  # its rows are readings, millions of them: a sensor's history shows them
 
     def __init__(
-        self, plot: figure, spec: LayerSpec, cache: ReadingCache, theme_name: str | None = None
+        self,
+        plot: figure,
+        spec: LayerSpec,
+        cache: ReadingCache,
+        redraw: Callable[[], None],
+        theme_name: str | None = None,
     ) -> None:
-        self.spec, self.cache = spec, cache
+        self.spec, self.cache, self.redraw = spec, cache, redraw
         self.style = style(spec.style_key, theme_name)
         self.spread_px = int(self.style.get("spread_px", 0))  # each sensor a square this big
         self.aggregations = 0  # how often this session aggregated (colour changes must not)
@@ -290,7 +297,7 @@ class DenseLayer:
         self.colour_bar.title = sensor_kinds()[self.kind.value].unit
         self._describe_hover()
         if self._viewport is not None and self.renderer.visible:
-            self.show(self._viewport)
+            self.redraw()
 
     def _recolour(self, event) -> None:
         self.mapper.palette = palette(event.new)
@@ -302,7 +309,7 @@ class DenseLayer:
             and self._viewport
             and self.renderer.visible
         ):
-            self.show(self._viewport)
+            self.redraw()
 
 
 def squares(found: Aggregate, drawn: np.ndarray) -> dict:

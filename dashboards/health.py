@@ -1,6 +1,6 @@
 """``/health``: JSON for the municipality's monitoring: is the database reachable, how old is
-each layer's newest data, how long the server's event loop was last held up. No sign-in
-needed, and nothing secret in it."""
+each layer's newest data, how the live feed's ingest keeps up (its lag, rate and dead letters),
+how long the server's event loop was last held up. No sign-in needed, and nothing secret in it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import tornado.web
 from sqlalchemy import Engine
 
 from dashboards.access import off_loop
-from layers.catalog import newest_times
+from layers.catalog import feed_health, newest_times
 from layers.db import DATABASE_ERRORS
 
 TICK_MS = 100
@@ -56,9 +56,9 @@ class HealthHandler(tornado.web.RequestHandler):
     async def get(self) -> None:
         now = dt.datetime.now(dt.UTC)
         try:  # on a worker thread: a slow or vanished database holds up no other request
-            loaded, reachable = await off_loop(self._newest_times), True
+            (loaded, feeds), reachable = await off_loop(self._read), True
         except DATABASE_ERRORS:
-            loaded, reachable = {}, False
+            loaded, feeds, reachable = {}, {}, False
         body = {
             "status": "ok" if reachable else "database unreachable",
             "checked_at": now.isoformat(timespec="seconds"),
@@ -71,12 +71,13 @@ class HealthHandler(tornado.web.RequestHandler):
                 }
                 for layer, when in loaded.items()
             },
+            "feeds": feeds,
         }
         self.set_status(200 if reachable else 503)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.write(json.dumps(body, ensure_ascii=False))
 
-    def _newest_times(self) -> dict:
+    def _read(self) -> tuple[dict, dict]:
         with self.engine.connect() as conn:
-            return newest_times(conn)
+            return newest_times(conn), feed_health(conn)

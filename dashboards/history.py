@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from zoneinfo import ZoneInfo
 
 import holoviews as hv
 import numpy as np
@@ -26,11 +25,11 @@ from dashboards.theme import html_pane
 from layers.readings import ReadingCache
 from layers.registry import LAYERS
 from layers.sensor_kinds import SensorKind, sensor_kinds
+from layers.settings import LJUBLJANA
 from layers.spec import LayerSpec
 
 hv.extension("bokeh", logo=False)
 
-LJUBLJANA = ZoneInfo("Europe/Ljubljana")
 WINDOWS = {
     "Zadnji dan · Last day": dt.timedelta(days=1),
     "Zadnji teden · Last week": dt.timedelta(days=7),

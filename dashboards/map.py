@@ -134,7 +134,9 @@ class LayerMap(pn.viewable.Viewer):
         # the box (x0, x1, y0, y1 in EPSG:3857) the browser zooms the map to
         self.zoom_request = page_request(self.figure, "box", ZOOM_JS)
         self.filters = {s.id: LayerFilter(store.engine, s) for s in specs if s.filters}
-        context = MapContext(store, role, self.part, self.where, theme_name)
+        context = MapContext(
+            store, role, self.part, self.where, lambda spec: self.draw([spec.id]), theme_name
+        )
         # in the registry's drawing order, each by the renderer of its kind
         self.layers: dict[str, Renderer] = {
             spec.id: make_renderer(self.figure, spec, context) for spec in specs

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from bokeh.models import GlyphRenderer
@@ -56,6 +57,8 @@ class MapContext:
     role: str
     part: Callable[[LayerSpec], str | None]  # the part shown of a partitioned layer
     where: Callable[[LayerSpec], Filter]  # the attribute filter a layer is drawn with
+    # draw a layer again for the map's view, as a gesture would (off the loop when served)
+    redraw: Callable[[LayerSpec], None]
     theme_name: str | None = None
 
     def fetch(self, spec: LayerSpec, viewport: Viewport):
@@ -67,7 +70,7 @@ RENDERERS: dict[str, Callable[[figure, LayerSpec, MapContext], Renderer]] = {
         plot, spec, context.fetch, context.theme_name
     ),
     "dense_points": lambda plot, spec, context: DenseLayer(
-        plot, spec, context.store.readings(spec), context.theme_name
+        plot, spec, context.store.readings(spec), partial(context.redraw, spec), context.theme_name
     ),
 }
 

@@ -26,8 +26,9 @@ from data.profiles import Profile
 from layers.db import DATABASE_ERRORS
 from layers.indicators import Reading, available, compute
 from layers.registry import visible_to
-from layers.settings import Settings
+from layers.settings import LJUBLJANA, Settings
 from layers.store import FeatureStore
+from styles import legend_html
 
 log = logging.getLogger(__name__)
 CONFIG = Path(__file__).with_name("wall.toml")
@@ -79,7 +80,7 @@ def tile_html(reading: Reading, now: dt.datetime) -> str:
             " · prej · before</div>"
         )
     stale = reading.stale(now)
-    when = reading.data_time.astimezone()
+    when = reading.data_time.astimezone(LJUBLJANA)
     time_line = (
         f"zastarelo: {age_text(reading.age(now))} (podatki {when:%d. %m. %Y})"
         if stale
@@ -124,6 +125,7 @@ class WallPage(pn.viewable.Viewer):
         view_layers = {name for view in self.config.views for name in view["layers"]}
         specs = [s for s in visible_to(role) if s.basemap or s.id in view_layers]
         self.basemaps = {s.id for s in specs if s.basemap}
+        self.specs = {s.id: s for s in specs}
         self.views = [
             v for v in self.config.views if all(n in {s.id for s in specs} for n in v["layers"])
         ]
@@ -189,13 +191,13 @@ class WallPage(pn.viewable.Viewer):
         self.head.object = (
             f"<div class='wall wall-head'><h1>{html.escape(self.profile.name)} · "
             "kazalniki · indicators</h1>"
-            f"<div class='clock'>{now.astimezone():%d. %m. %Y %H:%M}</div></div>"
+            f"<div class='clock'>{now.astimezone(LJUBLJANA):%d. %m. %Y %H:%M}</div></div>"
         )
         if self.down_since is None:
             self.banner.object = ""
             self.banner.visible = False
         else:
-            since = self.down_since.astimezone()
+            since = self.down_since.astimezone(LJUBLJANA)
             self.banner.object = (
                 f"<div class='wall banner' role='alert'>Baza ni dosegljiva od {since:%H:%M:%S}; "
                 "prikazane so zadnje vrednosti · The database is unreachable; showing the last "
@@ -216,9 +218,14 @@ class WallPage(pn.viewable.Viewer):
         if not self.views:
             return
         view = self.views[self.view_index]
+        legends = "".join(
+            legend_html(spec.style_key, spec.geometry)
+            for spec in (self.specs[name] for name in view["layers"])
+        )
         self.view_title.object = (
             f"<div class='wall view-title'>{html.escape(view['title_sl'])} · "
             f"{html.escape(view['title_en'])}</div>"
+            + (f"<div class='wall view-legend'>{legends}</div>" if legends else "")
         )
         if "part" in view:
             for choice in self.map.partitions.values():

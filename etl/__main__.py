@@ -1,4 +1,4 @@
-"""The ETL command line: ``python -m etl {migrate,load,load-profile,catalog}``.
+"""The ETL command line: ``python -m etl {migrate,load,load-profile,export-readings,listen,catalog}``.
 
 Errors a user can act on are printed in English and Slovenian and exit with status 2;
 the database is left as it was.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 
 from data.profiles import load_profile
+from etl.broker import Broker
+from etl.listen import Ingest, topic_pattern
 from etl.load import DEFAULT_REJECTS_DIR, MODES, LoadOptions, LoadReport, load_file
 from etl.schema import migrate
 from layers.catalog import catalog_dcat, read_catalog
@@ -27,6 +30,8 @@ from layers.settings import read_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from layers.spec import LayerSpec
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,6 +92,21 @@ def _parser() -> argparse.ArgumentParser:
         default=next(s.id for s in LAYERS.values() if s.dense),
         choices=[s.id for s in LAYERS.values() if s.dense],
         help="the dense layer whose readings to write",
+    )
+
+    listen = commands.add_parser(
+        "listen", help="store the sensors' readings as they arrive over MQTT (GIS_MQTT_URL)"
+    )
+    listen.add_argument(
+        "--layer",
+        default=next(s.id for s in LAYERS.values() if s.dense),
+        choices=[s.id for s in LAYERS.values() if s.dense],
+        help="the dense layer whose readings arrive",
+    )
+    listen.add_argument(
+        "--root",
+        default=read_settings().profile,
+        help="the topics' first level: <root>/sensors/<code>/readings (default: the profile)",
     )
 
     catalog = commands.add_parser("catalog", help="list every load, newest first")
@@ -180,10 +200,25 @@ def run(args: argparse.Namespace) -> None:
 
         count = export_readings(engine, LAYERS[args.layer], args.folder)
         print(f"{count} readings written to {args.folder} / meritve zapisane")
+    elif args.command == "listen":
+        listen(engine, LAYERS[args.layer], args.root)
     elif args.command == "catalog" and args.json:
         print(json.dumps(catalog_dcat(engine, LAYERS), ensure_ascii=False, indent=2))
     elif args.command == "catalog":
         print(read_catalog(engine).to_string(index=False))
+
+
+def listen(engine: Engine, spec: LayerSpec, root: str) -> None:
+    """Run the ingest (``etl.listen``) until SIGTERM or SIGINT, which end it after its batch."""
+    ingest = Ingest(engine, spec, Broker.from_url(read_settings().mqtt_url), root)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: ingest.stopping.set())
+    logging.getLogger("etl.listen").setLevel(logging.INFO)
+    print(f"listening on {topic_pattern(root)} / poslušam", flush=True)
+    ingest.run()
+    print(
+        f"stopped: {ingest.stored} readings stored, {ingest.refused.total()} refused / ustavljeno"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

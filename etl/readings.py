@@ -32,6 +32,7 @@ from etl import pgcopy
 from etl.load import Load, Loader, LoadOptions, LoadReport, Plan, Staged
 from etl.rejects import write_table_rejects
 from etl.validate import map_columns, to_numbers
+from layers.catalog import NEW_READINGS
 from layers.errors import LoadError
 from layers.sensor_kinds import sensor_kinds
 from layers.spec import LayerSpec
@@ -44,6 +45,7 @@ PARQUET_BATCH_ROWS = 500_000
 SUFFIXES = (".csv", ".parquet")
 SOURCE_CRS = "EPSG:3794 (mesta senzorjev · the sensors' places)"  # readings carry no coordinates
 COLUMNS = ("sensor", "observed_at", "value")
+EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")  # before it, a sensor's clock was never set
 # A staged reading in COPY's binary format (see etl.pgcopy). Every field has a fixed width, so
 # one numpy record per row writes a batch in one pass: 4 times quicker than CSV here, and the
 # server reads it 2 times quicker than CSV.
@@ -74,12 +76,8 @@ def stage_load(conn: Connection, load: Load) -> Staged:
     """Stage the file's good readings, less those a sensor already has; keep the refused ones."""
     spec, report = load.spec, load.report
     # one readings load at a time (the duplicate check needs it); readers are not blocked
-    conn.exec_driver_sql(f"LOCK TABLE {spec.load_table} IN SHARE ROW EXCLUSIVE MODE")
+    begin_staging(conn, spec)
     conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE etl_readings (row_no bigint, t bigint, sensor_id integer,"
-        " value real) ON COMMIT DROP"
-    )
     rejected: list[pd.DataFrame] = []
     may_repeat = stage(conn, load.path, spec, load.options, report, rejected)
     rejected.extend(drop_duplicates(conn, spec, report, may_repeat))
@@ -90,8 +88,27 @@ def stage_load(conn: Connection, load: Load) -> Staged:
     )
 
 
+def begin_staging(conn: Connection, spec: LayerSpec) -> None:
+    """Take the readings' turn and make the transaction's staging table, ``etl_readings``."""
+    # one writer of readings at a time (the duplicate check and the watermark need it);
+    # readers are not blocked
+    conn.exec_driver_sql(f"LOCK TABLE {spec.load_table} IN SHARE ROW EXCLUSIVE MODE")
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE etl_readings (row_no bigint, t bigint, sensor_id integer,"
+        " value real) ON COMMIT DROP"
+    )
+
+
 def append_staged(conn: Connection, spec: LayerSpec, load_id: int) -> None:
-    """Append the staged readings in time order, each carrying its load's id (the watermark)."""
+    """Append the staged readings, then refresh the planner's statistics of the table."""
+    insert_staged(conn, spec, load_id)
+    conn.exec_driver_sql(f"ANALYZE {spec.load_table}")
+
+
+def insert_staged(conn: Connection, spec: LayerSpec, load_id: int) -> None:
+    """Append the staged readings in time order, each carrying its load's id (the watermark),
+    and tell the dashboards' caches once the transaction commits.
+    """
     conn.execute(
         text(
             f"INSERT INTO {spec.load_table} (observed_at, sensor_id, value, load_id)"  # noqa: S608
@@ -100,7 +117,9 @@ def append_staged(conn: Connection, spec: LayerSpec, load_id: int) -> None:
         ),
         {"load": load_id},
     )
-    conn.exec_driver_sql(f"ANALYZE {spec.load_table}")
+    conn.execute(
+        text("SELECT pg_notify(:channel, :layer)"), {"channel": NEW_READINGS, "layer": spec.id}
+    )
 
 
 def stage(
@@ -156,8 +175,13 @@ def may_repeat(keys: list[np.ndarray]) -> bool:
 
 
 def known_sensors(conn: Connection) -> pd.DataFrame:
-    """Every sensor by code: its number and the range of values its kind can report."""
-    frame = pd.read_sql(text("SELECT code, id, kind FROM sensor"), conn, index_col="code")
+    """Every sensor by code: its number, when it was installed (midnight, local time; NaT when
+    unknown) and the range of values its kind can report.
+    """
+    frame = pd.read_sql(
+        text("SELECT code, id, kind, installed FROM sensor"), conn, index_col="code"
+    )
+    frame["installed"] = pd.to_datetime(frame["installed"]).dt.tz_localize(LOCAL_ZONE)
     kinds = sensor_kinds()
     frame["low"] = [kinds[k].valid[0] if k in kinds else -np.inf for k in frame["kind"]]
     frame["high"] = [kinds[k].valid[1] if k in kinds else np.inf for k in frame["kind"]]
@@ -238,6 +262,8 @@ def check_batch(
             times.isna().to_numpy(),
             ~np.isfinite(values.to_numpy()),
             (times > now + FUTURE_SLACK).to_numpy(),
+            (times < EARLIEST).to_numpy(),
+            _utc(times) < _utc(found["installed"]),  # NaT compares False
             ~values.between(found["low"].to_numpy(), found["high"].to_numpy()).to_numpy(),
         ],
         [
@@ -245,6 +271,8 @@ def check_batch(
             "bad timestamp",
             "not a number",
             "in the future",
+            "before 2000: the sensor's clock was not set",
+            "before the sensor was installed",
             "outside what the sensor's kind can measure",
         ],
         default="",
@@ -256,6 +284,10 @@ def check_batch(
     refused["reject_reason"] = reason[~ok]
     good = _good_rows(batch["row"][ok], times[ok], found["id"].to_numpy()[ok], values[ok])
     return good, refused
+
+
+def _utc(times: pd.Series) -> np.ndarray:
+    return times.dt.tz_convert(None).to_numpy()
 
 
 def sensors_of(codes: pd.Series, sensors: pd.DataFrame) -> pd.DataFrame:
@@ -316,10 +348,15 @@ def copy_rows(good: pd.DataFrame) -> bytes:
 
 
 def drop_duplicates(
-    conn: Connection, spec: LayerSpec, report: LoadReport, may_repeat: bool
+    conn: Connection,
+    spec: LayerSpec,
+    report: LoadReport,
+    may_repeat: bool,
+    repeated: str = "duplicate: the file has this sensor and time already",
 ) -> list[pd.DataFrame]:
-    """Remove staged readings a sensor already has at that time: later rows of this file (looked
-    for when ``may_repeat``), and rows loaded before. Returns them as refused rows.
+    """Remove staged readings a sensor already has at that time: later rows of what is staged
+    (looked for when ``may_repeat``; refused as ``repeated``), and rows loaded before. Returns
+    them as refused rows.
     """
     within = _repeats_in_file(conn) if may_repeat else []
     before = conn.execute(
@@ -336,7 +373,7 @@ def drop_duplicates(
     refused = [
         _as_refused(conn, rows, reason)
         for rows, reason in (
-            (within, "duplicate: the file has this sensor and time already"),
+            (within, repeated),
             (before, "duplicate: already loaded"),
         )
         if rows

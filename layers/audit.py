@@ -8,17 +8,16 @@ admin's session may read the trail, list the live sessions or end one.
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from layers.errors import LayerAccessError
+from layers.settings import LJUBLJANA
 
 log = logging.getLogger(__name__)
 
-LJUBLJANA = ZoneInfo("Europe/Ljubljana")
 INSUFFICIENT_PRIVILEGE = "42501"
 
 

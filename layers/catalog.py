@@ -21,12 +21,19 @@ NEWEST_LOAD = text(
     " FROM dataset_load WHERE layer = :layer AND (CAST(:part AS text) IS NULL OR part = :part)"
     " ORDER BY loaded_at DESC, id DESC LIMIT 1"
 )
-NEWEST_TIMES = text("SELECT layer, max(loaded_at) FROM dataset_load GROUP BY layer ORDER BY layer")
+NEW_READINGS = "new_readings"  # the channel a commit of readings is announced on, with its layer
+# A layer's data changes with its loads and, for readings, with the live feed's batches.
+CHANGES = (
+    "(SELECT layer, loaded_at AS at FROM dataset_load"
+    " UNION ALL SELECT layer, committed_at FROM feed_state) AS change"
+)
+NEWEST_TIMES = text(f"SELECT layer, max(at) FROM {CHANGES} GROUP BY layer ORDER BY layer")  # noqa: S608
 NEWEST_TIMES_OF = text(
-    "SELECT layer, max(loaded_at) FROM dataset_load WHERE layer IN :layers GROUP BY layer"
+    f"SELECT layer, max(at) FROM {CHANGES} WHERE layer IN :layers GROUP BY layer"  # noqa: S608
 ).bindparams(bindparam("layers", expanding=True))
 NEWEST_IDS = text(
-    "SELECT coalesce(max(id) FILTER (WHERE layer = :first), 0),"
+    "SELECT greatest(coalesce(max(id) FILTER (WHERE layer = :first), 0),"
+    " (SELECT coalesce(max(newest_batch), 0) FROM feed_state WHERE layer = :first)),"
     " coalesce(max(id) FILTER (WHERE layer = :second), 0) FROM dataset_load"
 )
 
@@ -47,8 +54,41 @@ def newest_times(conn: Connection, layers: Iterable[str] | None = None) -> dict[
     return dict(conn.execute(NEWEST_TIMES_OF, {"layers": list(layers)}).all())
 
 
+FEED_HEALTH = text(
+    "SELECT s.layer, s.committed_at, s.messages, s.readings, s.refused,"
+    " extract(epoch FROM clock_timestamp() - s.committed_at)::float8 AS since_s,"
+    " (SELECT extract(epoch FROM b.committed_at - b.first_received_at)::float8 FROM feed_batch b"
+    "   WHERE b.layer = s.layer ORDER BY b.committed_at DESC LIMIT 1) AS lag_s,"
+    " (SELECT coalesce(sum(b.readings), 0) FROM feed_batch b WHERE b.layer = s.layer"
+    "   AND b.committed_at > clock_timestamp() - interval '1 minute') AS last_minute,"
+    " (SELECT count(*) FROM feed_dead_letter d WHERE d.layer = s.layer"
+    "   AND d.received_at > clock_timestamp() - interval '1 hour') AS dead_last_hour"
+    " FROM feed_state s ORDER BY s.layer"
+)
+
+
+def feed_health(conn: Connection) -> dict[str, dict]:
+    """How each live feed keeps up, by layer: its newest batch's time and how long its first
+    message waited to be committed (the lag), readings a second over the last minute, dead
+    letters in the last hour, and the totals.
+    """
+    return {
+        row.layer: {
+            "newest_batch": row.committed_at.isoformat(timespec="seconds"),
+            "seconds_since_newest_batch": round(row.since_s, 1),
+            "lag_seconds": round(row.lag_s or 0.0, 2),
+            "readings_per_second": round(float(row.last_minute) / 60, 1),
+            "dead_letters_last_hour": row.dead_last_hour,
+            "totals": {"messages": row.messages, "readings": row.readings, "refused": row.refused},
+        }
+        for row in conn.execute(FEED_HEALTH)
+    }
+
+
 def newest_ids(engine: Engine, first: str, second: str) -> tuple[int, int]:
-    """The catalogue ids of the newest loads of two layers (0: never loaded): a watermark."""
+    """The catalogue ids of the newest loads of two layers (0: never loaded), the first's
+    feed batches counted as its loads: a watermark.
+    """
     with engine.connect() as conn:
         row = conn.execute(NEWEST_IDS, {"first": first, "second": second}).one()
     return int(row[0]), int(row[1])

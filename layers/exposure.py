@@ -21,16 +21,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import shapely
 from sqlalchemy import Engine, text
 
 from layers.queries import check_access
 from layers.registry import HAZARD_CLASSES, exposed_layers, layer_for
+from layers.settings import LJUBLJANA
 from layers.spec import STORAGE_SRID, Exposure, LayerSpec
 
-LJUBLJANA = ZoneInfo("Europe/Ljubljana")  # the report's times are the reader's
 ZONE_AREA = "zone_area"  # the report's own section: the area of each class, from the zones
 ZONE_AREA_SQL = """SELECT json_agg(row_to_json(t)) FROM (
     SELECT hazard_class, sum(ST_Area(geom)) / 1e4 AS hectares

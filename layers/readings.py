@@ -2,11 +2,12 @@
 
 The cache holds every reading once per process, shared by all sessions, as numpy columns per
 kind (``layers.readings_index``): place (EPSG:3857, float32), value, time. It is read from
-PostGIS once and then topped up from a watermark, the newest load (catalogue id) it holds: a
-load commits its readings and its catalogue row together, and loads take turns
-(etl/readings.py locks the table), so everything up to the watermark is in the cache and a pan
-never goes back to the database. The tables and columns come from the layer's ``Dense``
-declaration.
+PostGIS once and then topped up from a watermark, the newest load (catalogue id) it holds. A
+load, or a batch of the live feed (``etl.listen``), commits its readings, which carry its id,
+together with its record, and writers of readings take turns (``etl.readings`` locks the
+table), so everything up to the watermark is in the cache and a pan never goes back to the
+database. Each commit of readings is announced (``NOTIFY``), and the cache tops up at once.
+The tables and columns come from the layer's ``Dense`` declaration.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import Engine, text
 
 from layers.aggregation import Aggregate, ReadingQuery
-from layers.catalog import newest_ids
+from layers.catalog import NEW_READINGS, newest_ids
 from layers.readings_index import (
     DAY_US,
     KindColumns,
@@ -39,7 +41,8 @@ from layers.spec import LayerSpec
 
 log = logging.getLogger(__name__)
 
-TOP_UP_SECONDS = 30  # new readings show within a minute
+TOP_UP_SECONDS = 30  # the longest between two looks, whatever is announced
+WAIT_SECONDS = 2  # how long a wait for news lasts before the stop is looked at again
 CHUNK_BYTES = 64 << 20  # of CSV read from the database at a time
 
 
@@ -69,6 +72,7 @@ class ReadingCache:
         self.snapshot = Snapshot({}, 0, 0)
         self._sensors = pd.DataFrame()
         self.stopped = threading.Event()  # set to end the background top-up
+        self.due = time.monotonic() + TOP_UP_SECONDS  # the next look, if nothing is announced
 
     def aggregate(self, query: ReadingQuery) -> Aggregate:
         """The view's aggregate over the readings the cache holds now (its current snapshot)."""
@@ -102,6 +106,7 @@ class ReadingCache:
     def top_up(self) -> bool:
         """Read the readings loaded since the watermark; True when there were any."""
         with self._lock:
+            self.due = time.monotonic() + TOP_UP_SECONDS
             readings_load, sensors_load = newest_loads(self._engine, self.spec)
             old = self.snapshot
             if readings_load == old.watermark and sensors_load == old.sensors_load:
@@ -124,6 +129,21 @@ class ReadingCache:
                 self.snapshot.nbytes >> 20,
             )
             return True
+
+    def keep_fresh(self) -> None:
+        """Top up whenever readings of the layer are announced, and every ``TOP_UP_SECONDS``
+        in any case, until ``stopped`` is set.
+        """
+        while not self.stopped.is_set():
+            try:
+                with _listening(self._engine) as conn:
+                    self.top_up()  # what was committed while nobody listened
+                    while not self.stopped.is_set():
+                        if _news(conn, self.spec.id) or time.monotonic() >= self.due:
+                            self.top_up()
+            except Exception:  # the database may be away; the next round tries again
+                log.warning("readings cache: top-up failed", exc_info=True)
+                self.stopped.wait(WAIT_SECONDS)
 
 
 def newest_loads(engine: Engine, spec: LayerSpec) -> tuple[int, int]:
@@ -236,8 +256,9 @@ CACHES_LOCK = threading.Lock()
 
 
 def reading_cache(engine: Engine, spec: LayerSpec) -> ReadingCache:
-    """The process's cache of ``spec``'s readings, filled now and topped up every
-    ``TOP_UP_SECONDS`` by a background thread until ``stop_reading_caches``.
+    """The process's cache of ``spec``'s readings, filled now and topped up by a background
+    thread until ``stop_reading_caches``: at once when readings are committed (the ETL and the
+    live feed announce them, ``NEW_READINGS``), and every ``TOP_UP_SECONDS`` in any case.
     """
     with CACHES_LOCK:
         if (engine, spec) in CACHES:
@@ -245,16 +266,21 @@ def reading_cache(engine: Engine, spec: LayerSpec) -> ReadingCache:
         cache_ = ReadingCache(engine, spec)
         cache_.top_up()  # if the database is away, this raises and the next call tries again
         CACHES[engine, spec] = cache_
-
-    def keep_fresh() -> None:
-        while not cache_.stopped.wait(TOP_UP_SECONDS):
-            try:
-                cache_.top_up()
-            except Exception:  # the database may be away; the next round tries again
-                log.warning("readings cache: top-up failed", exc_info=True)
-
-    threading.Thread(target=keep_fresh, name="readings-top-up", daemon=True).start()
+    threading.Thread(target=cache_.keep_fresh, name="readings-top-up", daemon=True).start()
     return cache_
+
+
+def _listening(engine: Engine) -> psycopg.Connection:
+    """A connection of its own (not the pool's) that hears the announcements of new readings."""
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = psycopg.connect(url, autocommit=True, application_name="readings-top-up")
+    conn.execute(f"LISTEN {NEW_READINGS}")
+    return conn
+
+
+def _news(conn: psycopg.Connection, layer: str) -> bool:
+    """Whether readings of ``layer`` were announced within ``WAIT_SECONDS``."""
+    return any(n.payload == layer for n in conn.notifies(timeout=WAIT_SECONDS, stop_after=1))
 
 
 def stop_reading_caches() -> None:

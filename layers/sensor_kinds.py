@@ -23,6 +23,7 @@ class SensorKind:
     valid: tuple[float, float]
     colormap: str
     aggregate: str
+    cadence_s: float
     limit: float | None = None  # the value that matters (an EU limit value), if any
     limit_sl: str = ""
     limit_en: str = ""

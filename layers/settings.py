@@ -21,6 +21,9 @@ once by the same entry points; no other module reads the environment.
 | ``GIS_DASK_SCHEDULER`` | a Dask cluster for the readings past one machine |
 | ``GIS_BACKUP_DIR``, ``GIS_BACKUP_KEEP`` | where ``make backup`` writes (``.local/backups``) and how many it keeps (14) |
 | ``GIS_BACKUP_KEY`` | an OpenPGP public key file: backups are encrypted to it |
+| ``GIS_MQTT_URL`` | the broker the ingest reads, with its account (else the project's own, ``.local/mqtt.env``) |
+| ``GIS_MQTT_FEED_URL`` | the broker the sample's feed simulator writes to, with its account (likewise) |
+| ``GIS_FEED`` | ``off``: ``make run`` starts no feed simulator |
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from layers.db import ROOT
+from layers.db import ROOT, read_env_file
 from layers.errors import ConfigurationError
 
 DEFAULT_PROFILE = "ptuj"
+LJUBLJANA = ZoneInfo("Europe/Ljubljana")  # every time a person reads is in this zone
+MQTT_ENV_FILE = ROOT / ".local" / "mqtt.env"  # the project's own broker (scripts/mqtt.sh)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ class Settings:
     backup_dir: Path = ROOT / ".local" / "backups"
     backup_keep: int = 14
     backup_key: Path | None = None
+    mqtt_url: str | None = None
+    mqtt_feed_url: str | None = None
 
 
 def _number(
@@ -90,6 +98,7 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
     port = _number(env, "GIS_PORT", int)
     hours = _number(env, "GIS_SESSION_HOURS")
     keep = _number(env, "GIS_BACKUP_KEEP", int)
+    broker = env if env.get("GIS_MQTT_URL") else read_env_file(MQTT_ENV_FILE)
     return Settings(
         profile=env.get("GIS_PROFILE") or defaults.profile,
         port=defaults.port if port is None else port,
@@ -109,4 +118,6 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
         backup_dir=Path(env.get("GIS_BACKUP_DIR") or defaults.backup_dir),
         backup_keep=defaults.backup_keep if keep is None else keep,
         backup_key=Path(env["GIS_BACKUP_KEY"]) if env.get("GIS_BACKUP_KEY") else None,
+        mqtt_url=broker.get("GIS_MQTT_URL") or None,
+        mqtt_feed_url=broker.get("GIS_MQTT_FEED_URL") or None,
     )

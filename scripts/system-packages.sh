@@ -5,14 +5,16 @@
 #   scripts/system-packages.sh npm        Node.js's npm, to install the pages' scripts
 #   scripts/system-packages.sh gdal       GDAL's tools: the tests read our exports with them,
 #                                         the benchmarks time them as the baseline
+#   scripts/system-packages.sh mqtt       mosquitto, the live feeds' broker, and its clients
 set -euo pipefail
 
-declare -A PACKAGE=([postgis]=postgresql-15-postgis-3 [browser]=chromium [npm]=npm [gdal]=gdal-bin)
-declare -A PRESENT=([postgis]=/usr/lib/postgresql/15/lib/postgis-3.so [browser]=/usr/bin/chromium [npm]=/usr/bin/npm [gdal]=/usr/bin/ogrinfo)
+declare -A PACKAGE=([postgis]=postgresql-15-postgis-3 [browser]=chromium [npm]=npm [gdal]=gdal-bin [mqtt]="mosquitto mosquitto-clients")
+declare -A PRESENT=([postgis]=/usr/lib/postgresql/15/lib/postgis-3.so [browser]=/usr/bin/chromium [npm]=/usr/bin/npm [gdal]=/usr/bin/ogrinfo [mqtt]=/usr/bin/mosquitto_pub)
 
 missing=()
 for want in "$@"; do
-    [ -e "${PRESENT[$want]}" ] || missing+=("${PACKAGE[$want]}")
+    # shellcheck disable=SC2206 # a want may name two packages
+    [ -e "${PRESENT[$want]}" ] || missing+=(${PACKAGE[$want]})
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -11,10 +11,18 @@ from layers.readings import ReadingCache
 from layers.registry import layer
 
 
+def dense_on(cache: ReadingCache) -> DenseLayer:
+    """A dense layer alone, redrawn at once where a map would redraw it (off the loop)."""
+    dense = DenseLayer(
+        figure(), layer("sensor_readings"), cache, lambda: dense.show(dense._viewport)
+    )
+    return dense
+
+
 def test_colour_and_opacity_do_not_aggregate_again_but_kind_and_window_do(sample_database):
     cache = ReadingCache(sample_database.reader, layer("sensor_readings"))
     cache.top_up()
-    dense = DenseLayer(figure(), layer("sensor_readings"), cache)
+    dense = dense_on(cache)
     xs, ys = cache.snapshot.kinds["parking"].sensor_x, cache.snapshot.kinds["parking"].sensor_y
     dense.show(Viewport(xs.min() - 500, ys.min() - 500, xs.max() + 500, ys.max() + 500, 1200))
     assert dense.aggregations == 1 and dense.colour_bar.visible
@@ -36,7 +44,7 @@ def around_the_car_parks(sample_database) -> tuple[DenseLayer, ReadingCache, Vie
     """A dense layer on the sample's readings, and a view of every car park's sensors."""
     cache = ReadingCache(sample_database.reader, layer("sensor_readings"))
     cache.top_up()
-    dense = DenseLayer(figure(), layer("sensor_readings"), cache)
+    dense = dense_on(cache)
     parking = cache.snapshot.kinds["parking"]
     xs, ys = parking.sensor_x, parking.sensor_y
     return (
