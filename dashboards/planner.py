@@ -8,6 +8,7 @@ from collections.abc import Callable
 import panel as pn
 from sqlalchemy import Engine
 
+from dashboards.alerts import AlertList
 from dashboards.feature_table import FeatureTable
 from dashboards.history import SensorHistory, readings_at
 from dashboards.map import LayerMap
@@ -86,6 +87,9 @@ class PlannerDashboard(pn.viewable.Viewer):
             store, visible_to(role), role, municipality_extent(store.engine), basemap_url
         )
         self.search = SearchBox(self.map, role)
+        # the alerts concern the sensors: for whoever may see their readings
+        sees_readings = any(spec.dense for spec in visible_to(role))
+        self.alerts = AlertList(self.map) if sees_readings else None
         self.measure = Measure(self.map.figure)
         self.table = FeatureTable(self.map, role, audit)
         self.print = PrintPanel(self.map, role, f"{profile.name} · {profile.name_en}")
@@ -108,6 +112,7 @@ class PlannerDashboard(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         sidebar = pn.Column(
             self.search,
+            *([self.alerts] if self.alerts else []),
             self.link,
             self.measure,
             self.print,

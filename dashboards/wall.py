@@ -17,8 +17,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import panel as pn
 
+from dashboards.alerts import AlertMarks, banner_html, read_alerts
 from dashboards.exposure_tables import number
 from dashboards.map import LayerMap
 from dashboards.planner import municipality_extent
@@ -140,10 +142,15 @@ class WallPage(pn.viewable.Viewer):
             theme_name=THEME,
         )
         self.map.figure.toolbar_location = None
+        self.marks = AlertMarks(self.map.figure)
+        self.alerts = pd.DataFrame({"subject": [], "x": [], "y": []})
         self.view_index = 0
         self.head = pn.pane.HTML("", stylesheets=[WALL_CSS], sizing_mode="stretch_width", margin=0)
         self.banner = pn.pane.HTML(
             "", stylesheets=[WALL_CSS], sizing_mode="stretch_width", margin=0
+        )
+        self.alert_banner = pn.pane.HTML(
+            "", stylesheets=[WALL_CSS], sizing_mode="stretch_width", margin=0, visible=False
         )
         self.tiles = pn.pane.HTML(  # a little more than half the width: three tiles a row
             "",
@@ -177,6 +184,7 @@ class WallPage(pn.viewable.Viewer):
                     for item in due:
                         self.readings[item.id] = compute(conn, item)
                         self.due[item.id] = clock + (self.config.refresh_seconds or item.refresh_s)
+            self.alerts = read_alerts(self.engine)
             if self.down_since is not None:
                 log.info("the database is back after %s", dt.datetime.now(dt.UTC) - self.down_since)
             self.down_since = None
@@ -204,6 +212,9 @@ class WallPage(pn.viewable.Viewer):
                 "values</div>"
             )
             self.banner.visible = True
+        self.alert_banner.object = banner_html(self.alerts)
+        self.alert_banner.visible = not self.alerts.empty
+        self.marks.show(self.alerts)
         tiles = "".join(
             tile_html(self.readings[i.id], now) for i in self.indicators if i.id in self.readings
         )
@@ -247,6 +258,7 @@ class WallPage(pn.viewable.Viewer):
         return pn.Column(
             self.head,
             self.banner,
+            self.alert_banner,
             pn.Row(
                 self.tiles,
                 pn.Column(

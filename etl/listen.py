@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from etl import pgcopy
+from etl.alerts import evaluate_alerts
 from etl.broker import Broker
 from etl.catalog import reserve_load_id
 from etl.load import LoadReport
@@ -60,6 +61,7 @@ MAX_PAYLOAD = 1 << 20
 KEPT_PAYLOAD = 4096  # of a refused message's payload, in the dead-letter table
 SESSION_SECONDS = 14 * 86_400  # how long the broker keeps the session and its queue offline
 RECEIVE_MAXIMUM = 65_535  # messages the broker may send ahead of their acknowledgements
+EVALUATION_SECONDS = 1.0  # alerts are evaluated after a batch, at most this often
 SUMMARY_SECONDS = 60  # how often the log says what was stored (a batch a second is too many)
 RETRY_SECONDS = (1, 2, 5, 10)  # waits between tries of a batch the database did not take
 
@@ -266,7 +268,7 @@ class Ingest:
         self.stopping = threading.Event()
         self.stored = 0
         self.refused: Counter = Counter()
-        self._next_summary = 0.0
+        self._next_summary = self._next_evaluation = 0.0
         # the session is the broker's queue of what the ingest has not acknowledged: its
         # name must stay the same from one run to the next
         self.client = broker.client(f"obcinski-zemljevid-ingest-{root}-{spec.id}", manual_ack=True)
@@ -315,6 +317,18 @@ class Ingest:
             self.client.disconnect()
             self.client.loop_stop()
 
+    def _evaluate_alerts(self) -> None:
+        """Raise and clear the alerts; a failure waits for the next batch (nothing is lost)."""
+        try:
+            with self.engine.begin() as conn:
+                changes = evaluate_alerts(conn)
+        except DBAPIError as exc:
+            log.warning("alerts not evaluated (%s)", exc.orig)
+            return
+        for verb, keys in (("raised", changes.raised), ("cleared", changes.cleared)):
+            if keys:
+                log.info("alerts %s: %s", verb, ", ".join(f"{r} {s}" for r, s in keys[:10]))
+
     def _gather(self) -> Batch:
         """The messages of the next second (from the first one), or of ``BATCH_READINGS``."""
         batch = Batch()
@@ -347,6 +361,9 @@ class Ingest:
             self.client.ack(message.mid, message.qos)
         self.stored += written.readings
         self.refused.update(written.refused)
+        if time.monotonic() >= self._next_evaluation:
+            self._next_evaluation = time.monotonic() + EVALUATION_SECONDS
+            self._evaluate_alerts()
         log.debug("batch %d: %d messages, %s", written.batch_id, len(batch.messages), written)
         if time.monotonic() >= self._next_summary:
             self._next_summary = time.monotonic() + SUMMARY_SECONDS

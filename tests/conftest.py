@@ -113,7 +113,7 @@ def database(etl_database: TestDatabase) -> TestDatabase:
         conn.execute(
             text(
                 f"TRUNCATE {tables}, sensor_key, dataset_load, indicator_snapshot, audit_event,"
-                " search_entry, feed_batch, feed_state, feed_dead_letter RESTART IDENTITY"
+                " search_entry, feed_batch, feed_state, feed_dead_letter, alert RESTART IDENTITY"
             )
         )
     return etl_database

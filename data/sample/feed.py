@@ -53,22 +53,33 @@ class Live:
 
 
 def live_sensors(engine: Engine, now: float) -> list[Live]:
-    """The sample's working sensors, each due at its last time on its cadence up to ``now``.
+    """The sample's working sensors, each due at its last time on its cadence up to ``now``,
+    or at the next one if that reading is stored already (the feed ran a moment ago).
 
     Sensors start at their own offset within the cadence, so they do not all report at once.
     """
+    kinds = sensor_kinds()
+    longest = max(kind.cadence_s for kind in kinds.values())
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT code, kind, status, ST_X(geom), ST_Y(geom) FROM sensor ORDER BY code")
+            text(
+                "SELECT code, kind, status, ST_X(geom), ST_Y(geom),"
+                " (SELECT extract(epoch FROM max(observed_at))::float8 FROM sensor_reading r"
+                "   WHERE r.sensor_id = s.id"
+                "   AND observed_at > now() - make_interval(secs => :longest))"
+                " FROM sensor s ORDER BY code"
+            ),
+            {"longest": longest},
         ).all()
-    kinds = sensor_kinds()
     sensors = []
-    for code, kind, status, x, y in rows:
+    for code, kind, status, x, y, newest in rows:
         if status in SILENT or kind not in kinds:
             continue
         cadence = kinds[kind].cadence_s
         offset = zlib.crc32(code.encode()) % int(cadence)
         due = (now - offset) // cadence * cadence + offset
+        if newest is not None and newest >= due:
+            due += cadence
         sample = SampleSensor(
             code, kind, shapely.Point(x, y), status, dt.date.today(), cadence / 60, 0, 1.0
         )

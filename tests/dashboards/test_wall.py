@@ -1,13 +1,19 @@
-"""The wall's page on the hand-made flood: tiles from the catalogue, grey when stale."""
+"""The wall's page on the hand-made flood: tiles from the catalogue, grey when stale, times in
+Ljubljana's, a legend per view; and the open alerts on the wall and in the planner."""
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 
+import pytest
+from pyproj import Transformer
 from sqlalchemy import text
 
+from dashboards.planner import PlannerDashboard
 from dashboards.wall import WallPage
 from data.profiles import load_profile
+from layers.alerts import alert_rules
 from layers.registry import LAYERS
 from layers.settings import LJUBLJANA
 from layers.store import FeatureStore
@@ -62,3 +68,55 @@ def test_the_clock_and_the_data_times_are_ljubljanas_and_each_view_has_its_legen
     roads_legend = legends["Road condition"]
     assert roads_legend == len(legend_entries(LAYERS["roads"].style_key, "LineString"))
     assert all(legends.values()), legends
+
+
+def test_an_open_alert_is_a_banner_and_a_ring_at_its_place(city):
+    with city.writer.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO alert (rule, subject, value, geom, raised_at) VALUES"
+                " ('pm10_daily_mean', 'ZRAK-07-PM10', 61, ST_SetSRID(ST_Point(566100, 142200), 3794),"
+                "  '2026-12-02 16:05+00'),"
+                " ('sensor_silent', 'PARK-01-02', 600, ST_SetSRID(ST_Point(566000, 142000), 3794),"
+                "  now()),"
+                " ('sensor_silent', 'PARK-01-03', 900, ST_SetSRID(ST_Point(566000, 142100), 3794),"
+                "  now() - interval '1 day')"
+            )
+        )
+        conn.execute(text("UPDATE alert SET cleared_at = now() WHERE subject = 'PARK-01-03'"))
+    wall = WallPage(FeatureStore(city.reader), load_profile("ptuj"))
+    banner = wall.alert_banner.object
+    assert wall.alert_banner.visible
+    assert (
+        html.escape(alert_rules()["pm10_daily_mean"].title) in banner and "ZRAK-07-PM10" in banner
+    )
+    assert "(od · since 17:05)" in banner  # Ljubljana's time
+    assert "PARK-01-02" in banner and "PARK-01-03" not in banner  # a cleared one is gone
+    x, y = Transformer.from_crs(3794, 3857, always_xy=True).transform(566100, 142200)
+    marks = wall.marks.source.data
+    assert len(marks["x"]) == 2 and (x, y) == pytest.approx((marks["x"][1], marks["y"][1]))
+
+
+def test_without_alerts_there_is_no_banner(city):
+    wall = WallPage(FeatureStore(city.reader), load_profile("ptuj"))
+    assert not wall.alert_banner.visible and len(wall.marks.source.data["x"]) == 0
+
+
+def test_the_planner_lists_the_open_alerts_and_a_click_zooms_to_one(city):
+    with city.writer.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO alert (rule, subject, value, geom) VALUES ('containers_full',"
+                " 'Četrt Center', 6, ST_SetSRID(ST_Point(566100, 142200), 3794))"
+            )
+        )
+    planner = PlannerDashboard(FeatureStore(city.reader), load_profile("ptuj"))
+    assert planner.alerts.card.title == "Opozorila · Alerts (1)"
+    (button,) = planner.alerts.items.objects
+    assert button.label.startswith("Četrt Center · ")
+    button.clicks += 1
+    xmin, xmax, ymin, ymax = planner.map.zoom_request.data["box"]
+    x, y = Transformer.from_crs(3794, 3857, always_xy=True).transform(566100, 142200)
+    assert xmin < x < xmax and ymin < y < ymax
+    public = PlannerDashboard(FeatureStore(city.reader), load_profile("ptuj"), role="public")
+    assert public.alerts is None  # the alerts concern the staff's sensors

@@ -16,7 +16,6 @@ from sqlalchemy import text
 from layers.db import ROOT
 from layers.readings import TOP_UP_SECONDS, reading_cache
 from layers.registry import LAYERS
-from tests.conftest import catalogue_row
 from tests.dashboards.test_wall_browser import project_cluster
 from tests.etl.feeding import (
     Ingest,
@@ -34,23 +33,6 @@ from tests.etl.killing import is_running
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 EMPTY = SimpleNamespace(t=())
-
-
-@pytest.fixture
-def sensors(database):
-    """Two sensors in the schema: an air station's PM10 and a parking bay."""
-    with database.writer.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO sensor (id, code, kind, unit, installed, status, geom) VALUES"
-                " (0, 'ZRAK-T1', 'pm10', 'µg/m³', '2024-01-01', 'deluje',"
-                "  ST_SetSRID(ST_Point(566000, 142000), 3794)),"
-                " (0, 'PARK-T1', 'parking', '%', '2025-06-01', 'deluje',"
-                "  ST_SetSRID(ST_Point(566100, 142100), 3794))"
-            )
-        )
-        catalogue_row(conn, "sensors", NOW - dt.timedelta(days=1))  # the map's places
-    return database
 
 
 def at(minutes: float) -> str:
