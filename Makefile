@@ -35,7 +35,7 @@ soak: python-env js-env db load
 	GIS_SOAK_SECONDS=$${GIS_SOAK_SECONDS:-1800} $(PY) -m pytest tests/dashboards/test_wall_browser.py -k holds_steady -s
 
 bench: python-env js-env db mqtt load
-	@scripts/system-packages.sh gdal
+	@scripts/system-packages.sh gdal browser
 	$(PY) benchmarks/viewport.py
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/exposure.py

@@ -10,8 +10,9 @@ In a schema of its own: 2,000 PM10 sensors, the project's own broker, and the in
   takes them, until the last is committed, against the ETL's file path (the same readings as a
   CSV file, ``python -m etl load``) in the same run; target ≥ 20,000 readings/s;
 - publish to visible: single readings published one at a time, each timed until the map's
-  cache holds it (it hears of each batch by NOTIFY), median and p95; a page looks at the cache
-  every ``dashboards.dense.REFRESH_MS`` on top of that; target p95 ≤ 5 s;
+  cache holds it (it hears of each batch by NOTIFY), and then in Chromium, until the planner's
+  open map (the readings layer on, the maximum of the last hour) receives the redrawn layer
+  whose colour bar tops at that reading's value; median and p95; target p95 ≤ 5 s;
 - the same readings again while the ingest is SIGKILLed, the broker restarted and the
   database restarted (the project's own cluster): readings lost and stored twice; target 0.
 """
@@ -21,21 +22,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
 from scratch import scratch_schema
 from sqlalchemy import text
 
-from dashboards.dense import REFRESH_MS
+from dashboards.users import User, hash_password, save_users
 from etl.broker import Broker
 from etl.load import LoadOptions, load_file
 from layers.db import ROOT, database_urls, get_engine, read_env_file
@@ -188,12 +194,94 @@ def publish_to_visible(engine, client, end: pd.Timestamp) -> None:
             time.sleep(0.005)
         waits.append(time.perf_counter() - started)
         time.sleep(0.3)
-    p95 = float(np.percentile(waits, 95))
     print(
         f"publish to the map's cache, {LATENCY_READINGS} readings one at a time: median"
-        f" {statistics.median(waits):.2f} s, p95 {p95:.2f} s; with a page's look every"
-        f" {REFRESH_MS / 1000:.0f} s, p95 at most {p95 + REFRESH_MS / 1000:.2f} s (target ≤ 5 s)"
+        f" {statistics.median(waits):.2f} s, p95 {np.percentile(waits, 95):.2f} s"
     )
+
+
+def publish_to_page(url: str, client, folder: Path) -> None:
+    """Publish to the planner's map in Chromium, as a person at the map sees a reading come."""
+    engine = get_engine(url, "bench")
+    boundary = ROOT / "data" / "real" / "gurs-obcine" / "11028039-ptuj.geojson"
+    load_file(engine, boundary, "municipality", LoadOptions(progress=False))
+    password = secrets.token_urlsafe(12)
+    users = folder / "users.json"
+    save_users({"planer": User("planer", "planner", hash_password(password))}, users)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": url,
+            "DATABASE_READER_URL": url,
+            "GIS_USERS_FILE": str(users),
+            "GIS_COOKIE_SECRET": secrets.token_urlsafe(32),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        waits = _timed_in_browser(base, password, client)
+    finally:
+        app.terminate()
+        app.wait(timeout=60)
+    print(
+        f"publish to the planner's map in Chromium, {len(waits)} readings one at a time: median"
+        f" {statistics.median(waits):.2f} s, p95 {np.percentile(waits, 95):.2f} s (target ≤ 5 s)"
+    )
+
+
+def _timed_in_browser(base: str, password: str, client) -> list[float]:
+    frames: list[tuple[float, str]] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
+        )
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.on(
+            "websocket",
+            lambda ws: ws.on(
+                "framereceived",
+                lambda f: frames.append((time.perf_counter(), f if isinstance(f, str) else "")),
+            ),
+        )
+        while True:  # the server is up once it answers
+            try:
+                page.goto(f"{base}/health")
+                break
+            except PlaywrightError:
+                time.sleep(0.5)
+        shown = (
+            "/planner?layers=sensor_readings&sensor_readings.how=max&sensor_readings.window=hour"
+        )
+        page.goto(f"{base}/login?next={urllib.parse.quote(shown, safe='')}")
+        page.fill("#username", "planer")
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/planner*", timeout=60_000)
+        page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
+        # the page settled; Playwright hands over its events only while it is called
+        while not frames or time.perf_counter() - frames[-1][0] < 3:
+            page.wait_for_timeout(200)
+        waits = []
+        for i in range(LATENCY_READINGS // 2):
+            value = 900 + i + 0.25  # above every reading before: the colour bar's new top
+            reading = {"observed_at": pd.Timestamp.now(tz="UTC").isoformat(), "value": value}
+            started = time.perf_counter()
+            client.publish(f"{ROOT_TOPIC}/sensors/F-0001/readings", json.dumps(reading), qos=1)
+            while not any(t > started and f'"new":{value}' in f for t, f in frames[-50:]):
+                if time.perf_counter() - started > 60:
+                    raise SystemExit(f"the page never showed the reading of {value}")
+                page.wait_for_timeout(10)
+            waits.append(time.perf_counter() - started)
+            page.wait_for_timeout(500)
+        browser.close()
+    return waits
 
 
 def survives(engine, service: Service, client, count: int, end: pd.Timestamp) -> None:
@@ -242,6 +330,7 @@ def main() -> None:
         try:
             sustained(engine, client, args.readings, end, Path(folder))
             publish_to_visible(engine, client, end)
+            publish_to_page(url, client, Path(folder))
             survives(engine, service, client, args.readings, end)
         finally:
             client.disconnect()

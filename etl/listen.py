@@ -156,7 +156,7 @@ def write_batch(conn: Connection, spec: LayerSpec, batch: Batch) -> Written:
     cursor = conn.connection.driver_connection.cursor()
     with cursor.copy("COPY etl_readings FROM STDIN WITH (FORMAT binary)") as copy:
         copy.write(pgcopy.HEADER + copy_rows(good) + pgcopy.TRAILER)
-    report = LoadReport(spec.id, Path(spec.id))
+    report = LoadReport(spec.id, Path(spec.id))  # the file path's tally; the feed keeps its own
     duplicates = drop_duplicates(
         conn,
         spec,

@@ -107,7 +107,9 @@ def etl_database() -> Iterator[TestDatabase]:
 
 @pytest.fixture
 def database(etl_database: TestDatabase) -> TestDatabase:
-    """The ETL schema, emptied before the test."""
+    """The ETL schema, emptied before the test (and its readings caches forgotten: the ids
+    they hold as watermarks start again)."""
+    stop_reading_caches()
     tables = ", ".join(f'"{t}"' for t in dict.fromkeys(s.load_table for s in LAYERS.values()))
     with etl_database.writer.begin() as conn:
         conn.execute(
@@ -133,6 +135,24 @@ def sample_database(ptuj_sample: Path) -> Iterator[TestDatabase]:
     for database in make_schema("sample"):
         load_profile_data(database.writer, load_profile("ptuj"), ptuj_sample, progress=False)
         yield database
+
+
+@pytest.fixture
+def sensors(database):
+    """Two sensors in the schema: an air station's PM10 and a parking bay."""
+    with database.writer.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sensor (id, code, kind, unit, installed, status, geom) VALUES"
+                " (0, 'ZRAK-T1', 'pm10', 'µg/m³', '2024-01-01', 'deluje',"
+                "  ST_SetSRID(ST_Point(566000, 142000), 3794)),"
+                " (0, 'PARK-T1', 'parking', '%', '2025-06-01', 'deluje',"
+                "  ST_SetSRID(ST_Point(566100, 142100), 3794))"
+            )
+        )
+        # the map's places
+        catalogue_row(conn, "sensors", dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    return database
 
 
 @pytest.fixture

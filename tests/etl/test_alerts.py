@@ -8,9 +8,7 @@ import datetime as dt
 from sqlalchemy import text
 
 from etl.alerts import evaluate_alerts
-from tests.etl.feeding import Sensors, ingesting, new_root, wait_until
-
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+from tests.etl.feeding import Sensors, ingesting, new_root
 
 
 def readings(
@@ -108,16 +106,18 @@ def test_five_full_containers_in_one_district_raise_one_alert_at_the_district(se
 def test_the_ingest_raises_an_alert_from_what_it_has_just_stored(sensors):
     root = new_root()
     publisher = Sensors(root)
+    now = dt.datetime.now(dt.UTC)
     with ingesting(sensors, root) as ingest:
-        publisher.publish("PARK-T1", {"observed_at": NOW.isoformat(), "value": 0})
+        publisher.publish("PARK-T1", {"observed_at": now.isoformat(), "value": 0})
         publisher.publish(
             "ZRAK-T1",
             [
-                {"observed_at": (NOW - dt.timedelta(hours=h)).isoformat(), "value": 80}
+                {"observed_at": (now - dt.timedelta(hours=h)).isoformat(), "value": 80}
                 for h in range(3)
             ],
         )
-        wait_until(lambda: alerts(sensors), "an alert raised")
         ingest.wait_for("alerts raised: pm10_daily_mean ZRAK-T1")
     publisher.close()
-    assert alerts(sensors) == [("pm10_daily_mean", "ZRAK-T1", False, 566000, 142000)]
+    # (the air station was silent until its readings came, if they came in a later batch)
+    still_open = [a for a in alerts(sensors) if not a[2]]
+    assert still_open == [("pm10_daily_mean", "ZRAK-T1", False, 566000, 142000)]
