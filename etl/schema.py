@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, make_url, text
 
-from layers.search import rebuild_all
+from layers.search import entries_stale, rebuild_all
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
                 text("INSERT INTO schema_migration (version) VALUES (:v)"), {"v": path.stem}
             )
             done.append(path.stem)
-        if done:  # a migration may have changed a table the search reads
+        if done or entries_stale(conn):  # a table the search reads, or what it reads, changed
             rebuild_all(conn)
     if reader_url:
         grant_reading(engine, make_url(reader_url).username)

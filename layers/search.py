@@ -132,6 +132,16 @@ def rebuild_all(conn: Connection) -> None:
             rebuild_entries(conn, spec)
 
 
+def entries_stale(conn: Connection) -> bool:
+    """Whether the entries' layers are not the searchable layers that have been loaded: the
+    registry gave a layer a search, took one away or moved it to another layer since they
+    were written (whatever the migrations did).
+    """
+    held = set(conn.scalars(text("SELECT DISTINCT layer FROM search_entry")))
+    loaded = set(conn.scalars(text("SELECT DISTINCT layer FROM dataset_load")))
+    return held != {s.id for s in LAYERS.values() if s.search and s.loaded_as in loaded}
+
+
 def set_threshold(conn: Connection, query: str) -> None:
     """Set, for the transaction, how alike a name must be to ``query`` to be an answer."""
     least = MIN_SIMILARITY_SHORT if len(query.strip()) < SHORT_QUERY else MIN_SIMILARITY

@@ -164,3 +164,17 @@ def test_the_dashboards_role_gives_up_rather_than_hold_anyone_up(etl_database):
         waited = time.monotonic() - started
         load.rollback()
     assert 4.5 < waited < 15
+
+
+def test_entries_a_registry_change_left_behind_are_rebuilt_by_the_next_migrate(sample_database):
+    """The streets' names were once kept under the staff's roads layer: a database migrated
+    then is mended by the next run, with no migration of its own."""
+    with sample_database.writer.begin() as conn:
+        streets = conn.scalar(text("SELECT count(*) FROM search_entry WHERE layer = 'streets'"))
+        conn.execute(text("UPDATE search_entry SET layer = 'roads' WHERE layer = 'streets'"))
+    assert migrate(sample_database.writer) == []  # no migration was pending
+    with sample_database.writer.connect() as conn:
+        layers = dict(
+            conn.execute(text("SELECT layer, count(*) FROM search_entry GROUP BY layer")).all()
+        )
+    assert streets > 0 and layers.get("streets") == streets and "roads" not in layers
