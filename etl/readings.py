@@ -75,7 +75,6 @@ def plan_load(path: Path, spec: LayerSpec, options: LoadOptions) -> Plan:
 def stage_load(conn: Connection, load: Load) -> Staged:
     """Stage the file's good readings, less those a sensor already has; keep the refused ones."""
     spec, report = load.spec, load.report
-    # one readings load at a time (the duplicate check needs it); readers are not blocked
     begin_staging(conn, spec)
     conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
     rejected: list[pd.DataFrame] = []

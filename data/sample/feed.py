@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, text
 
-from data.sample.sensors import SampleSensor, model
+from data.sample.sensors import LOCAL_ZONE, SampleSensor, model
 from etl.broker import Broker
 from layers.db import database_urls, get_engine
 from layers.sensor_kinds import sensor_kinds
@@ -37,7 +37,6 @@ SILENT = ("v okvari", "odstranjen")  # out of order, removed: they send nothing
 FALLS_SILENT = 0.002  # the chance, at each reading, that a sensor stops for a while
 STICKS = 0.003  # ... that it repeats one value for a while
 SPIKES = 0.0005  # ... that a reading is three times what it should be
-LOCAL_ZONE = "Europe/Ljubljana"
 
 
 @dataclass
