@@ -26,7 +26,7 @@ from dashboards.map_scale import add_scale_bar
 from dashboards.outage import Outage
 from dashboards.renderers import MapContext, Renderer, make_renderer
 from dashboards.theme import html_pane
-from dashboards.tooltips import one_tooltip_at_a_time
+from dashboards.tooltips import hit_testable_when_shown, one_tooltip_at_a_time
 from layers.catalog import newest_load
 from layers.filters import NO_FILTER, Filter
 from layers.queries import Viewport, feature_at, feature_with_id, mercator_stretch, partition_values
@@ -143,6 +143,7 @@ class LayerMap(pn.viewable.Viewer):
         }
         self.renderers = {layer_id: drawn.renderer for layer_id, drawn in self.layers.items()}
         one_tooltip_at_a_time(self.figure)
+        hit_testable_when_shown(self.renderers.values())
         # Fit the view to the basemap layers (the municipality), keeping the map's aspect.
         fit = [self.renderers[s.id] for s in specs if s.basemap] or list(self.renderers.values())
         self.figure.x_range = DataRange1d(renderers=fit, range_padding=0.04)

@@ -4,11 +4,18 @@ Bokeh gives each hover tool its own tooltip, so a house in a district in a Natur
 showed three, stacked into a column that covered the map. Each layer's hover keeps its tooltip
 only where no layer drawn above it has something under the pointer; an image (the sensor
 readings) has something only where its pixel holds a number.
+
+Bokeh finds what is under the pointer from each layer's data on the screen, which it works out
+when it paints; a layer hidden since the page was built has none until its first paint, and a
+pointer over it before then threw in Bokeh's own hit test. ``hit_testable_when_shown`` works it
+out as the layer is shown.
 """
 
 from __future__ import annotations
 
-from bokeh.models import CustomJS, HoverTool
+from collections.abc import Iterable
+
+from bokeh.models import CustomJS, GlyphRenderer, HoverTool
 from bokeh.plotting import figure
 
 # cb_data is what a hover filter is given; cb_context.index finds a model's view
@@ -28,6 +35,17 @@ return !above.some((renderer) => {
   return pixel == null || holds_number(renderer.data_source, renderer.glyph.image.field, pixel);
 });
 """
+
+
+# runs as a microtask after the change, so before the next pointer event; cb_obj is the renderer
+MAP_WHEN_SHOWN_JS = "if (cb_obj.visible) cb_context.index.find_one(cb_obj)?.map_data();"
+
+
+def hit_testable_when_shown(renderers: Iterable[GlyphRenderer]) -> None:
+    """Have each of ``renderers`` put its data on the screen the moment it is shown."""
+    shown = CustomJS(code=MAP_WHEN_SHOWN_JS)
+    for renderer in renderers:
+        renderer.js_on_change("visible", shown)
 
 
 def one_tooltip_at_a_time(plot: figure) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from shapely.geometry import Point, Polygon
 
-from tests.dashboards.browser import SCREEN_POINT, open_page, wait_for
+from tests.dashboards.browser import SCREEN_POINT, open_page, sign_in, wait_for
+from tests.dashboards.conftest import ACCOUNTS
 
 pytestmark = pytest.mark.browser
 
@@ -90,4 +91,36 @@ def test_only_the_topmost_layer_under_the_pointer_shows_its_tooltip(browser, ser
     shown = tooltips_at(page, "districts", outside)
     assert len(shown) == 1 and district in shown[0]
     assert page.console_errors == [] and page.foreign_requests == []
+    page.close()
+
+
+# Holds back the page's paints: Bokeh paints in an animation frame, and maps a renderer's
+# data to the screen only when it paints.
+HOLD_PAINTS = """() => {
+  window.held_paints = [];
+  window.paint_now = window.requestAnimationFrame;
+  window.requestAnimationFrame = (paint) => window.held_paints.push(paint);
+}"""
+RELEASE_PAINTS = """() => {
+  window.requestAnimationFrame = window.paint_now;
+  window.held_paints.forEach((paint) => window.requestAnimationFrame(paint));
+}"""
+
+
+def test_a_layer_switched_on_can_be_pointed_at_before_it_is_painted(browser, server):
+    """Between a layer's being shown and its first paint (a busy machine widens that moment)
+    the pointer over it throws nothing, and one tooltip shows."""
+    page = open_page(browser, server.url + "/public")
+    sign_in(page, server.url, *ACCOUNTS["planner"], "/planner")
+    page.wait_for_selector("canvas", timeout=60_000)
+    wait_for(lambda: page.evaluate("() => !!Bokeh.documents[0]?.get_model_by_name('water_mains')"))
+    _, district = features(page, "districts")[0]
+    page.evaluate(HOLD_PAINTS)
+    page.evaluate("() => { Bokeh.documents[0].get_model_by_name('water_mains').visible = true }")
+    sx, sy = page.evaluate(SCREEN_POINT, ["districts", *district.representative_point().coords[0]])
+    page.mouse.move(sx - 4, sy - 4)
+    page.mouse.move(sx, sy)  # Bokeh hit-tests every layer under the pointer as it moves
+    page.evaluate(RELEASE_PAINTS)
+    assert page.console_errors == []
+    assert len(wait_for(lambda: page.evaluate(SHOWN), seconds=10)) == 1  # the topmost's
     page.close()
