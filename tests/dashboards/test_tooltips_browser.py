@@ -43,11 +43,16 @@ def features(page, layer: str) -> list[tuple[str, Polygon]]:
     return [(f["name"], Polygon(rings[0], rings[1:])) for f in drawn for rings in f["parts"]]
 
 
-def tooltips_at(page, layer: str, point: Point) -> list[str]:
-    """Point at ``point`` (EPSG:3857) on the map as a person would; the tooltips then shown."""
+def point_at(page, layer: str, point: Point) -> None:
+    """Move the pointer to ``point`` (EPSG:3857) on the map as a person would."""
     sx, sy = page.evaluate(SCREEN_POINT, [layer, point.x, point.y])
     page.mouse.move(sx - 4, sy - 4)
     page.mouse.move(sx, sy)
+
+
+def tooltips_at(page, layer: str, point: Point) -> list[str]:
+    """Point at ``point`` (EPSG:3857) on the map; the tooltips then shown."""
+    point_at(page, layer, point)
     return wait_for(lambda: page.evaluate(SHOWN), seconds=10)
 
 
@@ -117,9 +122,7 @@ def test_a_layer_switched_on_can_be_pointed_at_before_it_is_painted(browser, ser
     _, district = features(page, "districts")[0]
     page.evaluate(HOLD_PAINTS)
     page.evaluate("() => { Bokeh.documents[0].get_model_by_name('water_mains').visible = true }")
-    sx, sy = page.evaluate(SCREEN_POINT, ["districts", *district.representative_point().coords[0]])
-    page.mouse.move(sx - 4, sy - 4)
-    page.mouse.move(sx, sy)  # Bokeh hit-tests every layer under the pointer as it moves
+    point_at(page, "districts", district.representative_point())  # Bokeh hit-tests every layer
     page.evaluate(RELEASE_PAINTS)
     assert page.console_errors == []
     assert len(wait_for(lambda: page.evaluate(SHOWN), seconds=10)) == 1  # the topmost's
