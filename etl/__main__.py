@@ -11,6 +11,8 @@ import json
 import logging
 import signal
 import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +22,7 @@ from data.profiles import load_profile
 from etl.broker import Broker
 from etl.listen import Ingest, topic_pattern
 from etl.load import DEFAULT_REJECTS_DIR, MODES, LoadOptions, LoadReport, load_file
+from etl.mapping import FieldMap, read_mapping_file
 from etl.schema import migrate
 from layers.catalog import catalog_dcat, read_catalog
 from layers.db import database_urls, get_engine
@@ -52,7 +55,32 @@ def _parser() -> argparse.ArgumentParser:
         "--crs", help="CRS of the file when it has none or a wrong one, e.g. EPSG:3912"
     )
     load.add_argument("--encoding", help="attribute encoding (shapefiles without .cpg: cp1250)")
-    load.add_argument("--source-layer", help="layer inside a multi-layer file (GeoPackage)")
+    load.add_argument(
+        "--source-layer",
+        help="layer inside a multi-layer file (GeoPackage), or file inside a zip of several",
+    )
+    load.add_argument(
+        "--map",
+        action="append",
+        type=_pair("--map", "location_name=NAZIV"),
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="read the layer's FIELD from the file's COLUMN (repeatable)",
+    )
+    load.add_argument(
+        "--set",
+        action="append",
+        type=_pair("--set", "status=aktivna"),
+        default=[],
+        metavar="FIELD=VALUE",
+        help="give FIELD the one VALUE in every row (repeatable)",
+    )
+    load.add_argument(
+        "--map-file",
+        type=Path,
+        help='a TOML file of [map] FIELD = "COLUMN" and [set] FIELD = "VALUE" (the'
+        " command line's --map and --set win)",
+    )
     load.add_argument("--where", help='attribute filter, e.g. "OB_ID = 96"')
     load.add_argument("--mode", choices=MODES, default="replace")
     load.add_argument(
@@ -118,6 +146,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pair(option: str, example: str) -> Callable[[str], tuple[str, str]]:
+    """The parser of an option's ``NAME=VALUE`` argument."""
+
+    def parse(argument: str) -> tuple[str, str]:
+        name, equals, value = argument.partition("=")
+        if not (name.strip() and equals):
+            raise argparse.ArgumentTypeError(
+                f"{option} takes FIELD=VALUE, e.g. {option} {example} / {option} zahteva"
+                " POLJE=VREDNOST"
+            )
+        return name.strip(), value.strip()
+
+    return parse
+
+
+def field_map(args: argparse.Namespace) -> FieldMap:
+    """The field map of a load command: its mapping file, with --map and --set over it."""
+    given = FieldMap(dict(args.map), dict(args.set))
+    return read_mapping_file(args.map_file, args.layer).merged(given) if args.map_file else given
+
+
 def _print_report(report: LoadReport) -> None:
     if report.skipped:
         print(
@@ -137,6 +186,13 @@ def _print_report(report: LoadReport) -> None:
     )
     for note in report.notes:
         print(f"  {note}")
+    if report.dry_run and report.mapping:
+        print("  fields / polja:")
+        for line in report.mapping:
+            print(f"    {line}")
+    if report.dry_run and report.preview is not None and len(report.preview):
+        print("  the first rows as they would load / prve vrstice:")
+        print(textwrap.indent(report.preview.to_string(), "    "))
     if report.flattened:
         print(f"  note: Z/M values dropped from {report.flattened} features (the layer is 2-D)")
     for reason, count in report.reasons.most_common():
@@ -182,6 +238,7 @@ def run(args: argparse.Namespace) -> None:
             synthetic=args.synthetic,
             rejects_dir=args.rejects_dir,
             scenario=args.scenario,
+            fields=field_map(args),
         )
         report = load_file(engine, args.path, args.layer, options)
         _print_report(report)

@@ -19,10 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from etl.catalog import load_entry, record_load, reserve_load_id
+from etl.mapping import FieldMap
 from etl.read import RASTER_SUFFIXES, file_sha256
 from etl.rejects import refuse_empty_load
 from layers.catalog import last_checksum
@@ -58,6 +60,9 @@ class LoadOptions:
     rejects_dir: Path | None = DEFAULT_REJECTS_DIR
     progress: bool = True
     scenario: str | None = None  # the flood scenario a raster is (Q10, Q100, Q500)
+    fields: FieldMap = field(
+        default_factory=FieldMap
+    )  # which column is which field, where names do not say
 
 
 @dataclass
@@ -75,6 +80,8 @@ class LoadReport:
     dry_run: bool = False
     rejects_file: Path | None = None
     notes: list[str] = field(default_factory=list)  # what a person should know, one line each
+    mapping: list[str] = field(default_factory=list)  # each field and where it was read from
+    preview: pd.DataFrame | None = None  # the first rows as they load
 
 
 @dataclass(frozen=True)
@@ -168,7 +175,7 @@ def load_file(
         return LoadReport(spec.id, path, skipped=True)
     report = LoadReport(spec.id, path, dry_run=options.dry_run)
     staged = _write(engine, loader, Load(path, spec, options, report, plan.part), checksum, started)
-    report.rejects_file = staged.write_rejects(options.rejects_dir)
+    report.rejects_file = staged.write_rejects(_rejects_dir(options))
     searched = [s for s in LAYERS.values() if s.search and s.loaded_as == spec.id]
     if searched and not options.dry_run:
         # the search finds what the map now has (in the layers drawn from this one's table
@@ -203,6 +210,11 @@ def loader_for(path: Path, spec: LayerSpec) -> Loader:
     return importlib.import_module(LOADERS[kind]).LOADER
 
 
+def _rejects_dir(options: LoadOptions) -> Path | None:
+    """Where the refused rows are written: nowhere in a dry run, which writes nothing."""
+    return None if options.dry_run else options.rejects_dir
+
+
 def _check_mode(path: Path, spec: LayerSpec, options: LoadOptions) -> None:
     if options.mode not in MODES:
         raise LoadError(
@@ -228,7 +240,7 @@ def _write(engine: Engine, loader: Loader, load: Load, checksum: str, started: f
         with engine.connect() as conn, conn.begin() as transaction:
             staged = loader.stage(conn, load)
             if not report.loaded:  # the refused rows are kept before the load is refused
-                report.rejects_file = staged.write_rejects(options.rejects_dir)
+                report.rejects_file = staged.write_rejects(_rejects_dir(options))
                 refuse_empty_load(report)
             if options.dry_run:
                 transaction.rollback()  # checked end to end; nothing kept

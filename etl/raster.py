@@ -23,8 +23,8 @@ from rasterio.errors import RasterioError, RasterioIOError
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 from sqlalchemy import Connection, text
 
+from etl.crs import parse_crs
 from etl.load import Load, Loader, LoadOptions, Plan, Staged
-from etl.read import parse_crs
 from etl.validate import SLOVENIA_3794
 from layers.errors import LoadError
 from layers.registry import HAZARD_CLASSES

@@ -1,31 +1,34 @@
 """Reading vector files in batches, with the CRS settled before the first row is read.
 
-Shapefiles (plain or zipped), GeoPackages, GeoJSON and CSV (WKT, x/y or lon/lat columns) are read
-by GDAL through pyogrio's Arrow stream; Parquet and GeoParquet by pyarrow. Either way the file
-arrives as GeoDataFrames of at most ``batch_size`` rows, so a large file is never held whole.
+Shapefiles (plain or zipped, anywhere in the zip), GeoPackages, GeoJSON and CSV (WKT, x/y or
+lon/lat columns; gzipped too) are read by GDAL through pyogrio's Arrow stream; Parquet and
+GeoParquet by pyarrow. Either way the file arrives in batches of at most ``batch_size`` rows, so
+a large file is never held whole, and a row whose text or geometry cannot be read is named with
+the reason, for the checks to refuse that row only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
 import numpy as np
 import pyarrow.parquet as pq
 import pyogrio
+import pyogrio.raw
 import shapely
 from pyproj import CRS
-from pyproj.exceptions import CRSError
 
+from etl.containers import Located, locate
+from etl.crs import settle_crs
+from etl.encodings import shapefile_encoding, undecodable_rows
+from etl.shapes import parse_wkb
 from layers.errors import LoadError
 
-# Slovenian authorities wrote shapefiles in Windows-1250 long before .cpg files existed.
-DEFAULT_SHAPEFILE_ENCODING = "cp1250"
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 CSV_OPTIONS = {  # GDAL's CSV driver: where the geometry may be, under the names people use
     "GEOM_POSSIBLE_NAMES": "wkt,geometry,geom,the_geom",
@@ -51,21 +54,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def parse_crs(value: str, path: Path, layer: str) -> CRS:
-    """The CRS named by ``value`` (``EPSG:3794``, ``3794``, WKT), or a clear error."""
-    try:
-        return CRS.from_user_input(int(value) if value.isdigit() else value)
-    except CRSError:
-        raise LoadError(
-            path,
-            layer,
-            f"--crs {value!r} is not a coordinate system",
-            f"--crs {value!r} ni koordinatni sistem",
-            "give an EPSG code such as EPSG:3794 or EPSG:3912",
-            "podajte kodo EPSG, npr. EPSG:3794 ali EPSG:3912",
-        ) from None
-
-
 def unreadable(path: Path, layer: str, exc: Exception) -> LoadError:
     """The error for a file that GDAL or Arrow cannot read, quoting what they raised."""
     return LoadError(
@@ -78,20 +66,17 @@ def unreadable(path: Path, layer: str, exc: Exception) -> LoadError:
     )
 
 
-def settle_crs(given: str | None, in_file: str | None, path: Path, layer: str) -> CRS:
-    """The CRS given with --crs, else the file's own; a file with neither is refused."""
-    if given:
-        return parse_crs(given, path, layer)
-    if in_file:
-        return CRS.from_user_input(in_file)
-    raise LoadError(
-        path,
-        layer,
-        "has no coordinate system",
-        "nima koordinatnega sistema",
-        "pass --crs EPSG:3794 (or EPSG:3912 for D48/GK data) or add a .prj",
-        "podajte --crs EPSG:3794 (ali EPSG:3912 za D48/GK) ali dodajte .prj",
-    )
+@dataclass
+class Batch:
+    """Some features of a file, as read.
+
+    ``wkb`` is their geometry's WKB as read (None where Parquet held WKT, or GDAL made a curve
+    straight); ``problems`` says, for the rows that cannot be loaded as read, why.
+    """
+
+    frame: gpd.GeoDataFrame
+    wkb: np.ndarray | None
+    problems: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,21 +86,22 @@ class Source:
     path: Path
     layer: str
     crs: CRS
+    located: Located | None = None  # where GDAL reads it; None for Parquet
     source_layer: str | None = None
     encoding: str | None = None
     where: str | None = None
     parquet_geometry: str | None = None
     gdal_options: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # for the report: what was taken as what
+    stroked: int = 0  # curved geometries GDAL made of straight segments
 
     @property
     def crs_name(self) -> str:
         """The CRS as the catalogue records it: its authority code (``EPSG:3794``) if any."""
         return self.crs.to_string()
 
-    def batches(
-        self, size: int = BATCH_SIZE
-    ) -> Iterator[tuple[gpd.GeoDataFrame, np.ndarray | None]]:
-        """The features, ``size`` at a time, each batch with its geometries' WKB as read (or None).
+    def batches(self, size: int = BATCH_SIZE) -> Iterator[Batch]:
+        """The features, ``size`` at a time.
 
         The WKB is sent to the database as it came wherever the checks leave a shape unchanged,
         which saves encoding every geometry again.
@@ -128,33 +114,68 @@ class Source:
         except Exception as exc:  # GDAL and Arrow raise many types; all mean the file is broken
             raise unreadable(self.path, self.layer, exc) from exc
 
-    def _gdal_batches(self, size: int) -> Iterator[tuple[gpd.GeoDataFrame, np.ndarray]]:
+    def _gdal_batches(self, size: int) -> Iterator[Batch]:
         with pyogrio.open_arrow(
-            self.path,
+            self.located.gdal_path,
             layer=self.source_layer,
             encoding=self.encoding,
             where=self.where,
             batch_size=size,
+            return_fids=True,
             use_pyarrow=True,
             **self.gdal_options,
         ) as (meta, stream):
             name = meta["geometry_name"] or "wkb_geometry"
             for batch in stream:
+                batch, problems = undecodable_rows(batch, self.encoding or "UTF-8")
                 frame = batch.to_pandas()
+                fids = frame.pop(meta["fid_column"]).to_numpy()
                 wkb = frame.pop(name).to_numpy()
-                yield gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs=self.crs), wkb
+                parsed = parse_wkb(wkb)
+                if len(parsed.curved):
+                    wkb = wkb.copy()
+                    wkb[parsed.curved] = self._stroked(fids[parsed.curved])
+                    parsed.geometry[parsed.curved] = shapely.from_wkb(wkb[parsed.curved])
+                    self.stroked += len(parsed.curved)
+                frame = gpd.GeoDataFrame(frame, geometry=parsed.geometry, crs=self.crs)
+                yield Batch(frame, wkb, {**parsed.problems, **problems})
 
-    def _parquet_batches(self, size: int) -> Iterator[tuple[gpd.GeoDataFrame, np.ndarray | None]]:
+    def _stroked(self, fids: np.ndarray) -> np.ndarray:
+        """The WKB of these features with their curves made of straight segments, by GDAL."""
+        read = pyogrio.raw.read(
+            self.located.gdal_path,
+            layer=self.source_layer,
+            fids=fids,
+            columns=[],
+            **self.gdal_options,
+        )
+        return read[2]
+
+    def _parquet_batches(self, size: int) -> Iterator[Batch]:
         for batch in pq.ParquetFile(self.path).iter_batches(batch_size=size):
             frame = batch.to_pandas()
             values = frame.pop(self.parquet_geometry).to_numpy()
-            text = len(values) and isinstance(values[0], str)
-            geometry = shapely.from_wkt(values) if text else shapely.from_wkb(values)
-            yield gpd.GeoDataFrame(frame, geometry=geometry, crs=self.crs), None if text else values
+            if len(values) and isinstance(values[0], str):
+                frame = gpd.GeoDataFrame(frame, geometry=shapely.from_wkt(values), crs=self.crs)
+                yield Batch(frame, None)
+                continue
+            parsed = parse_wkb(values)
+            frame = gpd.GeoDataFrame(frame, geometry=parsed.geometry, crs=self.crs)
+            yield Batch(frame, values, parsed.problems)
 
 
-def _choose_source_layer(path: Path, layer: str, source_layer: str | None) -> str | None:
-    names = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+def _choose_source_layer(located: Located, layer: str, source_layer: str | None) -> str | None:
+    path = located.path
+    names = [str(name) for name in pyogrio.list_layers(located.gdal_path)[:, 0]]
+    if not names:
+        raise LoadError(
+            path,
+            layer,
+            "holds no layer",
+            "ne vsebuje nobenega sloja",
+            "check that this is the right file",
+            "preverite, da je to prava datoteka",
+        )
     if source_layer is not None and source_layer not in names:
         raise LoadError(
             path,
@@ -176,21 +197,18 @@ def _choose_source_layer(path: Path, layer: str, source_layer: str | None) -> st
     return source_layer
 
 
-def _shapefile_encoding(path: Path, encoding: str | None) -> str | None:
-    """cp1250 for a shapefile without .cpg (also inside a zip); the given one always wins."""
-    if encoding:
-        return encoding
-    if path.suffix.lower() == ".shp":
-        return None if path.with_suffix(".cpg").exists() else DEFAULT_SHAPEFILE_ENCODING
-    if path.suffix.lower() == ".zip":
-        names = [n.lower() for n in zipfile.ZipFile(path).namelist()]
-        has_shapefile = any(n.endswith(".shp") for n in names)
-        return (
-            DEFAULT_SHAPEFILE_ENCODING
-            if has_shapefile and not any(n.endswith(".cpg") for n in names)
-            else None
-        )
-    return None
+def _text_encoding(located: Located, given: str | None) -> tuple[str | None, str | None]:
+    """The encoding to read text in (None: GDAL's, UTF-8) and a note if a .cpg was ignored."""
+    if given:
+        return given, None
+    if located.suffix != ".shp":
+        return None, None
+    cpg = located.sidecar(".cpg")
+    return shapefile_encoding(
+        None if cpg is None else cpg.decode("latin-1"),
+        located.sidecar(".dbf") or b"",
+        str(PurePosixPath(located.name).with_suffix(".cpg")),
+    )
 
 
 def _open_gdal(
@@ -201,10 +219,10 @@ def _open_gdal(
     source_layer: str | None,
     where: str | None,
 ) -> Source:
-    csv = path.suffix.lower() == ".csv"
-    options = CSV_OPTIONS if csv else {}
-    source_layer = _choose_source_layer(path, layer, source_layer)
-    info = pyogrio.read_info(path, layer=source_layer, **options)
+    located, source_layer = locate(path, layer, source_layer)
+    options = CSV_OPTIONS if located.suffix == ".csv" else {}
+    source_layer = _choose_source_layer(located, layer, source_layer)
+    info = pyogrio.read_info(located.gdal_path, layer=source_layer, **options)
     if info["geometry_type"] is None:
         raise LoadError(
             path,
@@ -215,23 +233,27 @@ def _open_gdal(
             "shapefile potrebuje .shp; CSV potrebuje stolpce WKT, x/y ali lon/lat",
         )
     file_crs = info["crs"]
-    if csv and file_crs is None and LONLAT_NAMES & {n.lower() for n in _csv_header(path)}:
+    if options and file_crs is None and LONLAT_NAMES & _csv_columns(located, source_layer):
         file_crs = "EPSG:4326"  # columns named lon/lat hold WGS 84 degrees by convention
-    resolved = settle_crs(crs, file_crs, path, layer)
+    encoding, note = _text_encoding(located, encoding)
     return Source(
         path,
         layer,
-        resolved,
+        settle_crs(crs, file_crs, path, layer),
+        located,
         source_layer,
-        _shapefile_encoding(path, encoding),
+        encoding,
         where,
         gdal_options=options,
+        notes=[note] if note else [],
     )
 
 
-def _csv_header(path: Path) -> list[str]:
-    with path.open(encoding="utf-8-sig", errors="replace") as handle:
-        return [name.strip().strip('"') for name in handle.readline().split(",")]
+def _csv_columns(located: Located, source_layer: str | None) -> set[str]:
+    """The lower-cased names of a CSV's columns, those holding coordinates included."""
+    options = {**CSV_OPTIONS, "KEEP_GEOM_COLUMNS": "YES"}
+    info = pyogrio.read_info(located.gdal_path, layer=source_layer, **options)
+    return {str(name).lower() for name in info["fields"]}
 
 
 def _open_parquet(path: Path, layer: str, crs: str | None) -> Source:
@@ -273,9 +295,11 @@ def open_source(
         The CRS to assume; it overrides the file's own, which is needed when that one is wrong
         or missing.
     encoding
-        Attribute encoding; shapefiles without a ``.cpg`` default to cp1250.
+        Attribute encoding; a shapefile's is otherwise its ``.cpg``, its language driver, or
+        cp1250 (``etl.encodings``).
     source_layer
-        Which layer of a multi-layer file (GeoPackage) to read.
+        Which layer of a multi-layer file (GeoPackage) to read, or which file of a zip that
+        holds several.
     where
         An OGR SQL filter on source attributes, e.g. ``OB_ID = 96``.
     """

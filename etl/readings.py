@@ -30,8 +30,9 @@ from tqdm import tqdm
 
 from etl import pgcopy
 from etl.load import Load, Loader, LoadOptions, LoadReport, Plan, Staged
+from etl.mapping import FieldMap, map_columns
 from etl.rejects import write_table_rejects
-from etl.validate import map_columns, to_numbers
+from etl.validate import to_numbers
 from layers.catalog import NEW_READINGS
 from layers.errors import LoadError
 from layers.sensor_kinds import sensor_kinds
@@ -145,7 +146,7 @@ def stage(
         tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar,
     ):
         copy.write(pgcopy.HEADER)
-        for batch in source_batches(path, spec):
+        for batch in source_batches(path, spec, options.fields):
             good, refused = check_batch(batch, sensors, now)
             copy.write(copy_rows(good))
             keys.append(pair_hashes(good))
@@ -187,26 +188,28 @@ def known_sensors(conn: Connection) -> pd.DataFrame:
     return frame
 
 
-def source_batches(path: Path, spec: LayerSpec) -> Iterator[pd.DataFrame]:
+def source_batches(path: Path, spec: LayerSpec, fields: FieldMap) -> Iterator[pd.DataFrame]:
     """The file in batches with columns ``row``, sensor, observed_at, value.
+
+    Columns are found by their names or as ``fields`` says (``--map``, ``--set``).
 
     ``row`` is the line in a CSV file (the header is line 1), the 1-based row in Parquet. A CSV
     line that cannot be split into the header's fields comes as a row with ``broken`` text.
     """
     if path.suffix.lower() == ".parquet":
         parquet = pq.ParquetFile(path)
-        mapping = map_columns(parquet.schema_arrow.names, spec, path)
+        mapping = map_columns(parquet.schema_arrow.names, spec, path, fields)
         first = 1
         for batch in parquet.iter_batches(PARQUET_BATCH_ROWS, columns=list(mapping.values())):
             rows = np.arange(first, first + batch.num_rows)
-            yield _named(batch.to_pandas(), mapping, rows)
+            yield _named(batch.to_pandas(), mapping, rows, fields)
             first += batch.num_rows
         return
     with path.open("rb") as head:
         header = head.readline().decode("utf-8-sig", errors="replace")
     delimiter = ";" if header.count(";") > header.count(",") else ","  # Slovenian Excel writes ;
     names = [n.strip().strip('"') for n in header.strip().split(delimiter)]
-    mapping = map_columns(names, spec, path)
+    mapping = map_columns(names, spec, path, fields)
     broken: list[tuple[int, str]] = []
 
     def keep_broken(row: pacsv.InvalidRow) -> str:
@@ -229,14 +232,17 @@ def source_batches(path: Path, spec: LayerSpec) -> Iterator[pd.DataFrame]:
         lines = np.arange(line, line + batch.num_rows + len(skipped))
         lines = lines[~np.isin(lines, skipped)][: batch.num_rows]
         line = int(lines[-1]) + 1 if len(lines) else line + len(skipped)
-        yield _named(batch.to_pandas(), mapping, lines)
+        yield _named(batch.to_pandas(), mapping, lines, fields)
         if broken:
             yield pd.DataFrame({"row": [n for n, _ in broken], "broken": [t for _, t in broken]})
             broken.clear()
 
 
-def _named(frame: pd.DataFrame, mapping: dict[str, str], rows: np.ndarray) -> pd.DataFrame:
+def _named(
+    frame: pd.DataFrame, mapping: dict[str, str], rows: np.ndarray, fields: FieldMap
+) -> pd.DataFrame:
     frame = frame.rename(columns={source: target for target, source in mapping.items()})
+    frame = frame.assign(**fields.constants)
     frame.insert(0, "row", rows)
     return frame
 

@@ -32,8 +32,14 @@ def refuse_empty_load(report: LoadReport) -> None:
         report.layer,
         f"no feature could be loaded ({report.rejected} rejected; {reasons})",
         f"nobenega elementa ni bilo mogoče naložiti ({report.rejected} zavrnjenih; {reasons})",
-        f"fix the rows listed with their reasons in {report.rejects_file}",
-        f"popravite vrstice, naštete z razlogi v {report.rejects_file}",
+        *(
+            (
+                f"fix the rows listed with their reasons in {report.rejects_file}",
+                f"popravite vrstice, naštete z razlogi v {report.rejects_file}",
+            )
+            if report.rejects_file
+            else ("fix the rows for the reasons above", "popravite vrstice iz navedenih razlogov")
+        ),
     )
 
 
@@ -61,7 +67,6 @@ def write_summary(report: LoadReport, path: Path, rejects: Path) -> None:
     summary = {
         "file": str(report.path),
         "layer": report.layer,
-        "dry_run": report.dry_run,
         "loaded": report.loaded,
         "rejected": report.rejected,
         "repaired": report.repaired,

@@ -46,29 +46,6 @@ class Prepared:
     flattened: int = 0  # rows whose Z or M values were dropped
 
 
-def map_columns(columns: list[str], spec: LayerSpec, path: Path) -> dict[str, str]:
-    """Return ``{target column: source column}``; refuse a file missing a required field."""
-    by_lower = {str(c).lower(): c for c in columns}
-    mapping, missing = {}, []
-    for fld in spec.loaded_fields:
-        names = (fld.name, *fld.aliases)
-        source = next((by_lower[n.lower()] for n in names if n.lower() in by_lower), None)
-        if source is not None:
-            mapping[fld.name] = source
-        elif fld.required:
-            missing.append(f"{fld.name} (or {', '.join(fld.aliases)})" if fld.aliases else fld.name)
-    if missing:
-        raise LoadError(
-            path,
-            spec.id,
-            f"required fields missing: {'; '.join(missing)}",
-            f"manjkajo obvezna polja: {'; '.join(missing)}",
-            "rename the source columns or add them",
-            "preimenujte ali dodajte stolpce",
-        )
-    return mapping
-
-
 def _is_text(values: pd.Series) -> bool:
     """Text, or text mixed with other values; not a column of dates a driver read as dates."""
     if values.dtype != object:
@@ -203,6 +180,13 @@ def _keep_kind(geom: shapely.Geometry, kind: str) -> shapely.Geometry:
     return shapely.union_all(parts) if parts else EMPTY
 
 
+def _why_unusable(shape: shapely.Geometry | None, repaired: bool, kind: str) -> str:
+    if repaired:  # a ring of three points, a polygon of no area: GEOS says what is wrong
+        why = shapely.is_valid_reason(shape).split("[")[0].strip().lower()
+        return f"geometry is degenerate ({why}), and no {kind} is left when it is repaired"
+    return f"geometry null, empty or not {kind}"
+
+
 def check_extent(geometry: np.ndarray, source_crs: str, spec: LayerSpec, path: Path) -> np.ndarray:
     """Refuse a file whose features mostly land outside Slovenia; return the outliers' mask.
 
@@ -244,10 +228,12 @@ def prepare(
     path: Path,
     mapping: dict[str, str],
     original_wkb: np.ndarray | None = None,
+    problems: dict[int, str] | None = None,
 ) -> Prepared:
     """Convert and check one batch for ``spec``; geometry ends in the storage SRID.
 
-    ``original_wkb`` is the batch's geometry as read, reused for the shapes left unchanged.
+    ``original_wkb`` is the batch's geometry as read, reused for the shapes left unchanged;
+    ``problems`` gives the rows already known unloadable (by position) and why.
     """
     source_crs = frame.crs.to_string()
     frame = frame.reset_index(drop=True)
@@ -259,20 +245,26 @@ def prepare(
     reprojected = frame.crs.to_epsg() != spec.srid
     if reprojected:
         geometry = gpd.GeoSeries(geometry, crs=frame.crs).to_crs(spec.srid).to_numpy().copy()
-    present = ~(shapely.is_missing(geometry) | shapely.is_empty(geometry))
+    problems = problems or {}
+    flagged = np.zeros(len(frame), dtype=bool)
+    flagged[list(problems)] = True
+    present = ~(shapely.is_missing(geometry) | shapely.is_empty(geometry)) & ~flagged
     outside = np.zeros(len(frame), dtype=bool)
     outside[present] = check_extent(geometry[present], source_crs, spec, path)
-    rejects = [(int(i), "geometry outside Slovenia") for i in np.flatnonzero(outside)]
+    rejects = list(problems.items())
+    rejects += [(int(i), "geometry outside Slovenia") for i in np.flatnonzero(outside)]
     checked = present & ~outside
     repaired = np.zeros(len(frame), dtype=bool)
-    unusable = ~present
+    unusable = ~present & ~flagged
+    as_read = geometry.copy()
     geometry[checked], repaired[checked], unusable[checked] = repair_geometry(
         geometry[checked], spec.geometry
     )
     rejects += [
-        (int(i), f"geometry null, empty or not {spec.geometry}") for i in np.flatnonzero(unusable)
+        (int(i), _why_unusable(as_read[i], repaired[i], spec.geometry))
+        for i in np.flatnonzero(unusable)
     ]
-    rows, row_rejects = convert_rows(frame.loc[~unusable & ~outside], spec, mapping)
+    rows, row_rejects = convert_rows(frame.loc[checked & ~unusable], spec, mapping)
     accepted = rows.index.to_numpy(dtype=int)
     return Prepared(
         rows=rows,

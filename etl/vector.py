@@ -10,16 +10,21 @@ from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
+import shapely
 from sqlalchemy import Connection
 from tqdm import tqdm
 
 from etl.load import Load, Loader, LoadOptions, LoadReport, Plan, Staged
+from etl.mapping import describe, map_columns, with_constants
 from etl.read import Source, open_source
 from etl.rejects import write_rejects
 from etl.stage import Stage, copy_rows
-from etl.validate import map_columns, prepare
+from etl.validate import Prepared, prepare
 from layers.errors import LoadError
 from layers.spec import LayerSpec
+
+PREVIEW_ROWS = 5
 
 
 def plan_load(path: Path, spec: LayerSpec, options: LoadOptions) -> Plan:
@@ -70,11 +75,16 @@ def stream_into_stage(
     mapping = None
     offset = 0
     with tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar:
-        for batch, wkb in source.batches():
-            mapping = mapping or map_columns(
-                list(batch.columns.drop(batch.geometry.name)), spec, source.path
-            )
-            prepared = prepare(batch, spec, source.path, mapping, wkb)
+        for batch in source.batches():
+            frame = batch.frame
+            if mapping is None:
+                columns = list(frame.columns.drop(frame.geometry.name))
+                mapping = map_columns(columns, spec, source.path, options.fields)
+                report.mapping = describe(mapping, options.fields)
+            read, read_mapping = with_constants(frame, mapping, options.fields)
+            prepared = prepare(read, spec, source.path, read_mapping, batch.wkb, batch.problems)
+            if report.preview is None:
+                report.preview = preview(prepared)
             stage.write(copy_rows(spec, prepared))
             report.loaded += len(prepared.rows)
             report.repaired += prepared.repaired
@@ -82,12 +92,26 @@ def stream_into_stage(
             if prepared.rejects:
                 report.rejected += len(prepared.rejects)
                 report.reasons.update(reason.split(":")[0] for _, reason in prepared.rejects)
-                kept = batch.iloc[[i for i, _ in prepared.rejects]].copy()
+                kept = frame.iloc[[i for i, _ in prepared.rejects]].copy()
                 kept["reject_reason"] = [reason for _, reason in prepared.rejects]
                 kept.index += offset
                 rejected_rows.append(kept)
-            offset += len(batch)
-            bar.update(len(batch))
+            offset += len(frame)
+            bar.update(len(frame))
+    report.notes += source.notes
+    if source.stroked:
+        report.notes.append(
+            f"note: {source.stroked} curved geometries were made of straight segments by GDAL"
+        )
+
+
+def preview(prepared: Prepared, rows: int = PREVIEW_ROWS) -> pd.DataFrame:
+    """The first rows as they load: the fields' values and the geometry as (shortened) WKT."""
+    shown = prepared.rows.head(rows).copy()
+    shown["geometry"] = [
+        shapely.to_wkt(g, rounding_precision=1)[:60] for g in prepared.geometry[: len(shown)]
+    ]
+    return shown.reset_index(drop=True)
 
 
 LOADER = Loader(plan=plan_load, stage=stage_load)
