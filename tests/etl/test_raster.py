@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,9 @@ NODATA = -9999.0
 DEPTHS = np.array([[0.2, 1.0], [2.0, NODATA]], dtype="float32")
 
 
-def write_tif(path: Path, data: np.ndarray, crs="EPSG:3794", transform=None, nodata=NODATA):
+def write_tif(
+    path: Path, data: np.ndarray, crs="EPSG:3794", transform=None, nodata=NODATA, **layout
+):
     bands = data if data.ndim == 3 else data[np.newaxis]
     with rasterio.open(
         path,
@@ -35,6 +39,7 @@ def write_tif(path: Path, data: np.ndarray, crs="EPSG:3794", transform=None, nod
         crs=crs,
         transform=transform or from_origin(*ORIGIN, CELL, CELL),
         nodata=nodata,
+        **layout,
     ) as out:
         out.write(bands)
     return path
@@ -206,3 +211,103 @@ def test_the_command_line_loads_a_scenario_and_prints_its_hectares(
     assert "Q100 velika: 1.0 ha" in out and "3 loaded" in out
     assert main(["load", str(path), "--layer", "flood_hazard"]) == 2
     assert "--scenario Q10" in capsys.readouterr().err
+
+
+def tiled_tif(path: Path, depths: np.ndarray) -> Path:
+    """``depths`` as a tiled, compressed GeoTIFF of one-metre cells in Ptuj."""
+    return write_tif(
+        path,
+        depths,
+        transform=from_origin(*ORIGIN, 1.0, 1.0),
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        compress="deflate",
+    )
+
+
+def sparse_tif(path: Path, side: int, cell: float, **blocks) -> rasterio.io.DatasetWriter:
+    """A square GeoTIFF, open for writing, whose tiles take no space until written."""
+    return rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=side,
+        width=side,
+        count=1,
+        dtype="float32",
+        crs="EPSG:3794",
+        transform=from_origin(560_000, 150_000, cell, cell),
+        nodata=NODATA,
+        tiled=True,
+        sparse_ok=True,
+        **blocks,
+    )
+
+
+def test_a_raster_of_many_windows_gives_each_class_all_its_cells(database, tmp_path):
+    """Read a window at a time, zones are cut at window edges but lose and double no cell."""
+    depths = np.full((300, 5000), 0.2, dtype="float32")  # three windows across
+    depths[100:200, 1000:4500] = 1.0
+    depths[:, 4900:] = NODATA
+    report = load(database, tiled_tif(tmp_path / "q100.tif", depths))
+    found = zones(database, "Q100")
+    assert found["srednja"][0] == pytest.approx(100 * 3500)
+    assert found["majhna"][0] == pytest.approx(300 * 4900 - 100 * 3500)
+    assert found["srednja"][1:] == pytest.approx((ORIGIN[0] + 2750, ORIGIN[1] - 150), abs=0.01)
+    assert "Q100 srednja: 35.0 ha" in report.notes
+
+
+def damaged(tmp_path: Path, name: str, cut_short: bool) -> Path:
+    """A GeoTIFF whose second row of tiles is overwritten with zeros, or cut off."""
+    depths = np.random.default_rng(1).uniform(0.1, 2.0, (512, 512)).astype("float32")
+    good = tiled_tif(tmp_path / f"whole_{name}", depths)
+    with rasterio.open(good) as src:
+        offset = int(src.get_tag_item("BLOCK_OFFSET_0_1", "TIFF", bidx=1))
+    data = bytearray(good.read_bytes())
+    if cut_short:
+        data = data[:offset]
+    else:
+        data[offset : offset + 200] = bytes(200)
+    (tmp_path / name).write_bytes(bytes(data))
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("cut_short", [False, True], ids=["damaged", "truncated"])
+def test_a_damaged_or_truncated_raster_is_refused_naming_where(database, tmp_path, cut_short):
+    path = damaged(tmp_path, "poskodovan.tif", cut_short)
+    refused(database, tmp_path, path, "cannot be read")
+    with pytest.raises(LoadError, match=r"rows 1–512 cannot be read .*TIFFReadEncodedTile"):
+        load(database, path)
+
+
+def test_a_raster_declaring_an_absurd_size_is_refused_before_it_is_read(database, tmp_path):
+    path = tmp_path / "ogromen.tif"
+    with sparse_tif(path, 500_000, 0.5, blockxsize=4096, blockysize=4096):
+        pass  # a small file claiming 2.5e11 cells
+    refused(database, tmp_path, path, "declares 500,000 × 500,000 cells")
+
+
+def test_a_raster_larger_than_the_memory_it_may_use_loads_a_window_at_a_time(database, tmp_path):
+    """16,000² cells: 2 GiB as depths held whole; read a window at a time it needs far less."""
+    path = tmp_path / "velik.tif"
+    side = 16_000
+    with sparse_tif(path, side, 1.0) as out:  # dry tiles are not written: the file stays small
+        out.write(np.full((512, side), 0.7, dtype="float32"), 1, window=((8_000, 8_512), (0, side)))
+    measure = (
+        "import resource, subprocess, sys;"
+        "run = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
+        "print(run.stdout, run.stderr, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    load_command = [sys.executable, "-m", "etl", "load", str(path), "--layer", "flood_hazard"]
+    run = subprocess.run(
+        [sys.executable, "-c", measure, *load_command, "--scenario", "Q100", "--dry-run"],
+        capture_output=True,
+        text=True,
+        env=database.environment(),
+        timeout=600,
+        check=True,
+    )
+    assert "Q100 srednja: 819.2 ha" in run.stdout, run.stdout  # 512 × 16,000 m²
+    peak_mib = int(run.stdout.split()[-1]) / 1024
+    assert peak_mib < 700, f"peak {peak_mib:.0f} MiB"  # 7.3 GiB read whole
