@@ -41,11 +41,13 @@ def encoding_named(text: str) -> str | None:
     """The encoding a ``.cpg`` names, as GDAL spells it (``CP1250``, ``UTF-8``), or None.
 
     Accepts the spellings found in the wild: ``ANSI 1250``, ``1250``, ``cp1250``,
-    ``windows-1250``, ``UTF-8``, ``65001``, ``88591``, ``ISO 8859-2``, ``latin2``.
+    ``windows-1250``, ``UTF-8``, ``65001``, ``88591``, ``28592``, ``ISO 8859-2``, ``latin2``.
     """
-    compact = re.sub(r"[\s_.-]", "", text.lstrip("\ufeff").lower())
+    compact = re.sub(r"[\s_.-]", "", text.lower())
     if compact in ("utf8", "65001"):
         return "UTF-8"
+    if match := re.fullmatch(r"2859([1-9])|2860([35])", compact):  # Windows' ids of ISO 8859
+        return f"ISO-8859-{match[1] or int(match[2]) + 10}"
     if match := re.fullmatch(r"(?:iso)?8859(\d{1,2})", compact):
         return f"ISO-8859-{int(match[1])}" if 1 <= int(match[1]) <= 16 else None
     if match := re.fullmatch(r"latin([12])", compact):
@@ -74,8 +76,9 @@ def shapefile_encoding(cpg: str | None, dbf_header: bytes, cpg_name: str) -> tup
     )
 
 
-def undecodable_rows(batch: pa.RecordBatch, encoding: str) -> tuple[pa.RecordBatch, dict]:
-    """The batch with text that is no valid UTF-8 made readable, and those rows' reasons.
+def undecodable_rows(batch: pa.RecordBatch, encoding: str, fix: str) -> tuple[pa.RecordBatch, dict]:
+    """The batch with text that is no valid UTF-8 made readable, and those rows' reasons
+    (each ending with ``fix``, what to do about it).
 
     GDAL hands text on as UTF-8; bytes that are not mean the file's text is not in the
     encoding it was read as. Such a value is kept in the rejects file with the bytes that
@@ -88,12 +91,12 @@ def undecodable_rows(batch: pa.RecordBatch, encoding: str) -> tuple[pa.RecordBat
             try:
                 column.validate(full=True)
             except pa.ArrowInvalid:
-                column = _mended(column, name, encoding, reasons)
+                column = _mended(column, name, f"is not {encoding} text ({fix})", reasons)
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, schema=batch.schema), reasons
 
 
-def _mended(column: pa.Array, name: str, encoding: str, reasons: dict[int, str]) -> pa.Array:
+def _mended(column: pa.Array, name: str, why: str, reasons: dict[int, str]) -> pa.Array:
     binary = pa.large_binary() if pa.types.is_large_string(column.type) else pa.binary()
     values = []
     for row, raw in enumerate(column.view(binary).to_pylist()):
@@ -101,7 +104,5 @@ def _mended(column: pa.Array, name: str, encoding: str, reasons: dict[int, str])
             values.append(None if raw is None else raw.decode("utf-8"))
         except UnicodeDecodeError:
             values.append(raw.decode("utf-8", errors="replace"))
-            reasons.setdefault(
-                row, f"{name}: {values[-1][:40]!r} is not {encoding} text (give --encoding)"
-            )
+            reasons.setdefault(row, f"{name}: {values[-1][:40]!r} {why}")
     return pa.array(values, type=column.type)

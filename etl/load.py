@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("replace", "append")
 DEFAULT_REJECTS_DIR = ROOT / ".local" / "rejects"
+PREVIEW_ROWS = 5  # the rows a dry run shows
 # The one place a loader kind becomes code. By module name, so that rasterio (0.2 s to import)
 # is imported for a raster load only.
 LOADERS = {"vector": "etl.vector", "raster": "etl.raster", "readings": "etl.readings"}
@@ -81,7 +82,7 @@ class LoadReport:
     rejects_file: Path | None = None
     notes: list[str] = field(default_factory=list)  # what a person should know, one line each
     mapping: list[str] = field(default_factory=list)  # each field and where it was read from
-    preview: pd.DataFrame | None = None  # the first rows as they load
+    preview: pd.DataFrame | None = None  # the first PREVIEW_ROWS rows as they load
 
 
 @dataclass(frozen=True)

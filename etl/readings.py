@@ -29,8 +29,8 @@ from sqlalchemy import Connection, text
 from tqdm import tqdm
 
 from etl import pgcopy
-from etl.load import Load, Loader, LoadOptions, LoadReport, Plan, Staged
-from etl.mapping import FieldMap, map_columns
+from etl.load import PREVIEW_ROWS, Load, Loader, LoadOptions, LoadReport, Plan, Staged
+from etl.mapping import FieldMap, describe, map_columns
 from etl.rejects import write_table_rejects
 from etl.validate import to_numbers
 from layers.catalog import NEW_READINGS
@@ -146,8 +146,11 @@ def stage(
         tqdm(unit=" rows", desc=spec.id, disable=not options.progress, mininterval=0.5) as bar,
     ):
         copy.write(pgcopy.HEADER)
-        for batch in source_batches(path, spec, options.fields):
+        for batch in source_batches(path, spec, options.fields, report):
             good, refused = check_batch(batch, sensors, now)
+            if report.preview is None and len(good):
+                shown = batch[batch["row"].isin(good["row_no"].head(PREVIEW_ROWS))]
+                report.preview = shown[["sensor", "observed_at", "value"]].reset_index(drop=True)
             copy.write(copy_rows(good))
             keys.append(pair_hashes(good))
             report.loaded += len(good)
@@ -188,10 +191,13 @@ def known_sensors(conn: Connection) -> pd.DataFrame:
     return frame
 
 
-def source_batches(path: Path, spec: LayerSpec, fields: FieldMap) -> Iterator[pd.DataFrame]:
+def source_batches(
+    path: Path, spec: LayerSpec, fields: FieldMap, report: LoadReport
+) -> Iterator[pd.DataFrame]:
     """The file in batches with columns ``row``, sensor, observed_at, value.
 
-    Columns are found by their names or as ``fields`` says (``--map``, ``--set``).
+    Columns are found by their names or as ``fields`` says (``--map``, ``--set``); the report
+    says which were taken.
 
     ``row`` is the line in a CSV file (the header is line 1), the 1-based row in Parquet. A CSV
     line that cannot be split into the header's fields comes as a row with ``broken`` text.
@@ -199,6 +205,7 @@ def source_batches(path: Path, spec: LayerSpec, fields: FieldMap) -> Iterator[pd
     if path.suffix.lower() == ".parquet":
         parquet = pq.ParquetFile(path)
         mapping = map_columns(parquet.schema_arrow.names, spec, path, fields)
+        report.mapping = describe(mapping, fields)
         first = 1
         for batch in parquet.iter_batches(PARQUET_BATCH_ROWS, columns=list(mapping.values())):
             rows = np.arange(first, first + batch.num_rows)
@@ -210,6 +217,7 @@ def source_batches(path: Path, spec: LayerSpec, fields: FieldMap) -> Iterator[pd
     delimiter = ";" if header.count(";") > header.count(",") else ","  # Slovenian Excel writes ;
     names = [n.strip().strip('"') for n in header.strip().split(delimiter)]
     mapping = map_columns(names, spec, path, fields)
+    report.mapping = describe(mapping, fields)
     broken: list[tuple[int, str]] = []
 
     def keep_broken(row: pacsv.InvalidRow) -> str:

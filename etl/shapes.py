@@ -1,15 +1,19 @@
-"""Geometries from WKB, a batch at a time, and the rows whose geometry cannot be read, with why.
+"""Geometries from WKB or WKT, a batch at a time, and the rows whose geometry cannot be read, with why.
 
 A batch is parsed whole (the fast path). Only when that fails is it parsed row by row, so that
-one unclosed ring refuses its row and not the file, a curve is sent back to GDAL to be made of
-straight segments, and a 3-D surface (a TIN, a multipatch) is refused by name.
+one unclosed ring refuses its row and not the file, a curve is made of straight segments by
+GDAL (GEOS reads no curves), and a 3-D surface (a TIN, a multipatch) is refused by name.
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+import pyogrio.raw
 import shapely
 
 # ISO WKB geometry types that no layer holds (a multipatch arrives from GDAL as these)
@@ -31,11 +35,14 @@ GEOS_REASONS = {  # what GEOS says of a broken shape, as a reason a person under
 
 @dataclass
 class Parsed:
-    """A batch's geometries (None where unreadable) and what became of the odd ones."""
+    """A batch's geometries (None where unreadable), their WKB with curves made straight, and
+    why the unreadable ones are.
+    """
 
     geometry: np.ndarray
+    wkb: np.ndarray | None
     problems: dict[int, str] = field(default_factory=dict)  # row: why its geometry is None
-    curved: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # rows to stroke
+    straightened: int = 0  # curves GDAL made of straight segments
 
 
 def wkb_type(wkb: bytes | None) -> int:
@@ -47,27 +54,73 @@ def wkb_type(wkb: bytes | None) -> int:
 
 
 def parse_wkb(wkb: np.ndarray) -> Parsed:
-    """Parse a batch's WKB; rows that cannot be parsed are named in ``problems`` or ``curved``."""
+    """Parse a batch's WKB: curves straightened, the rows that cannot be parsed named."""
     try:
-        return Parsed(shapely.from_wkb(wkb))
+        return Parsed(shapely.from_wkb(wkb), wkb)
     except (shapely.errors.ShapelyError, NotImplementedError):
         pass
     types = np.array([wkb_type(w) for w in wkb], dtype=int)
-    odd = np.isin(types, list(SURFACES) + list(CURVES))
+    curved = np.flatnonzero(np.isin(types, list(CURVES)))
+    if len(curved):
+        wkb = wkb.copy()
+        wkb[curved] = straightened(wkb[curved])
+        types[curved] = 0  # read below with the rest
+    surfaces = np.isin(types, list(SURFACES))
     geometry = np.full(len(wkb), None, dtype=object)
-    geometry[~odd] = shapely.from_wkb(wkb[~odd], on_invalid="ignore")
+    geometry[~surfaces] = shapely.from_wkb(wkb[~surfaces], on_invalid="ignore")
     problems = {
         int(i): f"geometry is a {SURFACES[types[i]]}, a 3-D surface no layer holds"
-        for i in np.flatnonzero(np.isin(types, list(SURFACES)))
+        for i in np.flatnonzero(surfaces)
     }
-    for i in np.flatnonzero(~odd & (types > 0) & shapely.is_missing(geometry)):
-        problems[int(i)] = _why_unreadable(wkb[i])
-    return Parsed(geometry, problems, np.flatnonzero(np.isin(types, list(CURVES))))
+    for i in np.flatnonzero(~surfaces & shapely.is_missing(geometry)):
+        if wkb[i] is not None:
+            problems[int(i)] = _why_unreadable(shapely.from_wkb, wkb[i])
+    return Parsed(geometry, wkb, problems, len(curved))
 
 
-def _why_unreadable(wkb: bytes) -> str:
+def parse_wkt(wkt: np.ndarray) -> Parsed:
+    """Parse a batch's WKT (a plain Parquet file's); the rows that cannot be parsed named.
+
+    A curve in WKT is refused: only GDAL's formats are read with their curves made straight.
+    """
     try:
-        shapely.from_wkb(wkb)
+        return Parsed(shapely.from_wkt(wkt), None)
+    except (shapely.errors.ShapelyError, NotImplementedError):
+        pass
+    geometry = shapely.from_wkt(wkt, on_invalid="ignore")
+    problems = {
+        int(i): _why_unreadable(shapely.from_wkt, wkt[i])
+        for i in np.flatnonzero(shapely.is_missing(geometry))
+        if wkt[i] is not None
+    }
+    return Parsed(geometry, None, problems)
+
+
+def straightened(wkb: np.ndarray) -> np.ndarray:
+    """The WKB of curved geometries made of straight segments, by GDAL.
+
+    GDAL straightens curves as it reads features; the curves are written to a GeoPackage of
+    their own and read back, which works whatever format they came in.
+    """
+    with tempfile.TemporaryDirectory(prefix="etl-curves-") as folder:
+        path = Path(folder) / "curves.gpkg"
+        pyogrio.raw.write(
+            path,
+            geometry=wkb,
+            field_data=[],
+            fields=[],
+            geometry_type="Unknown",
+            crs=None,
+            driver="GPKG",
+        )
+        return pyogrio.raw.read(path)[2]
+
+
+def _why_unreadable(parse: Callable[[bytes | str], shapely.Geometry], value: bytes | str) -> str:
+    try:
+        parse(value)
+    except NotImplementedError:  # a curve in WKT
+        return "geometry is a curve, which is made straight only in GeoPackage, shapefile or GML"
     except shapely.errors.ShapelyError as exc:
         message = str(exc)
         return next(

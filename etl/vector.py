@@ -15,7 +15,7 @@ import shapely
 from sqlalchemy import Connection
 from tqdm import tqdm
 
-from etl.load import Load, Loader, LoadOptions, LoadReport, Plan, Staged
+from etl.load import PREVIEW_ROWS, Load, Loader, LoadOptions, LoadReport, Plan, Staged
 from etl.mapping import describe, map_columns, with_constants
 from etl.read import Source, open_source
 from etl.rejects import write_rejects
@@ -23,8 +23,6 @@ from etl.stage import Stage, copy_rows
 from etl.validate import Prepared, prepare
 from layers.errors import LoadError
 from layers.spec import LayerSpec
-
-PREVIEW_ROWS = 5
 
 
 def plan_load(path: Path, spec: LayerSpec, options: LoadOptions) -> Plan:
@@ -83,9 +81,10 @@ def stream_into_stage(
                 report.mapping = describe(mapping, options.fields)
             read, read_mapping = with_constants(frame, mapping, options.fields)
             prepared = prepare(read, spec, source.path, read_mapping, batch.wkb, batch.problems)
-            if report.preview is None:
-                report.preview = preview(prepared)
-            stage.write(copy_rows(spec, prepared))
+            if len(prepared.rows):  # a batch of refused rows only has nothing to show or send
+                if report.preview is None:
+                    report.preview = preview(prepared)
+                stage.write(copy_rows(spec, prepared))
             report.loaded += len(prepared.rows)
             report.repaired += prepared.repaired
             report.flattened += prepared.flattened
@@ -99,9 +98,9 @@ def stream_into_stage(
             offset += len(frame)
             bar.update(len(frame))
     report.notes += source.notes
-    if source.stroked:
+    if source.straightened:
         report.notes.append(
-            f"note: {source.stroked} curved geometries were made of straight segments by GDAL"
+            f"note: {source.straightened} curved geometries were made of straight segments by GDAL"
         )
 
 

@@ -128,6 +128,25 @@ def test_readings_take_their_sensor_from_set_and_their_columns_from_map(sensors,
         "cas;PM10\n2026-11-05T10:00:00+01:00;21,5\n2026-11-05T11:00:00+01:00;23\n",
         encoding="utf-8",
     )
+    run = etl(
+        sensors,
+        "load",
+        str(path),
+        "--layer",
+        "sensor_readings",
+        "--set",
+        "sensor=ZRAK-T1",
+        "--map",
+        "observed_at=cas",
+        "--map",
+        "value=PM10",
+        "--dry-run",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "observed_at <- cas (--map)" in run.stdout and "sensor = 'ZRAK-T1' (--set)" in run.stdout
+    preview = run.stdout.split("prve vrstice:")[1]
+    assert "ZRAK-T1" in preview and "2026-11-05T10:00:00+01:00" in preview and "21,5" in preview
+    assert sensors.count("sensor_reading") == 0
     fields = FieldMap({"observed_at": "cas", "value": "PM10"}, {"sensor": "ZRAK-T1"})
     report = load_file(
         sensors.writer, path, "sensor_readings", LoadOptions(progress=False, fields=fields)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pyogrio
 import pyogrio.raw
 import pytest
@@ -88,27 +90,59 @@ def loaded(database, column: str = "location_name", table: str = "wifi_hotspot")
 # --- encodings -------------------------------------------------------------------------------
 
 
+def with_language_driver(path: Path, driver: int) -> Path:
+    dbf = bytearray(path.with_suffix(".dbf").read_bytes())
+    dbf[29] = driver
+    path.with_suffix(".dbf").write_bytes(bytes(dbf))
+    return path
+
+
+CP852_DRIVER = 0x64  # the DBF language driver of DOS Latin 2, which would garble cp1250 text
+
+
 @pytest.mark.parametrize("cpg", ["ANSI 1250", "1250", "CP1250", "windows-1250", "Windows 1250"])
 def test_every_spelling_of_windows_1250_in_a_cpg_is_understood(database, tmp_path, cpg):
-    path = shapefile(tmp_path, hotspots([NAME]))
-    path.with_suffix(".cpg").write_text(cpg, encoding="ascii")
-    assert load_file(database.writer, path, "wifi_hotspots", QUIET).loaded == 1
-    assert loaded(database)[0][0] == NAME
+    path = with_language_driver(shapefile(tmp_path, hotspots([NAME])), CP852_DRIVER)
+    path.with_suffix(".cpg").write_text(cpg, encoding="ascii")  # the .cpg wins over the driver
+    report = load_file(database.writer, path, "wifi_hotspots", QUIET)
+    assert loaded(database)[0][0] == NAME and not report.notes
 
 
-@pytest.mark.parametrize(("cpg", "encoding"), [("UTF-8", "utf-8"), ("88592", "iso-8859-2")])
+@pytest.mark.parametrize(
+    ("cpg", "encoding"),
+    [
+        ("UTF-8", "utf-8"),
+        ("\ufeffUTF-8", "utf-8"),
+        ("88592", "iso-8859-2"),
+        ("28592", "iso-8859-2"),
+    ],
+    ids=["utf-8", "utf-8 after a byte-order mark", "88592", "28592"],
+)
 def test_other_encodings_a_cpg_names_are_read_in_them(database, tmp_path, cpg, encoding):
     path = shapefile(tmp_path, hotspots([NAME]), encoding)
-    path.with_suffix(".cpg").write_text(cpg, encoding="ascii")
-    load_file(database.writer, path, "wifi_hotspots", QUIET)
+    path.with_suffix(".cpg").write_text(cpg, encoding="utf-8")
+    report = load_file(database.writer, path, "wifi_hotspots", QUIET)
+    assert loaded(database)[0][0] == NAME and not report.notes
+
+
+def test_a_shapefile_with_upper_case_suffixes_is_read_and_its_changes_seen(database, tmp_path):
+    made = shapefile(tmp_path / "made", hotspots([NAME]))
+    (made.with_suffix(".cpg")).write_text("ANSI 1250", encoding="ascii")
+    for suffix in (*SHAPEFILE_PARTS, ".cpg"):
+        shutil.copy(made.with_suffix(suffix), tmp_path / f"TOCKE{suffix.upper()}")
+    path = tmp_path / "TOCKE.SHP"
+    assert load_file(database.writer, path, "wifi_hotspots", QUIET).loaded == 1
     assert loaded(database)[0][0] == NAME
+    shapefile(tmp_path / "made", hotspots(["Mestni trg", "Vrazov trg"]))
+    shutil.copy(made.with_suffix(".dbf"), tmp_path / "TOCKE.DBF")
+    shutil.copy(made.with_suffix(".shp"), tmp_path / "TOCKE.SHP")
+    shutil.copy(made.with_suffix(".shx"), tmp_path / "TOCKE.SHX")
+    assert not load_file(database.writer, path, "wifi_hotspots", QUIET).skipped  # a new file
 
 
 def test_the_dbf_language_driver_says_the_encoding_when_there_is_no_cpg(database, tmp_path):
     path = shapefile(tmp_path, hotspots([NAME]), "cp852")  # DOS Latin 2: cp1250 would garble it
-    dbf = bytearray(path.with_suffix(".dbf").read_bytes())
-    dbf[29] = 0x64  # the language driver of code page 852
-    path.with_suffix(".dbf").write_bytes(bytes(dbf))
+    with_language_driver(path, CP852_DRIVER)
     load_file(database.writer, path, "wifi_hotspots", QUIET)
     assert loaded(database)[0][0] == NAME
 
@@ -132,6 +166,34 @@ def test_text_not_in_the_encoding_the_cpg_names_refuses_its_row_naming_the_colum
     assert dict(report.reasons) == {"LOKACIJA": 1}  # reasons are counted by column
     assert "is not UTF-8 text (give --encoding)" in report.rejects_file.read_text("utf-8")
     assert [row[0] for row in loaded(database)] == ["Mestni trg"]
+
+
+def hotspots_csv(path: Path, encoding: str) -> Path:
+    text = f'wkt;LOKACIJA;STANJE\n"POINT ({MESTNI_TRG[0]} {MESTNI_TRG[1]})";{NAME};aktivna\n'
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_a_csv_in_windows_1250_loads_with_encoding_and_refuses_its_rows_without(database, tmp_path):
+    path = hotspots_csv(tmp_path / "tocke.csv", "cp1250")
+    without = LoadOptions(crs="EPSG:3794", progress=False, rejects_dir=tmp_path / "zavrnjeno")
+    with pytest.raises(LoadError, match="no feature could be loaded"):
+        load_file(database.writer, path, "wifi_hotspots", without)
+    assert (
+        "(give --encoding)"
+        in (tmp_path / "zavrnjeno" / "tocke.wifi_hotspots.rejects.geojson").read_text()
+    )
+    options = LoadOptions(crs="EPSG:3794", encoding="cp1250", progress=False)
+    load_file(database.writer, path, "wifi_hotspots", options)
+    assert loaded(database) == [(NAME, *MESTNI_TRG)]
+
+
+def test_encoding_is_refused_for_formats_that_hold_utf_8(database, tmp_path):
+    path = tmp_path / "tocke.geojson"
+    hotspots([NAME]).to_file(path, driver="GeoJSON")
+    options = LoadOptions(encoding="cp1250", progress=False)
+    with pytest.raises(LoadError, match=r"--encoding applies to shapefiles and CSV"):
+        load_file(database.writer, path, "wifi_hotspots", options)
 
 
 # --- projections -----------------------------------------------------------------------------
@@ -194,6 +256,29 @@ def test_a_zip_of_several_shapefiles_lists_them_and_loads_the_one_chosen(databas
             "wifi_hotspots",
             LoadOptions(source_layer="zahod", progress=False, force=True),
         )
+
+
+def test_a_layer_of_a_geopackage_in_a_zip_of_several_files_is_chosen_as_file_and_layer(
+    database, tmp_path
+):
+    shp = shapefile(tmp_path / "shp", hotspots(["Sever"]))
+    gpkg = tmp_path / "dva.gpkg"
+    pyogrio.write_dataframe(hotspots(["Jug"]), gpkg, layer="jug")
+    pyogrio.write_dataframe(hotspots(["Zahod"]), gpkg, layer="zahod", append=True)
+    archive = zipped(tmp_path / "vse.zip", {**shapefile_members(shp, "a/"), "dva.gpkg": gpkg})
+    members = {**shapefile_members(shp, "b/"), **shapefile_members(shp, "a/")}
+    twins = zipped(tmp_path / "dvojcka.zip", members)
+
+    def load_choosing(archive: Path, source_layer: str) -> None:
+        options = LoadOptions(source_layer=source_layer, progress=False, force=True)
+        load_file(database.writer, archive, "wifi_hotspots", options)
+
+    with pytest.raises(LoadError, match=r"2 layers: jug, zahod.*--source-layer dva\.gpkg:LAYER"):
+        load_choosing(archive, "dva.gpkg")
+    load_choosing(archive, "dva.gpkg:zahod")
+    assert loaded(database)[0][0] == "Zahod"
+    with pytest.raises(LoadError, match=r"'tocke' matches 2 of its files: b/tocke\.shp, a/tocke"):
+        load_choosing(twins, "tocke")
 
 
 def test_a_zip_without_data_says_what_it_holds(database, tmp_path):
@@ -292,6 +377,32 @@ def test_a_geopackage_of_curve_polygons_and_multi_surfaces_loads(database, tmp_p
     report = load_file(database.writer, path, "degraded_land", QUIET)
     assert "note: 2 curved geometries were made of straight segments by GDAL" in report.notes
     assert areas(database) == pytest.approx({"Krog": np.pi * 50**2, "Dva": np.pi * 50**2}, rel=0.01)
+
+
+def test_parquet_curves_are_straightened_and_its_broken_rings_refuse_their_rows(database, tmp_path):
+    circle = curve_polygon_wkb((566000, 142000), 50)
+    square = "566000 142000, 566010 142000, 566010 142010, 566000 142010"
+    table = pa.table(
+        {
+            "IME": ["Krog", "Odprt", "Kvadrat"],
+            "VRSTA": ["gramoznica"] * 3,
+            "STANJE": ["neaktivno"] * 3,
+            "wkt": [None, f"POLYGON (({square}))", f"POLYGON (({square}, 566000 142000))"],
+        }
+    )
+    pq.write_table(table, tmp_path / "jame.parquet")
+    options = LoadOptions(crs="EPSG:3794", progress=False)
+    report = load_file(database.writer, tmp_path / "jame.parquet", "degraded_land", options)
+    assert (report.loaded, report.rejected) == (1, 2)
+    assert report.reasons["geometry has a ring that is not closed"] == 1
+    pq.write_table(
+        table.drop(["wkt"]).append_column("geometry", pa.array([circle] * 3, pa.binary())),
+        tmp_path / "krogi.parquet",
+    )
+    report = load_file(database.writer, tmp_path / "krogi.parquet", "degraded_land", options)
+    assert report.loaded == 3
+    assert "note: 3 curved geometries were made of straight segments by GDAL" in report.notes
+    assert areas(database)["Krog"] == pytest.approx(np.pi * 50**2, rel=0.01)
 
 
 def test_surfaces_and_broken_rings_refuse_their_rows_by_name(database, tmp_path):
