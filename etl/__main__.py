@@ -239,6 +239,7 @@ def run(args: argparse.Namespace) -> None:
             rejects_dir=args.rejects_dir,
             scenario=args.scenario,
             fields=field_map(args),
+            open_data_dir=read_settings().open_data_dir,
         )
         report = load_file(engine, args.path, args.layer, options)
         _print_report(report)
@@ -246,7 +247,12 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "load-profile":
         from etl.profile import load_profile_data  # the sample generator: only when needed
 
-        reports = load_profile_data(engine, load_profile(args.profile), missing_only=args.missing)
+        reports = load_profile_data(
+            engine,
+            load_profile(args.profile),
+            missing_only=args.missing,
+            open_data_dir=read_settings().open_data_dir,
+        )
         for report in reports:
             _print_report(report)
         if not reports:

@@ -30,6 +30,7 @@ from etl.rejects import refuse_empty_load
 from layers.catalog import last_checksum
 from layers.db import ROOT
 from layers.errors import LoadError
+from layers.open_data import open_layers, write_downloads
 from layers.registry import LAYERS, layer
 from layers.search import rebuild_entries
 from layers.spec import LayerSpec
@@ -64,6 +65,7 @@ class LoadOptions:
     fields: FieldMap = field(
         default_factory=FieldMap
     )  # which column is which field, where names do not say
+    open_data_dir: Path | None = None  # where the open layers' downloads are rewritten after it
 
 
 @dataclass
@@ -185,6 +187,9 @@ def load_file(
         with engine.begin() as conn:
             for found in searched:
                 rebuild_entries(conn, found)
+    opened = any(s.loaded_as == spec.id for s in open_layers())
+    if opened and options.open_data_dir and not options.dry_run:
+        write_downloads(engine, options.open_data_dir)  # the downloads hold what the map has
     return report
 
 

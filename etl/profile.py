@@ -13,6 +13,7 @@ from data.profiles import DATA_DIR, PROFILES_DIR, Dataset, Profile
 from data.sample.generate import MANIFEST, write_sample
 from etl.load import LoadOptions, LoadReport, load_file
 from layers.catalog import loaded_parts
+from layers.open_data import write_downloads
 
 log = logging.getLogger(__name__)
 SAMPLE_DIR = DATA_DIR / "sample"  # the generator: a newer one makes the sample again
@@ -49,11 +50,14 @@ def load_profile_data(
     sample_dir: Path | None = None,
     progress: bool = True,
     missing_only: bool = False,
+    open_data_dir: Path | None = None,
 ) -> list[LoadReport]:
     """Load every dataset of ``profile``: the real files as they are, then the sample.
 
     With ``missing_only``, only the layers (and flood scenarios) never loaded are: a database
     made by an older version gains the new layers, and nothing loaded by hand is replaced.
+    The open layers' downloads are written into ``open_data_dir`` once, after all the loads
+    (and when none was needed: a database older than the downloads gets them).
     """
     present = loaded_parts(engine) if missing_only else set()
     reports = []
@@ -62,4 +66,6 @@ def load_profile_data(
             continue
         options = dataclasses.replace(dataset.options, progress=progress)
         reports.append(load_file(engine, dataset.path, dataset.layer, options))
+    if open_data_dir:  # even when nothing was missing: the downloads are made from the layers
+        write_downloads(engine, open_data_dir)
     return reports

@@ -24,6 +24,7 @@ once by the same entry points; no other module reads the environment.
 | ``GIS_MQTT_URL`` | the broker the ingest reads, with its account (else the project's own, ``.local/mqtt.env``) |
 | ``GIS_MQTT_FEED_URL`` | the broker the sample's feed simulator writes to, with its account (likewise) |
 | ``GIS_FEED`` | ``off``: ``make run`` starts no feed simulator |
+| ``GIS_OPEN_DATA_DIR`` | where the ETL writes the open layers' downloads and the server serves them (``.local/open-data``) |
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class Settings:
     backup_key: Path | None = None
     mqtt_url: str | None = None
     mqtt_feed_url: str | None = None
+    open_data_dir: Path = ROOT / ".local" / "open-data"
 
 
 def _number(
@@ -120,4 +122,5 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
         backup_key=Path(env["GIS_BACKUP_KEY"]) if env.get("GIS_BACKUP_KEY") else None,
         mqtt_url=broker.get("GIS_MQTT_URL") or None,
         mqtt_feed_url=broker.get("GIS_MQTT_FEED_URL") or None,
+        open_data_dir=Path(env.get("GIS_OPEN_DATA_DIR") or defaults.open_data_dir),
     )

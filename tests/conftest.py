@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ class TestDatabase:
     schema: str
     writer_url: str
     reader_url: str
+    open_data_dir: Path  # where loads through the command line write the open downloads
 
     @property
     def writer(self) -> Engine:
@@ -39,13 +42,18 @@ class TestDatabase:
     def reader(self) -> Engine:
         return get_engine(self.reader_url, "tests")
 
-    def environment(self) -> dict[str, str]:
-        """Variables that point the ETL and the app at this schema."""
+    def variables(self) -> dict[str, str]:
+        """The variables that point the ETL and the app at this schema (and not at the
+        checkout's own downloads)."""
         return {
-            **os.environ,
             "DATABASE_URL": self.writer_url,
             "DATABASE_READER_URL": self.reader_url,
+            "GIS_OPEN_DATA_DIR": str(self.open_data_dir),
         }
+
+    def environment(self) -> dict[str, str]:
+        """The process's environment with ``variables``, for a child process."""
+        return {**os.environ, **self.variables()}
 
     def count(self, table: str) -> int:
         with self.writer.connect() as conn:
@@ -88,9 +96,11 @@ def make_schema(suffix: str) -> Iterator[TestDatabase]:
             "Run `make db`.",
             pytrace=False,
         )
-    database = TestDatabase(schema, in_schema(writer, schema), in_schema(reader, schema))
+    downloads = Path(tempfile.mkdtemp(prefix=f"{schema}-open-data-"))
+    database = TestDatabase(schema, in_schema(writer, schema), in_schema(reader, schema), downloads)
     migrate(database.writer, database.reader_url)
     yield database
+    shutil.rmtree(downloads, ignore_errors=True)
     stop_reading_caches()  # their top-up would look for the schema dropped here
     database.writer.dispose()
     database.reader.dispose()

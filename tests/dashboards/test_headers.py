@@ -14,6 +14,7 @@ PATHS = [
     "/public",
     "/planner",
     "/health",
+    "/catalog.json",
     "/static/js/bokeh.min.js",
     "/auth-static/page.css",
     "/no-such-page",

@@ -105,8 +105,8 @@ def test_a_load_command_records_the_walls_indicators_once_a_dry_run_none(
 ):
     from etl.__main__ import main
 
-    monkeypatch.setenv("DATABASE_URL", database.writer_url)
-    monkeypatch.setenv("DATABASE_READER_URL", database.reader_url)
+    for name, value in database.variables().items():
+        monkeypatch.setenv(name, value)
     hotspots, buildings = ptuj_sample / "wifi_tocke.geojson", ptuj_sample / "stavbe.shp"
     assert main(["load", str(hotspots), "--layer", "wifi_hotspots"]) == 0
     assert database.count("indicator_snapshot") == 0  # no indicator has all its layers yet

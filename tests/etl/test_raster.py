@@ -203,8 +203,8 @@ def test_a_raster_into_a_vector_layer_is_refused(database, tmp_path):
 def test_the_command_line_loads_a_scenario_and_prints_its_hectares(
     database, tmp_path, capsys, monkeypatch
 ):
-    monkeypatch.setenv("DATABASE_URL", database.writer_url)
-    monkeypatch.setenv("DATABASE_READER_URL", database.reader_url)
+    for name, value in database.variables().items():
+        monkeypatch.setenv(name, value)
     path = four_cells(tmp_path)
     assert main(["load", str(path), "--layer", "flood_hazard", "--scenario", "q100"]) == 0
     out = capsys.readouterr().out
