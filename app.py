@@ -126,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         watch = LoopWatch()
         options["extra_patterns"] += [
             (r"/health", HealthHandler, {"engine": engine, "watch": watch}),
-            *open_data_routes(engine, settings.open_data_dir, load_profile(settings.profile)),
+            *open_data_routes(
+                engine, settings.open_data_dir, load_profile(settings.profile), settings
+            ),
             *script_routes(),
         ]
         pn.config.js_files = JS_FILES

@@ -28,6 +28,7 @@ from layers.catalog import catalog_dcat, read_catalog
 from layers.db import database_urls, get_engine
 from layers.errors import GisError
 from layers.indicators import record_snapshots
+from layers.open_data import write_downloads
 from layers.registry import LAYERS
 from layers.settings import read_settings
 
@@ -137,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
         help="the topics' first level: <root>/sensors/<code>/readings (default: the profile)",
     )
 
+    commands.add_parser(
+        "open-data", help="write the open layers' downloads again (a load does it by itself)"
+    )
     catalog = commands.add_parser("catalog", help="list every load, newest first")
     catalog.add_argument(
         "--json",
@@ -265,6 +269,10 @@ def run(args: argparse.Namespace) -> None:
         print(f"{count} readings written to {args.folder} / meritve zapisane")
     elif args.command == "listen":
         listen(engine, LAYERS[args.layer], args.root)
+    elif args.command == "open-data":
+        folder = read_settings().open_data_dir
+        for path in write_downloads(engine, folder):
+            print(f"{path} ({path.stat().st_size / 2**20:,.1f} MiB)")
     elif args.command == "catalog" and args.json:
         print(json.dumps(catalog_dcat(engine, LAYERS), ensure_ascii=False, indent=2))
     elif args.command == "catalog":

@@ -2,18 +2,22 @@
 
 Open means the public role may see the layer (``layers.toml``), and only what the public sees of
 it is written: its declared fields, never a staff layer's columns (the streets, not the roads'
-condition). The ETL writes a GeoPackage per open layer and one of them all after each load that
-changes one, into the folder the server serves at ``/open-data/``; each file carries the title,
+condition). The ETL writes a GeoPackage per open layer and one of them all after each load (a
+layer's figures may come from another's: the districts' residents from the buildings), into the
+folder the server serves at ``/open-data/``; each file carries the title,
 licence, provider and source of the layer's newest load in its metadata. ``/catalog.json`` is the
 catalogue, as JSON-LD in DCAT-AP's terms, its distributions pointing at the downloads.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 from pathlib import Path
 
 import geopandas as gpd
+import pyogrio
 import shapely
 from sqlalchemy import Connection, Engine, func, select, text
 
@@ -24,6 +28,9 @@ from layers.spec import LayerSpec
 OPEN_ROLE = "public"
 ALL_LAYERS_FILE = "odprti_podatki.gpkg"  # every open layer in one file
 GEOPACKAGE_TYPE = "application/geopackage+sqlite3"
+NEW = ".new-"  # the prefix of a file being written, which is never served
+LOCK_FILE = ".lock"  # taken while the downloads are written
+ACCESS_RIGHTS = "http://publications.europa.eu/resource/authority/access-right/"
 LICENCES = {  # the licences loads are recorded with, as the URIs DCAT-AP wants
     "CC BY 4.0": "https://creativecommons.org/licenses/by/4.0/",
     "CC0 1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
@@ -32,6 +39,7 @@ CONTEXT = {
     "dcat": "http://www.w3.org/ns/dcat#",
     "dct": "http://purl.org/dc/terms/",
     "foaf": "http://xmlns.com/foaf/0.1/",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
     "dct:modified": {"@type": "xsd:dateTime"},
     "dcat:byteSize": {"@type": "xsd:nonNegativeInteger"},
@@ -90,11 +98,21 @@ def write_downloads(engine: Engine, folder: Path) -> list[Path]:
     """Write the GeoPackage of every loaded open layer and the one of them all into ``folder``.
 
     Each file is written beside the old one and then put in its place, so a download under way
-    meanwhile gets the old file whole, never half of the new.
+    meanwhile gets the old file whole, never half of the new; two loads at once take turns. A
+    file of a layer no longer open is deleted.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    everything = folder / f".new-{ALL_LAYERS_FILE}"
-    everything.unlink(missing_ok=True)
+    with (folder / LOCK_FILE).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        written = _write_all(engine, folder)
+        for old in set(folder.glob("*.gpkg")) - set(written):
+            old.unlink()
+    return written
+
+
+def _write_all(engine: Engine, folder: Path) -> list[Path]:
+    bundle = folder / f"{NEW}{ALL_LAYERS_FILE}"
+    bundle.unlink(missing_ok=True)
     written = []
     with engine.connect() as conn:
         loads = newest_loads(conn)
@@ -103,78 +121,133 @@ def write_downloads(engine: Engine, folder: Path) -> list[Path]:
             if load is None:
                 continue
             frame = read_open_layer(conn, spec)
-            metadata = file_metadata(spec, load)
             target = folder / download_name(spec)
-            fresh = folder / f".new-{target.name}"
+            fresh = folder / f"{NEW}{target.name}"
             fresh.unlink(missing_ok=True)
             written_as = {
                 "driver": "GPKG",
                 "layer": spec.id,
-                "layer_metadata": metadata,
+                "layer_metadata": file_metadata(spec, load),
                 "layer_options": {"FID": spec.id_column},  # a feature keeps its id in the file
             }
             frame.to_file(fresh, **written_as)
-            frame.to_file(everything, **written_as)
+            frame.to_file(bundle, **written_as)
             os.replace(fresh, target)
             written.append(target)
     if written:
-        os.replace(everything, folder / ALL_LAYERS_FILE)
+        os.replace(bundle, folder / ALL_LAYERS_FILE)
         written.append(folder / ALL_LAYERS_FILE)
     return written
 
 
-def open_catalog(engine: Engine, folder: Path, base_url: str, publisher: tuple[str, str]) -> dict:
+def stale_downloads(folder: Path) -> set[str]:
+    """The downloads in ``folder`` that no longer hold what the registry opens: a layer that is
+    no longer open, or fields the layer no longer has (the registry changed since they were
+    written). The server withholds them until the ETL writes them again.
+    """
+    expected = {download_name(s): {s.id: read_columns(s)[1:]} for s in open_layers()}  # id: FID
+    present = {name: held for name, held in expected.items() if (folder / name).exists()}
+    expected[ALL_LAYERS_FILE] = {k: v for held in present.values() for k, v in held.items()}
+    return {p.name for p in folder.glob("*.gpkg") if _held(p) != expected.get(p.name)}
+
+
+def _held(path: Path) -> dict[str, list[str]]:
+    """The layers of a GeoPackage and their fields."""
+    return {
+        str(layer): list(pyogrio.read_info(path, layer=layer)["fields"])
+        for layer in pyogrio.list_layers(path)[:, 0]
+    }
+
+
+def open_catalog(
+    engine: Engine, folder: Path, base_url: str, publisher: tuple[str, str], withheld: set[str]
+) -> dict:
     """The DCAT-AP catalogue of the open layers downloadable from ``folder``, as JSON-LD.
 
-    ``base_url`` is where the server is reached (``https://gis.ptuj.si``); the distributions'
-    addresses are made from it. ``publisher`` is the municipality's name in Slovenian and English.
+    ``base_url`` is where the public reaches the server (``https://gis.ptuj.si``); the
+    distributions' addresses are made from it. ``publisher`` is the municipality's name in
+    Slovenian and English: it publishes every dataset, whoever made the data (``dct:creator``).
+    The files ``withheld`` (``stale_downloads``) are left out.
     """
     with engine.connect() as conn:
         loads = newest_loads(conn)
+    agent = {
+        "@type": "foaf:Agent",
+        "foaf:name": _bilingual(*publisher),
+    }
     datasets = []
     for spec in open_layers():
         load, path = loads.get(spec.loaded_as), folder / download_name(spec)
-        if load is None or not path.exists():
-            continue
-        datasets.append(_dataset(spec, load, path, base_url, publisher[0]))
-    whole = folder / ALL_LAYERS_FILE
+        if load is not None and path.exists() and path.name not in withheld:
+            datasets.append(_dataset(spec, load, path, base_url, agent))
+    bundle = folder / ALL_LAYERS_FILE
+    if datasets and bundle.exists() and bundle.name not in withheld:
+        datasets.append(_bundle_dataset(datasets, bundle, base_url, agent))
     return {
         "@context": CONTEXT,
         "@id": f"{base_url}/catalog.json",
         "@type": "dcat:Catalog",
-        "dct:title": [
-            {"@language": "sl", "@value": "Odprti prostorski podatki občine"},
-            {"@language": "en", "@value": "The municipality's open spatial data"},
-        ],
-        "dct:publisher": {
-            "@type": "foaf:Agent",
-            "foaf:name": [
-                {"@language": "sl", "@value": publisher[0]},
-                {"@language": "en", "@value": publisher[1]},
-            ],
-        },
+        "dct:title": _bilingual(
+            f"Odprti prostorski podatki: {publisher[0]}", f"Open spatial data: {publisher[1]}"
+        ),
+        "dct:description": _bilingual(
+            "Sloji zemljevida, ki jih sme videti vsakdo, za prenos v formatu GeoPackage (D96/TM).",
+            "The map's layers anyone may see, to download as GeoPackage (D96/TM).",
+        ),
+        "dct:publisher": agent,
         "dcat:dataset": datasets,
-        **({"dcat:distribution": [_distribution(whole, base_url, None)]} if whole.exists() else {}),
     }
 
 
-def _dataset(spec: LayerSpec, load: dict, path: Path, base_url: str, publisher: str) -> dict:
-    licence = load["licence"]
-    return {
+def _bilingual(sl: str, en: str) -> list[dict]:
+    return [{"@language": "sl", "@value": sl}, {"@language": "en", "@value": en}]
+
+
+def _dataset(spec: LayerSpec, load: dict, path: Path, base_url: str, agent: dict) -> dict:
+    made = "sintetični vzorec · synthetic sample data; " if load["synthetic"] else ""
+    dataset = {
         "@id": f"{base_url}/catalog.json#{spec.id}",
         "@type": "dcat:Dataset",
         "dct:identifier": spec.id,
-        "dct:title": [
-            {"@language": "sl", "@value": spec.title_sl},
-            {"@language": "en", "@value": spec.title_en},
-        ],
-        "dct:publisher": {"@type": "foaf:Agent", "foaf:name": load["provider"] or publisher},
+        "dct:title": _bilingual(spec.title_sl, spec.title_en),
+        "dct:description": _bilingual(
+            f"{spec.title_sl}: sloj zemljevida občine, kot ga vidi javnost.",
+            f"{spec.title_en}: the municipality's map layer as the public sees it.",
+        ),
+        "dct:publisher": agent,
         "dct:modified": load["loaded_at"].isoformat(),
-        "dct:source": load["source_file"],
-        "dct:accessRights": {
-            "@id": "http://publications.europa.eu/resource/authority/access-right/PUBLIC"
+        "dct:provenance": {
+            "@type": "dct:ProvenanceStatement",
+            "rdfs:label": f"{made}naloženo iz · loaded from {load['source_file']}",
         },
-        "dcat:distribution": [_distribution(path, base_url, licence)],
+        "dct:accessRights": {"@id": f"{ACCESS_RIGHTS}PUBLIC"},
+        "dcat:distribution": [_distribution(path, base_url, load["licence"])],
+    }
+    if load["provider"]:  # who made the data, which the municipality publishes
+        dataset["dct:creator"] = {"@type": "foaf:Agent", "foaf:name": load["provider"]}
+    return dataset
+
+
+def _bundle_dataset(datasets: list[dict], path: Path, base_url: str, agent: dict) -> dict:
+    """Every open layer in one file: a dataset of its own, each layer's licence in the file."""
+    licences = {json.dumps(d["dcat:distribution"][0].get("dct:license")) for d in datasets}
+    licence = json.loads(licences.pop()) if len(licences) == 1 else None
+    distribution = _distribution(path, base_url, None)
+    if licence:
+        distribution["dct:license"] = licence
+    return {
+        "@id": f"{base_url}/catalog.json#{path.stem}",
+        "@type": "dcat:Dataset",
+        "dct:identifier": path.stem,
+        "dct:title": _bilingual("Vsi odprti sloji", "All open layers"),
+        "dct:description": _bilingual(
+            "Vsi odprti sloji v eni datoteki; licenca vsakega je v njegovih metapodatkih.",
+            "Every open layer in one file; each layer's licence is in its metadata.",
+        ),
+        "dct:publisher": agent,
+        "dct:modified": max(d["dct:modified"] for d in datasets),
+        "dct:accessRights": {"@id": f"{ACCESS_RIGHTS}PUBLIC"},
+        "dcat:distribution": [distribution],
     }
 
 
@@ -185,9 +258,7 @@ def _distribution(path: Path, base_url: str, licence: str | None) -> dict:
         "@type": "dcat:Distribution",
         "dcat:downloadURL": {"@id": url},
         "dcat:accessURL": {"@id": url},
-        "dcat:mediaType": {
-            "@id": f"https://www.iana.org/assignments/media-types/{GEOPACKAGE_TYPE}"
-        },
+        "dcat:mediaType": {"@id": f"http://www.iana.org/assignments/media-types/{GEOPACKAGE_TYPE}"},
         "dct:format": {"@id": "http://publications.europa.eu/resource/authority/file-type/GPKG"},
         "dcat:byteSize": path.stat().st_size,
     }
@@ -203,4 +274,4 @@ def licence_document(licence: str) -> dict:
     known = [uri for name, uri in LICENCES.items() if licence.startswith(name)]
     if known:
         return {"@id": known[0]}
-    return {"@type": "dct:LicenseDocument", "dct:title": licence}
+    return {"@type": "dct:LicenseDocument", "rdfs:label": licence}

@@ -24,6 +24,7 @@ once by the same entry points; no other module reads the environment.
 | ``GIS_MQTT_URL`` | the broker the ingest reads, with its account (else the project's own, ``.local/mqtt.env``) |
 | ``GIS_MQTT_FEED_URL`` | the broker the sample's feed simulator writes to, with its account (likewise) |
 | ``GIS_FEED`` | ``off``: ``make run`` starts no feed simulator |
+| ``GIS_PUBLIC_URL`` | where the public reaches the server (``https://gis.ptuj.si``), for the open-data catalogue's addresses (else the request's host) |
 | ``GIS_OPEN_DATA_DIR`` | where the ETL writes the open layers' downloads and the server serves them (``.local/open-data``) |
 """
 
@@ -68,6 +69,7 @@ class Settings:
     mqtt_url: str | None = None
     mqtt_feed_url: str | None = None
     open_data_dir: Path = ROOT / ".local" / "open-data"
+    public_url: str | None = None
 
 
 def _number(
@@ -123,4 +125,5 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mqtt_url=broker.get("GIS_MQTT_URL") or None,
         mqtt_feed_url=broker.get("GIS_MQTT_FEED_URL") or None,
         open_data_dir=Path(env.get("GIS_OPEN_DATA_DIR") or defaults.open_data_dir),
+        public_url=(env.get("GIS_PUBLIC_URL") or "").rstrip("/") or None,
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
-from rdflib import Graph, Namespace
+from rdflib import RDF, Graph, Namespace
 
 from layers.open_data import ALL_LAYERS_FILE, download_name, open_layers, write_downloads
 from layers.registry import LAYERS
@@ -15,9 +17,10 @@ DCAT = Namespace("http://www.w3.org/ns/dcat#")
 DCT = Namespace("http://purl.org/dc/terms/")
 
 
-def fetched(url: str) -> tuple[int, dict, bytes]:
+def fetched(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(url, timeout=30) as answer:  # no cookie: anyone
+        with urllib.request.urlopen(request, timeout=30) as answer:  # no cookie: anyone
             return answer.status, dict(answer.headers), answer.read()
     except urllib.error.HTTPError as refused:
         return refused.code, dict(refused.headers), b""
@@ -34,29 +37,46 @@ def test_the_catalogue_lists_every_open_layer_with_a_download_anyone_may_fetch(s
     assert status == 200 and headers["Content-Type"].startswith("application/ld+json")
     graph = Graph().parse(data=body, format="json-ld")
     datasets = {str(i) for i in graph.objects(None, DCT.identifier)}
-    assert datasets == {s.id for s in open_layers()}
+    assert datasets == {s.id for s in open_layers()} | {Path(ALL_LAYERS_FILE).stem}
     urls = {str(u) for u in graph.objects(None, DCAT.downloadURL)}
     assert urls == {f"{server.url}/open-data/{p.name}" for p in published}
     for url in urls:
         status, headers, body = fetched(url)
         assert status == 200 and body.startswith(b"SQLite format 3\x00"), url
         assert headers["Content-Type"] == "application/geopackage+sqlite3"
+    for dataset in graph.subjects(RDF.type, DCAT.Dataset):  # what DCAT-AP makes mandatory
+        assert graph.value(dataset, DCT.description) is not None, dataset
+        assert graph.value(dataset, DCT.publisher) is not None, dataset
     titles = {str(t) for t in graph.objects(None, DCT.title) if t.language == "en"}
     assert "Wi-Fi hotspots" in titles
 
 
-def test_no_restricted_layer_is_catalogued_or_served(server, published):
-    _, _, body = fetched(f"{server.url}/catalog.json")
-    text = body.decode("utf-8")
-    staff = [s for s in LAYERS.values() if "public" not in s.roles]
-    for spec in staff:
-        assert f'"{spec.id}"' not in text and download_name(spec) not in text, spec.id
-        assert fetched(f"{server.url}/open-data/{download_name(spec)}")[0] == 404
-    for sneaky in (
-        "../db.env",
-        "../../.local/db.env",
-        ".new-streets.gpkg",
-        "",
-        f"{ALL_LAYERS_FILE}/x",
-    ):
-        assert fetched(f"{server.url}/open-data/{sneaky}")[0] in (403, 404), sneaky
+def test_no_restricted_layer_is_catalogued_or_served(server, published, sample_database):
+    folder = sample_database.open_data_dir
+    shutil.copy(folder / "streets.gpkg", folder / "degraded_land.gpkg")  # files that are there
+    shutil.copy(folder / "streets.gpkg", folder / ".new-streets.gpkg")
+    try:
+        _, _, body = fetched(f"{server.url}/catalog.json")
+        text = body.decode("utf-8")
+        for spec in (s for s in LAYERS.values() if "public" not in s.roles):
+            assert f'"{spec.id}"' not in text and download_name(spec) not in text, spec.id
+        for name in ("degraded_land.gpkg", ".new-streets.gpkg", "", f"{ALL_LAYERS_FILE}/x"):
+            assert fetched(f"{server.url}/open-data/{name}")[0] == 404, name
+        for sneaky in ("../db.env", "../../.local/db.env"):
+            assert fetched(f"{server.url}/open-data/{sneaky}")[0] in (403, 404), sneaky
+    finally:
+        (folder / "degraded_land.gpkg").unlink()
+        (folder / ".new-streets.gpkg").unlink()
+
+
+def test_a_rewritten_download_is_fetched_anew_and_never_spliced(server, published, sample_database):
+    url = f"{server.url}/open-data/{ALL_LAYERS_FILE}"
+    _, before, whole = fetched(url)
+    write_downloads(sample_database.writer, sample_database.open_data_dir)
+    status, after, _ = fetched(url, {"If-None-Match": before["Etag"]})
+    assert status == 200 and after["Etag"] != before["Etag"]  # not "304: keep the old one"
+    status, _, resumed = fetched(url, {"Range": "bytes=1000-", "If-Range": before["Etag"]})
+    assert status == 200 and len(resumed) == int(after["Content-Length"])  # from the start
+    status, _, part = fetched(url, {"Range": "bytes=1000-", "If-Range": after["Etag"]})
+    assert status == 206 and len(part) == int(after["Content-Length"]) - 1000
+    assert len(whole) > 1000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 
 import geopandas as gpd
@@ -10,7 +11,13 @@ from shapely.geometry import Point
 from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
-from layers.open_data import ALL_LAYERS_FILE, download_name, open_layers, write_downloads
+from layers.open_data import (
+    ALL_LAYERS_FILE,
+    download_name,
+    open_layers,
+    stale_downloads,
+    write_downloads,
+)
 from layers.queries import read_columns
 from layers.registry import LAYERS
 from tests.etl.test_cli import etl
@@ -55,27 +62,28 @@ def hotspots_file(tmp_path, names: list[str]):
     return path
 
 
-def test_a_load_of_an_open_layer_rewrites_the_downloads_and_a_staff_layers_does_not(
-    database, tmp_path
-):
+def test_every_load_rewrites_the_downloads_with_only_the_open_layers(database, tmp_path):
     folder = tmp_path / "odprto"
     options = LoadOptions(progress=False, force=True, open_data_dir=folder)
     load_file(database.writer, hotspots_file(tmp_path, ["Mestni trg"]), "wifi_hotspots", options)
     assert "Feature Count: 1\n" in ogrinfo(folder / "wifi_hotspots.gpkg", "wifi_hotspots")
+    shutil.copy(folder / "wifi_hotspots.gpkg", folder / "degraded_land.gpkg")  # once open, say
     load_file(database.writer, hotspots_file(tmp_path, ["A", "B"]), "wifi_hotspots", options)
-    assert "Feature Count: 2\n" in ogrinfo(folder / "wifi_hotspots.gpkg", "wifi_hotspots")
-    before = (folder / ALL_LAYERS_FILE).stat().st_mtime_ns
-    jame = tmp_path / "jame.csv"
-    jame.write_text(
-        'wkt,IME,VRSTA,STANJE\n"POLYGON ((566000 142000, 566010 142000, 566010 142010,'
-        ' 566000 142000))",Jama,gramoznica,neaktivno\n',
-        encoding="utf-8",
-    )
-    staff = LoadOptions(progress=False, crs="EPSG:3794", open_data_dir=folder)
-    load_file(database.writer, jame, "degraded_land", staff)
-    assert (folder / ALL_LAYERS_FILE).stat().st_mtime_ns == before
-    assert not (folder / "degraded_land.gpkg").exists()
+    assert "Feature Count: 2\n" in ogrinfo(folder / ALL_LAYERS_FILE, "wifi_hotspots")
+    assert not (folder / "degraded_land.gpkg").exists()  # a staff layer's file is deleted
+    assert sorted(p.name for p in folder.glob("*.gpkg")) == [ALL_LAYERS_FILE, "wifi_hotspots.gpkg"]
     assert not list(folder.glob(".new-*"))  # nothing half-written left behind
+
+
+def test_a_download_the_registry_no_longer_matches_is_stale(database, tmp_path):
+    folder = tmp_path / "odprto"
+    options = LoadOptions(progress=False, open_data_dir=folder)
+    load_file(database.writer, hotspots_file(tmp_path, ["Mestni trg"]), "wifi_hotspots", options)
+    assert stale_downloads(folder) == set()
+    extra = gpd.read_file(folder / "wifi_hotspots.gpkg").assign(owner="Telekom")
+    extra.to_file(folder / "wifi_hotspots.gpkg", layer="wifi_hotspots")  # a field since removed
+    shutil.copy(folder / "wifi_hotspots.gpkg", folder / "buildings.gpkg")  # a layer not open
+    assert stale_downloads(folder) == {"wifi_hotspots.gpkg", "buildings.gpkg"}
 
 
 def test_the_command_line_writes_the_downloads_where_the_settings_say(database, tmp_path):
