@@ -1,4 +1,4 @@
-"""``/catalog.json`` and ``/open-data/``: the open layers' catalogue and downloads, for anyone.
+"""``/catalog.json`` and ``/open-data/``: the open layers' catalogue, its page and downloads, for anyone.
 
 No sign-in: what is here is what ``/public`` shows. The files are the ETL's
 (``layers.open_data``); only those of the layers open now are served, never another file of the
@@ -7,6 +7,8 @@ folder (one being written, say), nor one the registry has changed since it was w
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import json
 import logging
 from pathlib import Path
@@ -15,19 +17,22 @@ import tornado.web
 from sqlalchemy import Engine
 
 from dashboards.access import off_loop
+from dashboards.exposure_tables import number
 from data.profiles import Profile
 from layers.db import DATABASE_ERRORS
 from layers.open_data import (
     ALL_LAYERS_FILE,
     GEOPACKAGE_TYPE,
+    LICENCES,
     download_name,
     open_catalog,
     open_layers,
     stale_downloads,
 )
-from layers.settings import Settings
+from layers.settings import LJUBLJANA, Settings
 
 log = logging.getLogger(__name__)
+LICENCE_NAMES = {uri: name for name, uri in LICENCES.items()}
 
 
 class CatalogHandler(tornado.web.RequestHandler):
@@ -47,9 +52,10 @@ class CatalogHandler(tornado.web.RequestHandler):
         scheme = "https" if self.tls else self.request.protocol
         return f"{scheme}://{self.request.host}"
 
-    async def get(self) -> None:
+    async def catalog(self) -> dict | None:
+        """The catalogue, or None (and a 503 said) while the database is away."""
         try:  # on a worker thread, as every query of the server
-            catalog = await off_loop(
+            return await off_loop(
                 open_catalog,
                 self.engine,
                 self.folder,
@@ -59,12 +65,68 @@ class CatalogHandler(tornado.web.RequestHandler):
             )
         except DATABASE_ERRORS:
             self.set_status(503)
-            self.set_header("Content-Type", "application/json; charset=utf-8")
-            self.write({"error": "the database is unreachable / baza ni dosegljiva"})
-            return
-        self.set_header("Content-Type", "application/ld+json; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")
-        self.write(json.dumps(catalog, ensure_ascii=False, indent=1))
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.write("Baza ni dosegljiva · The database is unreachable\n")
+            return None
+
+    async def get(self) -> None:
+        catalog = await self.catalog()
+        if catalog is not None:
+            self.set_header("Content-Type", "application/ld+json; charset=utf-8")
+            self.set_header("Cache-Control", "no-cache")
+            self.write(json.dumps(catalog, ensure_ascii=False, indent=1))
+
+
+class OpenDataPage(CatalogHandler):
+    """``/open-data/``: the catalogue as a page a person reads, each file a link."""
+
+    async def get(self) -> None:
+        catalog = await self.catalog()
+        if catalog is not None:
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.set_header("Cache-Control", "no-cache")
+            self.write(catalog_page(catalog))
+
+
+def catalog_page(catalog: dict) -> str:
+    """The page of the open downloads: a row per file, in Slovenian and English."""
+    rows = "".join(_page_row(dataset) for dataset in catalog["dcat:dataset"])
+    title = {t["@language"]: t["@value"] for t in catalog["dct:title"]}
+    return f"""<!DOCTYPE html>
+<html lang="sl">
+<head><meta charset="utf-8"><title>Odprti podatki · Open data</title>
+<link rel="stylesheet" href="/auth-static/page.css"></head>
+<body><header>Občinski zemljevid · Municipal map</header>
+<main class="wide">
+<h1>{html.escape(title["sl"])}<br><span class="en">{html.escape(title["en"])}</span></h1>
+<p>Sloji, ki jih sme videti vsakdo, v formatu GeoPackage (D96/TM), z licenco v metapodatkih.
+<br><span class="en">The layers anyone may see, as GeoPackage (D96/TM), each with its licence
+in its metadata.</span></p>
+<table class="downloads">
+<tr><th>Sloj <span class="en">· Layer</span></th><th>Licenca <span class="en">· Licence</span></th>
+<th>Posodobljeno <span class="en">· Updated</span></th><th>Velikost <span class="en">· Size</span></th></tr>
+{rows}</table>
+<p><a href="/catalog.json">Katalog DCAT-AP (JSON-LD) <span class="en">· DCAT-AP catalogue</span></a>
+· <a href="/public">Zemljevid <span class="en">· Map</span></a></p>
+</main></body></html>
+"""
+
+
+def _page_row(dataset: dict) -> str:
+    title = {t["@language"]: t["@value"] for t in dataset["dct:title"]}
+    (distribution,) = dataset["dcat:distribution"]
+    licence = distribution.get("dct:license", {})
+    licence_name = LICENCE_NAMES.get(licence.get("@id"), licence.get("rdfs:label", "—"))
+    updated = dt.datetime.fromisoformat(dataset["dct:modified"]).astimezone(LJUBLJANA)
+    size = number(distribution["dcat:byteSize"] / 2**20, 1)
+    url = html.escape(distribution["dcat:downloadURL"]["@id"])
+    return (
+        f"<tr><td><a href='{url}' download>{html.escape(title['sl'])}</a>"
+        f"<br><span class='en'>{html.escape(title['en'])}</span></td>"
+        f"<td>{html.escape(licence_name)}</td>"
+        f"<td>{updated.day}. {updated.month}. {updated.year} {updated:%H:%M}</td>"
+        f"<td>{size} MiB</td></tr>\n"
+    )
 
 
 class DownloadHandler(tornado.web.StaticFileHandler):
@@ -139,5 +201,6 @@ def open_data_routes(
     }
     return [
         (r"/catalog\.json", CatalogHandler, catalogued),
+        (r"/open-data/?", OpenDataPage, catalogued),
         (r"/open-data/(.*)", DownloadHandler, {"path": str(folder), "withheld": withheld}),
     ]

@@ -45,6 +45,7 @@ def header(title_sl: str, title_en: str, profile: Profile, role: str) -> pn.pane
         who = f"{html.escape(user)} ({html.escape(role)}) · <a href='/logout'>Odjava · Sign out</a>"
     else:
         who = "<a href='/login'>Prijava · Sign in</a>"
+    who = f"<a href='/open-data/'>Odprti podatki · Open data</a> · {who}"
     return html_pane(
         f"<div class='app-header'><div class='who'>{who}</div>"
         f"<h1>{html.escape(title_sl)} · {html.escape(title_en)}</h1>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import urllib.error
 import urllib.request
@@ -60,7 +61,7 @@ def test_no_restricted_layer_is_catalogued_or_served(server, published, sample_d
         text = body.decode("utf-8")
         for spec in (s for s in LAYERS.values() if "public" not in s.roles):
             assert f'"{spec.id}"' not in text and download_name(spec) not in text, spec.id
-        for name in ("degraded_land.gpkg", ".new-streets.gpkg", "", f"{ALL_LAYERS_FILE}/x"):
+        for name in ("degraded_land.gpkg", ".new-streets.gpkg", f"{ALL_LAYERS_FILE}/x"):
             assert fetched(f"{server.url}/open-data/{name}")[0] == 404, name
         for sneaky in ("../db.env", "../../.local/db.env"):
             assert fetched(f"{server.url}/open-data/{sneaky}")[0] in (403, 404), sneaky
@@ -80,3 +81,15 @@ def test_a_rewritten_download_is_fetched_anew_and_never_spliced(server, publishe
     status, _, part = fetched(url, {"Range": "bytes=1000-", "If-Range": after["Etag"]})
     assert status == 206 and len(part) == int(after["Content-Length"]) - 1000
     assert len(whole) > 1000
+
+
+def test_the_open_data_page_lists_each_file_for_a_person(server, published):
+    status, headers, body = fetched(f"{server.url}/open-data/")
+    page = body.decode("utf-8")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    for spec in open_layers():
+        assert f"/open-data/{download_name(spec)}' download>{spec.title_sl}</a>" in page
+    assert "CC BY 4.0" in page and "Vsi odprti sloji" in page
+    assert re.search(r"<td>\d{1,2}\. \d{1,2}\. \d{4} \d\d:\d\d</td>", page)  # a Slovenian date
+    assert re.search(r"<td>\d+,\d MiB</td>", page)  # and a decimal comma
+    assert "http" not in page.replace(server.url, "")  # no other host asked for anything
