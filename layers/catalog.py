@@ -45,6 +45,19 @@ def newest_load(engine: Engine, spec: LayerSpec, part: str | None = None) -> dic
     return dict(row) if row else None
 
 
+def newest_loads(engine: Engine) -> dict[str, dict]:
+    """The catalogue row of the newest load of each loaded layer, by layer id, in id order."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT DISTINCT ON (layer) layer, source_file, sha256, source_crs, licence,"
+                " provider, synthetic, features_loaded, loaded_at FROM dataset_load"
+                " ORDER BY layer, loaded_at DESC"
+            )
+        ).mappings()
+        return {row["layer"]: dict(row) for row in rows}
+
+
 def newest_times(conn: Connection, layers: Iterable[str] | None = None) -> dict[str, dt.datetime]:
     """When each layer (of ``layers``, or every one) was last loaded; a layer never loaded is
     missing.
@@ -137,19 +150,8 @@ def catalog_dcat(engine: Engine, specs: dict) -> dict:
     specs
         The layer registry, for titles and for whether a layer is open (the public role may see it).
     """
-    with engine.connect() as conn:
-        rows = (
-            conn.execute(
-                text(
-                    "SELECT DISTINCT ON (layer) layer, source_file, sha256, source_crs, licence, provider,"
-                    " synthetic, features_loaded, loaded_at FROM dataset_load ORDER BY layer, loaded_at DESC"
-                )
-            )
-            .mappings()
-            .all()
-        )
     datasets = []
-    for row in rows:
+    for row in newest_loads(engine).values():
         spec = specs.get(row["layer"])
         datasets.append(
             {

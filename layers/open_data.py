@@ -16,13 +16,13 @@ import json
 import os
 from pathlib import Path
 
-import geopandas as gpd
 import pyogrio
-import shapely
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Engine
 
-from layers.queries import check_access, layer_table, read_columns
+from layers.catalog import newest_loads
+from layers.queries import read_columns
 from layers.registry import visible_to
+from layers.selection import Scope, features
 from layers.spec import LayerSpec
 
 OPEN_ROLE = "public"
@@ -54,31 +54,6 @@ def open_layers() -> list[LayerSpec]:
 def download_name(spec: LayerSpec) -> str:
     """The name of the layer's download (``wifi_hotspots.gpkg``)."""
     return f"{spec.id}.gpkg"
-
-
-def read_open_layer(conn: Connection, spec: LayerSpec) -> gpd.GeoDataFrame:
-    """Every feature of ``spec`` with the fields the public sees, in the storage CRS."""
-    check_access(spec, OPEN_ROLE)
-    names = read_columns(spec)
-    source = layer_table(spec, [*names, spec.geometry_column])
-    query = select(
-        *(source.c[n] for n in names), func.ST_AsBinary(source.c[spec.geometry_column])
-    ).order_by(source.c[spec.id_column])
-    rows = conn.execute(query).all()
-    geometry = shapely.from_wkb([bytes(row[-1]) for row in rows]) if rows else []
-    records = [dict(zip(names, row[:-1], strict=True)) for row in rows]
-    return gpd.GeoDataFrame(records, columns=names, geometry=list(geometry), crs=spec.srid)
-
-
-def newest_loads(conn: Connection) -> dict[str, dict]:
-    """The newest load of each loaded layer, by layer id."""
-    rows = conn.execute(
-        text(
-            "SELECT DISTINCT ON (layer) layer, source_file, licence, provider, synthetic,"
-            " loaded_at FROM dataset_load ORDER BY layer, loaded_at DESC"
-        )
-    ).mappings()
-    return {row["layer"]: dict(row) for row in rows}
 
 
 def file_metadata(spec: LayerSpec, load: dict) -> dict[str, str]:
@@ -114,26 +89,25 @@ def _write_all(engine: Engine, folder: Path) -> list[Path]:
     bundle = folder / f"{NEW}{ALL_LAYERS_FILE}"
     bundle.unlink(missing_ok=True)
     written = []
-    with engine.connect() as conn:
-        loads = newest_loads(conn)
-        for spec in open_layers():
-            load = loads.get(spec.loaded_as)
-            if load is None:
-                continue
-            frame = read_open_layer(conn, spec)
-            target = folder / download_name(spec)
-            fresh = folder / f"{NEW}{target.name}"
-            fresh.unlink(missing_ok=True)
-            written_as = {
-                "driver": "GPKG",
-                "layer": spec.id,
-                "layer_metadata": file_metadata(spec, load),
-                "layer_options": {"FID": spec.id_column},  # a feature keeps its id in the file
-            }
-            frame.to_file(fresh, **written_as)
-            frame.to_file(bundle, **written_as)
-            os.replace(fresh, target)
-            written.append(target)
+    loads = newest_loads(engine)
+    for spec in open_layers():
+        load = loads.get(spec.loaded_as)
+        if load is None:
+            continue
+        frame = features(engine, Scope(spec), OPEN_ROLE)  # what the public may export
+        target = folder / download_name(spec)
+        fresh = folder / f"{NEW}{target.name}"
+        fresh.unlink(missing_ok=True)
+        written_as = {
+            "driver": "GPKG",
+            "layer": spec.id,
+            "layer_metadata": file_metadata(spec, load),
+            "layer_options": {"FID": spec.id_column},  # a feature keeps its id in the file
+        }
+        frame.to_file(fresh, **written_as)
+        frame.to_file(bundle, **written_as)
+        os.replace(fresh, target)
+        written.append(target)
     if written:
         os.replace(bundle, folder / ALL_LAYERS_FILE)
         written.append(folder / ALL_LAYERS_FILE)
@@ -169,8 +143,7 @@ def open_catalog(
     Slovenian and English: it publishes every dataset, whoever made the data (``dct:creator``).
     The files ``withheld`` (``stale_downloads``) are left out.
     """
-    with engine.connect() as conn:
-        loads = newest_loads(conn)
+    loads = newest_loads(engine)
     agent = {
         "@type": "foaf:Agent",
         "foaf:name": _bilingual(*publisher),
