@@ -21,12 +21,10 @@ from dashboards.exposure_tables import number
 from data.profiles import Profile
 from layers.db import DATABASE_ERRORS
 from layers.open_data import (
-    ALL_LAYERS_FILE,
     GEOPACKAGE_TYPE,
     LICENCES,
-    download_name,
+    download_names,
     open_catalog,
-    open_layers,
     stale_downloads,
 )
 from layers.settings import LJUBLJANA, Settings
@@ -137,9 +135,9 @@ class DownloadHandler(tornado.web.StaticFileHandler):
     resumed from a replaced file starts again from the beginning.
     """
 
-    def initialize(self, path: str, withheld: set[str]) -> None:
+    def initialize(self, path: str, served: set[str]) -> None:
         super().initialize(path)
-        self.withheld = withheld
+        self.served = served
 
     async def get(self, path: str, include_body: bool = True) -> None:
         resumed_from = self.request.headers.get("If-Range")
@@ -150,9 +148,8 @@ class DownloadHandler(tornado.web.StaticFileHandler):
         await super().get(path, include_body)
 
     def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
-        served = {download_name(s) for s in open_layers()} | {ALL_LAYERS_FILE}
         name = Path(absolute_path).name
-        if name not in served - self.withheld or Path(absolute_path).parent != Path(root):
+        if name not in self.served or Path(absolute_path).parent != Path(root):
             raise tornado.web.HTTPError(404)
         return super().validate_absolute_path(root, absolute_path)
 
@@ -192,6 +189,7 @@ def open_data_routes(
             " (python -m etl open-data writes them again)",
             ", ".join(sorted(withheld)),
         )
+    served = download_names() - withheld
     catalogued = {
         "engine": engine,
         "folder": folder,
@@ -202,5 +200,5 @@ def open_data_routes(
     return [
         (r"/catalog\.json", CatalogHandler, catalogued),
         (r"/open-data/?", OpenDataPage, catalogued),
-        (r"/open-data/(.*)", DownloadHandler, {"path": str(folder), "withheld": withheld}),
+        (r"/open-data/(.*)", DownloadHandler, {"path": str(folder), "served": served}),
     ]

@@ -27,19 +27,18 @@ def refuse_empty_load(report: LoadReport) -> None:
             "preverite datoteko in sloj",
         )
     reasons = ", ".join(f"{k}: {v}" for k, v in report.reasons.items())
+    fix = ("fix the rows for the reasons above", "popravite vrstice iz navedenih razlogov")
+    if report.rejects_file:  # none in a dry run, which writes nothing
+        fix = (
+            f"fix the rows listed with their reasons in {report.rejects_file}",
+            f"popravite vrstice, naštete z razlogi v {report.rejects_file}",
+        )
     raise LoadError(
         report.path,
         report.layer,
         f"no feature could be loaded ({report.rejected} rejected; {reasons})",
         f"nobenega elementa ni bilo mogoče naložiti ({report.rejected} zavrnjenih; {reasons})",
-        *(
-            (
-                f"fix the rows listed with their reasons in {report.rejects_file}",
-                f"popravite vrstice, naštete z razlogi v {report.rejects_file}",
-            )
-            if report.rejects_file
-            else ("fix the rows for the reasons above", "popravite vrstice iz navedenih razlogov")
-        ),
+        *fix,
     )
 
 

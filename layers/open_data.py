@@ -51,6 +51,11 @@ def open_layers() -> list[LayerSpec]:
     return visible_to(OPEN_ROLE)
 
 
+def download_names() -> set[str]:
+    """The names of every download there may be: a file per open layer and the one of all."""
+    return {download_name(s) for s in open_layers()} | {ALL_LAYERS_FILE}
+
+
 def download_name(spec: LayerSpec) -> str:
     """The name of the layer's download (``wifi_hotspots.gpkg``)."""
     return f"{spec.id}.gpkg"
