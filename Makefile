@@ -65,7 +65,7 @@ js-env: dashboards/js/node_modules/.package-lock.json
 
 dashboards/js/node_modules/.package-lock.json: dashboards/js/package-lock.json
 	@scripts/system-packages.sh npm
-	npm ci --prefix dashboards/js --no-audit --no-fund --loglevel=error
+	npm ci --prefix dashboards/js --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 db:

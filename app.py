@@ -23,6 +23,7 @@ from dashboards.footprints import warm_up
 from dashboards.headers import header_transform
 from dashboards.health import HealthHandler, LoopWatch
 from dashboards.memory import release_memory
+from dashboards.ogc import ogc_routes
 from dashboards.open_data import open_data_routes
 from dashboards.outage import log_exception
 from dashboards.page_scripts import JS_FILES, script_routes
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             *open_data_routes(
                 engine, settings.open_data_dir, load_profile(settings.profile), settings
             ),
+            *ogc_routes(engine, urls.reader, settings, load_profile(settings.profile)),
             *script_routes(),
         ]
         pn.config.js_files = JS_FILES

@@ -105,6 +105,7 @@ in its metadata.</span></p>
 <th>Posodobljeno <span class="en">· Updated</span></th><th>Velikost <span class="en">· Size</span></th></tr>
 {rows}</table>
 <p><a href="/catalog.json">Katalog DCAT-AP (JSON-LD) <span class="en">· DCAT-AP catalogue</span></a>
+· <a href="/ogc">OGC API – Features</a>
 · <a href="/public">Zemljevid <span class="en">· Map</span></a></p>
 </main></body></html>
 """
@@ -112,7 +113,7 @@ in its metadata.</span></p>
 
 def _page_row(dataset: dict) -> str:
     title = {t["@language"]: t["@value"] for t in dataset["dct:title"]}
-    (distribution,) = dataset["dcat:distribution"]
+    distribution = dataset["dcat:distribution"][0]  # the download (the API's follows it)
     licence = distribution.get("dct:license", {})
     licence_name = LICENCE_NAMES.get(licence.get("@id"), licence.get("rdfs:label", "—"))
     updated = dt.datetime.fromisoformat(dataset["dct:modified"]).astimezone(LJUBLJANA)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, make_url, text
 
+from layers.open_data import OPEN_SCHEMA, drop_open_views, make_open_views, open_views_stale
 from layers.search import entries_stale, rebuild_all
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,10 @@ def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
         # One migrator at a time: a second `make run` waits instead of applying twice.
         conn.execute(text("SELECT pg_advisory_xact_lock(37940001)"))
         applied = set(conn.scalars(text("SELECT version FROM schema_migration")))
-        done = []
-        for path in pending_migrations(applied):
+        done, pending = [], pending_migrations(applied)
+        if pending:
+            drop_open_views(conn)
+        for path in pending:
             log.info("applying migration %s", path.name)
             conn.exec_driver_sql(path.read_text())
             conn.execute(
@@ -56,6 +59,8 @@ def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
             done.append(path.stem)
         if done or entries_stale(conn):  # a table the search reads, or what it reads, changed
             rebuild_all(conn)
+        if open_views_stale(conn):  # dropped above, or the registry changed
+            make_open_views(conn)
     if reader_url:
         grant_reading(engine, make_url(reader_url).username)
     return done
@@ -78,6 +83,9 @@ def grant_reading(engine: Engine, reader: str | None) -> None:
         role, schema = quote(reader), quote(conn.scalar(text("SELECT current_schema()")))
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
         conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        open_views = quote(OPEN_SCHEMA)
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {open_views} TO {role}")
+        conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {open_views} TO {role}")
         private = ", ".join(f"{schema}.{quote(t)}" for t in PRIVATE_TABLES)
         conn.exec_driver_sql(f"REVOKE ALL ON {private} FROM {role}")
         definers = conn.scalars(

@@ -6,7 +6,12 @@ condition). The ETL writes a GeoPackage per open layer and one of them all after
 layer's figures may come from another's: the districts' residents from the buildings), into the
 folder the server serves at ``/open-data/``; each file carries the title,
 licence, provider and source of the layer's newest load in its metadata. ``/catalog.json`` is the
-catalogue, as JSON-LD in DCAT-AP's terms, its distributions pointing at the downloads.
+catalogue, as JSON-LD in DCAT-AP's terms, its distributions pointing at the downloads and at
+the OGC API.
+
+The OGC API (``dashboards.ogc``) reads the open layers through views in their own schema,
+``open_data``, one per layer, of its id, declared fields and shape only: a column that is not
+open is not in any view, so no query of the API can return it, filter by it or name it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import os
 from pathlib import Path
 
 import pyogrio
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 from layers.catalog import newest_loads
 from layers.queries import read_columns
@@ -26,6 +31,7 @@ from layers.selection import Scope, features
 from layers.spec import LayerSpec
 
 OPEN_ROLE = "public"
+OPEN_SCHEMA = "open_data"  # the views the OGC API reads: what the public sees of each layer
 ALL_LAYERS_FILE = "odprti_podatki.gpkg"  # every open layer in one file
 GEOPACKAGE_TYPE = "application/geopackage+sqlite3"
 NEW = ".new-"  # the prefix of a file being written, which is never served
@@ -49,6 +55,47 @@ CONTEXT = {
 def open_layers() -> list[LayerSpec]:
     """The layers the public may see, in drawing order."""
     return visible_to(OPEN_ROLE)
+
+
+def view_columns(spec: LayerSpec) -> list[str]:
+    """The columns of the layer's open view: its id, declared fields and shape."""
+    return [*read_columns(spec), spec.geometry_column]
+
+
+def open_views_stale(conn: Connection) -> bool:
+    """Whether the open views are not those of the open layers: the registry opened a layer,
+    closed one or changed its fields since they were made.
+    """
+    held: dict[str, list[str]] = {}
+    for view, name in conn.execute(
+        text(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = :schema ORDER BY table_name, ordinal_position"
+        ),
+        {"schema": OPEN_SCHEMA},
+    ):
+        held.setdefault(view, []).append(name)
+    return held != {s.id: view_columns(s) for s in open_layers()}
+
+
+def drop_open_views(conn: Connection) -> None:
+    """Drop the open views, which would stop a migration changing a table they read."""
+    schema = conn.dialect.identifier_preparer.quote(OPEN_SCHEMA)
+    conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def make_open_views(conn: Connection) -> None:
+    """Make the schema of open views afresh: a view per open layer, named by its id."""
+    quote = conn.dialect.identifier_preparer.quote
+    schema = quote(OPEN_SCHEMA)
+    drop_open_views(conn)
+    conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    for spec in open_layers():
+        columns = ", ".join(quote(c) for c in view_columns(spec))
+        conn.exec_driver_sql(
+            f"CREATE VIEW {schema}.{quote(spec.id)} AS"  # noqa: S608 (registry names, quoted)
+            f" SELECT {columns} FROM {quote(spec.read_table)}"
+        )
 
 
 def download_names() -> set[str]:
@@ -199,7 +246,10 @@ def _dataset(spec: LayerSpec, load: dict, path: Path, base_url: str, agent: dict
             "rdfs:label": f"{made}naloženo iz · loaded from {load['source_file']}",
         },
         "dct:accessRights": {"@id": f"{ACCESS_RIGHTS}PUBLIC"},
-        "dcat:distribution": [_distribution(path, base_url, load["licence"])],
+        "dcat:distribution": [
+            _distribution(path, base_url, load["licence"]),
+            _api_distribution(spec, base_url, load["licence"]),
+        ],
     }
     if load["provider"]:  # who made the data, which the municipality publishes
         dataset["dct:creator"] = {"@type": "foaf:Agent", "foaf:name": load["provider"]}
@@ -239,6 +289,24 @@ def _distribution(path: Path, base_url: str, licence: str | None) -> dict:
         "dcat:mediaType": {"@id": f"http://www.iana.org/assignments/media-types/{GEOPACKAGE_TYPE}"},
         "dct:format": {"@id": "http://publications.europa.eu/resource/authority/file-type/GPKG"},
         "dcat:byteSize": path.stat().st_size,
+    }
+    if licence:
+        described["dct:license"] = licence_document(licence)
+    return described
+
+
+def _api_distribution(spec: LayerSpec, base_url: str, licence: str | None) -> dict:
+    """The layer as the OGC API serves it (``dashboards.ogc``): GeoJSON, page by page."""
+    url = f"{base_url}/ogc/collections/{spec.id}"
+    described = {
+        "@id": url,
+        "@type": "dcat:Distribution",
+        "dcat:accessURL": {"@id": url},
+        "dcat:mediaType": {
+            "@id": "http://www.iana.org/assignments/media-types/application/geo+json"
+        },
+        "dct:format": {"@id": "http://publications.europa.eu/resource/authority/file-type/GEOJSON"},
+        "dct:conformsTo": {"@id": "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"},
     }
     if licence:
         described["dct:license"] = licence_document(licence)

@@ -25,6 +25,7 @@ once by the same entry points; no other module reads the environment.
 | ``GIS_MQTT_FEED_URL`` | the broker the sample's feed simulator writes to, with its account (likewise) |
 | ``GIS_FEED`` | ``off``: ``make run`` starts no feed simulator |
 | ``GIS_PUBLIC_URL`` | where the public reaches the server (``https://gis.ptuj.si``), for the open-data catalogue's addresses (else the request's host) |
+| ``GIS_OGC_REQUESTS_PER_MINUTE`` | how many requests of the OGC API (``/ogc``) one address may make a minute (600) |
 | ``GIS_OPEN_DATA_DIR`` | where the ETL writes the open layers' downloads and the server serves them (``.local/open-data``) |
 """
 
@@ -70,6 +71,7 @@ class Settings:
     mqtt_feed_url: str | None = None
     open_data_dir: Path = ROOT / ".local" / "open-data"
     public_url: str | None = None
+    ogc_requests_per_minute: int = 600  # a harvester pages steadily; a runaway loop is stopped
 
 
 def _number(
@@ -102,6 +104,7 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
     port = _number(env, "GIS_PORT", int)
     hours = _number(env, "GIS_SESSION_HOURS")
     keep = _number(env, "GIS_BACKUP_KEEP", int)
+    ogc_rate = _number(env, "GIS_OGC_REQUESTS_PER_MINUTE", int)
     broker = env if env.get("GIS_MQTT_URL") else read_env_file(MQTT_ENV_FILE)
     return Settings(
         profile=env.get("GIS_PROFILE") or defaults.profile,
@@ -126,4 +129,5 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mqtt_feed_url=broker.get("GIS_MQTT_FEED_URL") or None,
         open_data_dir=Path(env.get("GIS_OPEN_DATA_DIR") or defaults.open_data_dir),
         public_url=(env.get("GIS_PUBLIC_URL") or "").rstrip("/") or None,
+        ogc_requests_per_minute=defaults.ogc_requests_per_minute if ogc_rate is None else ogc_rate,
     )

@@ -1,0 +1,402 @@
+"""``/ogc``: the open layers as OGC API – Features, served by pygeoapi inside our server.
+
+pygeoapi (the OGC reference implementation) answers every request: its collections are the
+layers the public may see, configured here from the registry when the server starts, so no
+hand-kept configuration can drift from it. It reads the views of ``layers.open_data`` (id,
+declared fields and shape) as the dashboards' read-only role, in D96/TM, and gives features in
+CRS84 or D96/TM (Part 2). Its requests run on threads of their own, never on the event loop
+the dashboards' sessions share, and each address gets so many of them a minute (the setting
+``GIS_OGC_REQUESTS_PER_MINUTE``).
+Its HTML pages are our templates (``dashboards/templates/ogc``): they load scripts from this
+server only, where pygeoapi's own load them from CDNs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import ClassVar
+
+from pygeoapi.openapi import get_oas
+from pygeoapi.provider.base import ProviderInvalidQueryError, ProviderItemNotFoundError
+from pygeoapi.provider.sql import GenericSQLProvider, PostgreSQLProvider
+from sqlalchemy import Engine, func, select, table
+from sqlalchemy import column as sql_column
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
+from tornado.web import FallbackHandler
+from tornado.wsgi import WSGIContainer
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from data.profiles import Profile
+from layers.catalog import newest_loads
+from layers.errors import GisError
+from layers.open_data import (
+    GEOPACKAGE_TYPE,
+    OPEN_SCHEMA,
+    download_name,
+    licence_document,
+    open_layers,
+)
+from layers.settings import Settings
+from layers.spec import LayerSpec
+
+log = logging.getLogger(__name__)
+PREFIX = "/ogc"
+TEMPLATES = Path(__file__).parent / "templates" / "ogc"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
+SLOVENIA_CRS84 = [13.37, 45.42, 16.61, 46.88]  # the extent of a layer with nothing loaded yet
+THREADS = 4  # the API's requests at once; a fifth waits for one of them
+ITEMS_DEFAULT, ITEMS_MAX = 100, 10_000
+ADDRESSES_KEPT = 10_000  # the addresses whose requests are counted, at most, before pruning
+PARSERS = {
+    int: int,
+    float: float,
+    dt.date: dt.date.fromisoformat,
+    dt.datetime: dt.datetime.fromisoformat,
+}
+
+
+class OpenViewProvider(PostgreSQLProvider):
+    """pygeoapi's PostGIS provider on psycopg 3, the driver the project has, not psycopg2.
+
+    psycopg 3 sends a query's values with their Python type, and PostgreSQL compares no text
+    with a number: the values a request gives as text (an id, ``code=5``) are read as the
+    column's type first, and one that is not of it is the client's mistake (400), not ours.
+    """
+
+    def __init__(self, provider_def: dict) -> None:
+        GenericSQLProvider.__init__(
+            self, provider_def, "postgresql+psycopg", {"application_name": "ogc-api"}
+        )
+
+    def get(self, identifier: str, **kwargs) -> dict:
+        try:
+            return super().get(int(identifier), **kwargs)
+        except (ValueError, DataError):  # not a number, or not one the id column holds
+            raise ProviderItemNotFoundError(f"no feature {identifier!r}") from None
+
+    def query(self, **kwargs) -> dict:
+        bbox = kwargs.get("bbox") or []
+        if len(bbox) == 6:  # minx, miny, minz, maxx, maxy, maxz: the layers are flat
+            kwargs["bbox"] = [bbox[0], bbox[1], bbox[3], bbox[4]]
+        try:
+            return super().query(**kwargs)
+        except DataError:  # a value past its column's range (code=99999999999)
+            raise ProviderInvalidQueryError("a value is out of its field's range") from None
+
+    def _get_property_filters(self, properties: list[tuple[str, str]]):
+        return super()._get_property_filters([(n, self._typed(n, v)) for n, v in properties])
+
+    def _typed(self, name: str, value: str):
+        kind = self.table_model.__table__.columns[name].type.python_type
+        try:
+            return PARSERS.get(kind, str)(value)
+        except ValueError:
+            raise ProviderInvalidQueryError(
+                f"{name}={value!r} is not of the field's type ({kind.__name__})"
+            ) from None
+
+
+def pygeoapi_config(
+    engine: Engine, reader_url: str, base_url: str, profile: Profile, basemap_url: str | None
+) -> dict:
+    """pygeoapi's configuration: the server at ``base_url`` + ``/ogc``, a collection per open
+    layer read through ``reader_url``.
+    """
+    loads = newest_loads(engine)
+    url = make_url(reader_url)
+    connection = {
+        "host": url.host,
+        "port": url.port or 5432,
+        "dbname": url.database,
+        "user": url.username,
+        "password": url.password,
+        "search_path": [OPEN_SCHEMA],
+    }
+    return {
+        "server": {
+            "bind": {"host": "127.0.0.1", "port": 0},  # ours binds; pygeoapi does not
+            "url": f"{base_url}{PREFIX}",
+            "mimetype": "application/json; charset=UTF-8",
+            "encoding": "utf-8",
+            "languages": ["sl", "en"],
+            "limits": {"default_items": ITEMS_DEFAULT, "max_items": ITEMS_MAX},
+            "map": {"url": basemap_url or "", "attribution": ""},
+            "templates": {"path": str(TEMPLATES), "static": str(TEMPLATES / "static")},
+        },
+        "logging": {"level": "WARNING"},
+        "metadata": _metadata(profile, base_url),
+        "resources": {
+            spec.id: _collection(engine, spec, loads.get(spec.loaded_as), connection, base_url)
+            for spec in open_layers()
+        },
+    }
+
+
+def _json(description: str, schema: dict, kind: str = "application/json") -> dict:
+    return {"description": description, "content": {kind: {"schema": schema}}}
+
+
+EXCEPTION = {  # OGC API's exception, as pygeoapi and ApiGate give it
+    "type": "object",
+    "required": ["code"],
+    "properties": {"code": {"type": "string"}, "description": {"type": "string"}},
+}
+LINK = {
+    "type": "object",
+    "required": ["href"],
+    "properties": {n: {"type": "string"} for n in ("href", "rel", "type", "title", "hreflang")},
+}
+FEATURES = {"type": "object", "required": ["type", "features"]}
+# The parts of the OGC standards pygeoapi's OpenAPI document names by their web address: the
+# document is whole without them, for a client with no internet as for one with it.
+STANDARD_PARTS = {
+    "ogcapi-features-1.yaml#/components/responses/InvalidParameter": (
+        "responses",
+        _json("A query parameter has an invalid value.", EXCEPTION),
+    ),
+    "ogcapi-features-1.yaml#/components/responses/ServerError": (
+        "responses",
+        _json("A server error occurred.", EXCEPTION),
+    ),
+    "ogcapi-features-1.yaml#/components/responses/NotFound": (
+        "responses",
+        _json("The requested resource does not exist on the server.", EXCEPTION),
+    ),
+    "responses/NotFound.yaml": ("responses", _json("The resource does not exist.", EXCEPTION)),
+    "ogcapi-features-1.yaml#/components/responses/Features": (
+        "responses",
+        _json("The features of the collection.", FEATURES, "application/geo+json"),
+    ),
+    "ogcapi-features-1.yaml#/components/responses/Feature": (
+        "responses",
+        _json("One feature.", {"type": "object", "required": ["type"]}, "application/geo+json"),
+    ),
+    "ogcapi-features-1.yaml#/components/responses/Collection": (
+        "responses",
+        _json("A collection's description.", {"type": "object", "required": ["id", "links"]}),
+    ),
+    "ogcapi-features-1.yaml#/components/responses/LandingPage": (
+        "responses",
+        _json("The landing page.", {"type": "object", "required": ["links"]}),
+    ),
+    "ogcapi-features-1.yaml#/components/parameters/featureId": (
+        "parameters",
+        {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}},
+    ),
+    "parameters/sortby.yaml": (
+        "parameters",
+        {
+            "name": "sortby",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "schema": {"type": "array", "items": {"type": "string"}},
+        },
+    ),
+    "ogcapi-tiles-1.yaml#/components/schemas/link": ("schemas", LINK),
+    "schemas/exception.yaml": ("schemas", EXCEPTION),
+}
+
+
+def self_contained(document: dict) -> dict:
+    """The OpenAPI document with each part of a standard it names by address put in it."""
+    added: dict[str, dict] = {}
+
+    def local(node):
+        if isinstance(node, list):
+            return [local(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref", "")
+        if not ref.startswith("http"):
+            return {k: local(v) for k, v in node.items()}
+        part = next((p for p in STANDARD_PARTS if ref.endswith(p)), None)
+        if part is None:  # a pygeoapi that names more of the standards: say which to add
+            raise GisError(
+                f"the OpenAPI document names {ref}, which dashboards.ogc has no copy of",
+                f"dokument OpenAPI navaja {ref}, ki ga dashboards.ogc nima",
+                "add it to STANDARD_PARTS in dashboards/ogc.py",
+                "dodajte ga v STANDARD_PARTS v dashboards/ogc.py",
+            )
+        kind, definition = STANDARD_PARTS[part]
+        name = "ogc-" + part.rsplit("/", 1)[-1].removesuffix(".yaml")
+        added.setdefault(kind, {})[name] = definition
+        return {"$ref": f"#/components/{kind}/{name}"}
+
+    whole = local(document)
+    for kind, parts in added.items():
+        whole.setdefault("components", {}).setdefault(kind, {}).update(parts)
+    return whole
+
+
+def _metadata(profile: Profile, base_url: str) -> dict:
+    return {
+        "identification": {
+            "title": {
+                "sl": f"Odprti prostorski podatki: {profile.name}",
+                "en": f"Open spatial data: {profile.name_en}",
+            },
+            "description": {
+                "sl": "Sloji občinskega zemljevida, ki jih sme videti vsakdo (OGC API – Features).",
+                "en": "The municipal map's layers anyone may see (OGC API – Features).",
+            },
+            "keywords": {"sl": ["odprti podatki", "prostorski podatki"], "en": ["open data"]},
+            "url": f"{base_url}/open-data/",
+            "terms_of_service": f"{base_url}/open-data/",  # each layer's licence is listed there
+        },
+        "license": {"name": "CC BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
+        "provider": {"name": profile.name, "url": base_url},
+        "contact": {"name": profile.name, "url": base_url},
+    }
+
+
+def _collection(
+    engine: Engine, spec: LayerSpec, load: dict | None, connection: dict, base_url: str
+) -> dict:
+    links = [
+        {  # not "enclosure", for which pygeoapi would ask our own server each file's size
+            "type": GEOPACKAGE_TYPE,
+            "rel": "alternate",
+            "title": "GeoPackage",
+            "href": f"{base_url}/open-data/{download_name(spec)}",
+        }
+    ]
+    licence = load and load["licence"]
+    if licence:
+        links.append(
+            {
+                "type": "text/html",
+                "rel": "license",
+                "title": licence,
+                "href": licence_document(licence).get("@id", f"{base_url}/open-data/"),
+            }
+        )
+    return {
+        "type": "collection",
+        "title": {"sl": spec.title_sl, "en": spec.title_en},
+        "description": {"sl": spec.title_sl, "en": spec.title_en},
+        "keywords": [spec.id],
+        "links": links,
+        "extents": {"spatial": {"bbox": _extent(engine, spec), "crs": CRS84}},
+        "providers": [
+            {
+                "type": "feature",
+                "name": f"{__name__}.{OpenViewProvider.__name__}",
+                "data": connection,
+                "id_field": spec.id_column,
+                "table": spec.id,
+                "geom_field": spec.geometry_column,
+                "title_field": spec.label_field,
+                "storage_crs": EPSG.format(spec.srid),
+                "crs": [CRS84, EPSG.format(spec.srid)],
+            }
+        ],
+    }
+
+
+def _extent(engine: Engine, spec: LayerSpec) -> list[float]:
+    """The layer's extent in CRS84, Slovenia's while nothing is loaded."""
+    view = table(spec.id, sql_column(spec.geometry_column), schema=OPEN_SCHEMA)
+    box = func.ST_Extent(func.ST_Transform(view.c[spec.geometry_column], 4326))
+    parts = [func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)]
+    with engine.connect() as conn:
+        found = conn.execute(select(*parts)).one()
+    return SLOVENIA_CRS84 if found[0] is None else [round(v, 6) for v in found]
+
+
+def exception(code: str, description: str) -> dict:
+    """An error as OGC API's JSON exception, the form pygeoapi gives its own in."""
+    return {"code": code, "description": description}
+
+
+def unexpected(error: Exception) -> tuple[dict, int]:
+    """What a client gets of an error pygeoapi leaves to Flask: its kind, never a trace."""
+    if isinstance(error, HTTPException):  # a path or method the API has not
+        return exception(error.name.replace(" ", ""), error.description), error.code
+    log.error("the OGC API failed", exc_info=error)
+    return exception("ServerError", "the server failed; it is logged / napaka strežnika"), 500
+
+
+class ApiGate(FallbackHandler):
+    """What reaches pygeoapi: ``per_minute`` requests a minute from each address (more get
+    429), and no ``sortby`` with an empty term, on which pygeoapi 0.21 fails (a 400 instead).
+    """
+
+    seen: ClassVar[dict[str, deque]] = defaultdict(deque)  # each address's of the last minute
+
+    def initialize(self, fallback: WSGIContainer, per_minute: int) -> None:
+        super().initialize(fallback)
+        self.per_minute = per_minute
+
+    def prepare(self) -> None:
+        if self.too_often():
+            self.refuse(
+                429,
+                "TooManyRequests",
+                f"more than {self.per_minute} requests a minute from one address:"
+                " wait as Retry-After says / preveč zahtev z enega naslova: počakajte",
+            )
+        elif not all(t.lstrip("+-") for t in self.get_query_argument("sortby", "x").split(",")):
+            self.refuse(
+                400,
+                "InvalidParameterValue",
+                "sortby: a field in each comma-separated term / sortby: polje v vsakem členu",
+            )
+        else:
+            super().prepare()
+
+    def too_often(self) -> bool:
+        now = time.monotonic()
+        if len(self.seen) > ADDRESSES_KEPT:  # forget the addresses quiet for a minute
+            for address in [a for a, t in self.seen.items() if now - t[-1] > 60]:
+                del self.seen[address]
+        times = self.seen[self.request.remote_ip]
+        while times and now - times[0] > 60:
+            times.popleft()
+        if len(times) >= self.per_minute:
+            self.set_header("Retry-After", str(int(61 - (now - times[0]))))
+            return True
+        times.append(now)
+        return False
+
+    def refuse(self, status: int, code: str, description: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(exception(code, description))
+
+
+def ogc_routes(
+    engine: Engine, reader_url: str, settings: Settings, profile: Profile
+) -> list[tuple]:
+    """The server's route to the API, pygeoapi configured for the layers open now."""
+    base_url = settings.public_url or f"http://localhost:{settings.port}"
+    config = pygeoapi_config(engine, reader_url, base_url, profile, settings.basemap_url)
+    folder = Path(tempfile.mkdtemp(prefix="ogc-"))  # private to this user: it holds a password
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    (folder / "openapi.json").write_text(
+        json.dumps(self_contained(get_oas(config))), encoding="utf-8"
+    )
+    # pygeoapi's Flask app reads both files, named by these variables, when it is imported
+    os.environ["PYGEOAPI_CONFIG"] = str(folder / "config.json")
+    os.environ["PYGEOAPI_OPENAPI"] = str(folder / "openapi.json")
+    flask_app = importlib.import_module("pygeoapi.flask_app")
+    shutil.rmtree(folder)  # read once, at the import
+    flask_app.APP.register_error_handler(Exception, unexpected)
+    mounted = DispatcherMiddleware(NotFound(), {PREFIX: flask_app.APP})  # its links say /ogc
+    container = WSGIContainer(mounted, executor=ThreadPoolExecutor(THREADS, "ogc"))
+    limit = {"fallback": container, "per_minute": settings.ogc_requests_per_minute}
+    return [(rf"{PREFIX}(/.*)?", ApiGate, limit)]
