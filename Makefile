@@ -43,6 +43,7 @@ bench: python-env js-env db mqtt load
 	$(PY) benchmarks/search.py
 	$(PY) benchmarks/exports.py
 	$(PY) benchmarks/feed.py
+	$(PY) benchmarks/ogc.py
 
 lint: python-env
 	$(VENV)/bin/ruff check .
