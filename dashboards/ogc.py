@@ -2,9 +2,9 @@
 
 pygeoapi (the OGC reference implementation) answers every request: its collections are the
 layers the public may see, configured here from the registry when the server starts, so no
-hand-kept configuration can drift from it. It reads the views of ``layers.open_data`` (id,
-declared fields and shape) as the dashboards' read-only role, in D96/TM, and gives features in
-CRS84 or D96/TM (Part 2). Its requests run on threads of their own, never on the event loop
+hand-kept configuration can drift from it. Its provider (``layers.open_api``) reads the views of
+``layers.open_data`` (id, declared fields and shape) as the dashboards' read-only role, in
+D96/TM, and it gives features in CRS84 or D96/TM (Part 2). Its requests run on threads of their own, never on the event loop
 the dashboards' sessions share, and each address gets so many of them a minute (the setting
 ``GIS_OGC_REQUESTS_PER_MINUTE``).
 Its HTML pages are our templates (``dashboards/templates/ogc``): they load scripts from this
@@ -13,7 +13,6 @@ server only, where pygeoapi's own load them from CDNs.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import json
 import logging
@@ -27,12 +26,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from pygeoapi.openapi import get_oas
-from pygeoapi.provider.base import ProviderInvalidQueryError, ProviderItemNotFoundError
-from pygeoapi.provider.sql import GenericSQLProvider, PostgreSQLProvider
-from sqlalchemy import Engine, func, select, table
-from sqlalchemy import column as sql_column
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError
+from sqlalchemy import Engine
 from tornado.web import FallbackHandler
 from tornado.wsgi import WSGIContainer
 from werkzeug.exceptions import HTTPException, NotFound
@@ -41,9 +35,9 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from data.profiles import Profile
 from layers.catalog import newest_loads
 from layers.errors import GisError
+from layers.open_api import OpenViewProvider, open_extents, view_connection
 from layers.open_data import (
     GEOPACKAGE_TYPE,
-    OPEN_SCHEMA,
     download_name,
     licence_document,
     open_layers,
@@ -56,57 +50,9 @@ PREFIX = "/ogc"
 TEMPLATES = Path(__file__).parent / "templates" / "ogc"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
-SLOVENIA_CRS84 = [13.37, 45.42, 16.61, 46.88]  # the extent of a layer with nothing loaded yet
 THREADS = 4  # the API's requests at once; a fifth waits for one of them
 ITEMS_DEFAULT, ITEMS_MAX = 100, 10_000
 ADDRESSES_KEPT = 10_000  # the addresses whose requests are counted, at most, before pruning
-PARSERS = {
-    int: int,
-    float: float,
-    dt.date: dt.date.fromisoformat,
-    dt.datetime: dt.datetime.fromisoformat,
-}
-
-
-class OpenViewProvider(PostgreSQLProvider):
-    """pygeoapi's PostGIS provider on psycopg 3, the driver the project has, not psycopg2.
-
-    psycopg 3 sends a query's values with their Python type, and PostgreSQL compares no text
-    with a number: the values a request gives as text (an id, ``code=5``) are read as the
-    column's type first, and one that is not of it is the client's mistake (400), not ours.
-    """
-
-    def __init__(self, provider_def: dict) -> None:
-        GenericSQLProvider.__init__(
-            self, provider_def, "postgresql+psycopg", {"application_name": "ogc-api"}
-        )
-
-    def get(self, identifier: str, **kwargs) -> dict:
-        try:
-            return super().get(int(identifier), **kwargs)
-        except (ValueError, DataError):  # not a number, or not one the id column holds
-            raise ProviderItemNotFoundError(f"no feature {identifier!r}") from None
-
-    def query(self, **kwargs) -> dict:
-        bbox = kwargs.get("bbox") or []
-        if len(bbox) == 6:  # minx, miny, minz, maxx, maxy, maxz: the layers are flat
-            kwargs["bbox"] = [bbox[0], bbox[1], bbox[3], bbox[4]]
-        try:
-            return super().query(**kwargs)
-        except DataError:  # a value past its column's range (code=99999999999)
-            raise ProviderInvalidQueryError("a value is out of its field's range") from None
-
-    def _get_property_filters(self, properties: list[tuple[str, str]]):
-        return super()._get_property_filters([(n, self._typed(n, v)) for n, v in properties])
-
-    def _typed(self, name: str, value: str):
-        kind = self.table_model.__table__.columns[name].type.python_type
-        try:
-            return PARSERS.get(kind, str)(value)
-        except ValueError:
-            raise ProviderInvalidQueryError(
-                f"{name}={value!r} is not of the field's type ({kind.__name__})"
-            ) from None
 
 
 def pygeoapi_config(
@@ -115,16 +61,8 @@ def pygeoapi_config(
     """pygeoapi's configuration: the server at ``base_url`` + ``/ogc``, a collection per open
     layer read through ``reader_url``.
     """
-    loads = newest_loads(engine)
-    url = make_url(reader_url)
-    connection = {
-        "host": url.host,
-        "port": url.port or 5432,
-        "dbname": url.database,
-        "user": url.username,
-        "password": url.password,
-        "search_path": [OPEN_SCHEMA],
-    }
+    loads, extents = newest_loads(engine), open_extents(engine)
+    connection = view_connection(reader_url)
     return {
         "server": {
             "bind": {"host": "127.0.0.1", "port": 0},  # ours binds; pygeoapi does not
@@ -139,7 +77,9 @@ def pygeoapi_config(
         "logging": {"level": "WARNING"},
         "metadata": _metadata(profile, base_url),
         "resources": {
-            spec.id: _collection(engine, spec, loads.get(spec.loaded_as), connection, base_url)
+            spec.id: _collection(
+                spec, loads.get(spec.loaded_as), extents[spec.id], connection, base_url
+            )
             for spec in open_layers()
         },
     }
@@ -265,7 +205,7 @@ def _metadata(profile: Profile, base_url: str) -> dict:
 
 
 def _collection(
-    engine: Engine, spec: LayerSpec, load: dict | None, connection: dict, base_url: str
+    spec: LayerSpec, load: dict | None, extent: list[float], connection: dict, base_url: str
 ) -> dict:
     links = [
         {  # not "enclosure", for which pygeoapi would ask our own server each file's size
@@ -291,11 +231,11 @@ def _collection(
         "description": {"sl": spec.title_sl, "en": spec.title_en},
         "keywords": [spec.id],
         "links": links,
-        "extents": {"spatial": {"bbox": _extent(engine, spec), "crs": CRS84}},
+        "extents": {"spatial": {"bbox": extent, "crs": CRS84}},
         "providers": [
             {
                 "type": "feature",
-                "name": f"{__name__}.{OpenViewProvider.__name__}",
+                "name": f"{OpenViewProvider.__module__}.{OpenViewProvider.__name__}",
                 "data": connection,
                 "id_field": spec.id_column,
                 "table": spec.id,
@@ -306,16 +246,6 @@ def _collection(
             }
         ],
     }
-
-
-def _extent(engine: Engine, spec: LayerSpec) -> list[float]:
-    """The layer's extent in CRS84, Slovenia's while nothing is loaded."""
-    view = table(spec.id, sql_column(spec.geometry_column), schema=OPEN_SCHEMA)
-    box = func.ST_Extent(func.ST_Transform(view.c[spec.geometry_column], 4326))
-    parts = [func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)]
-    with engine.connect() as conn:
-        found = conn.execute(select(*parts)).one()
-    return SLOVENIA_CRS84 if found[0] is None else [round(v, 6) for v in found]
 
 
 def exception(code: str, description: str) -> dict:
