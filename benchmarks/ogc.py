@@ -32,7 +32,7 @@ FLOOR = text(
     "SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(f))::text FROM ("
     " SELECT 'Feature' AS type, id, json_build_object('name', name) AS properties,"
     " ST_AsGeoJSON(ST_Transform(geom, 4326))::json AS geometry"
-    " FROM open_data.streets ORDER BY id LIMIT :page) AS f"
+    " FROM open_streets ORDER BY id LIMIT :page) AS f"
 )
 
 

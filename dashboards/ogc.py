@@ -41,6 +41,7 @@ from layers.open_data import (
     download_name,
     licence_document,
     open_layers,
+    view_name,
 )
 from layers.settings import Settings
 from layers.spec import LayerSpec
@@ -62,7 +63,7 @@ def pygeoapi_config(
     layer read through ``reader_url``.
     """
     loads, extents = newest_loads(engine), open_extents(engine)
-    connection = view_connection(reader_url)
+    connection = view_connection(engine, reader_url)
     return {
         "server": {
             "bind": {"host": "127.0.0.1", "port": 0},  # ours binds; pygeoapi does not
@@ -238,7 +239,7 @@ def _collection(
                 "name": f"{OpenViewProvider.__module__}.{OpenViewProvider.__name__}",
                 "data": connection,
                 "id_field": spec.id_column,
-                "table": spec.id,
+                "table": view_name(spec),
                 "geom_field": spec.geometry_column,
                 "title_field": spec.label_field,
                 "storage_crs": EPSG.format(spec.srid),

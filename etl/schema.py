@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, make_url, text
 
-from layers.open_data import OPEN_SCHEMA, drop_open_views, make_open_views, open_views_stale
+from layers.open_data import drop_open_views, make_open_views, open_views_stale
 from layers.search import entries_stale, rebuild_all
 
 log = logging.getLogger(__name__)
@@ -83,9 +83,6 @@ def grant_reading(engine: Engine, reader: str | None) -> None:
         role, schema = quote(reader), quote(conn.scalar(text("SELECT current_schema()")))
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
         conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
-        open_views = quote(OPEN_SCHEMA)
-        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {open_views} TO {role}")
-        conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {open_views} TO {role}")
         private = ", ".join(f"{schema}.{quote(t)}" for t in PRIVATE_TABLES)
         conn.exec_driver_sql(f"REVOKE ALL ON {private} FROM {role}")
         definers = conn.scalars(

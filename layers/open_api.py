@@ -1,7 +1,7 @@
 """The open views as pygeoapi reads them for the OGC API (``dashboards.ogc``).
 
-pygeoapi's PostgreSQL provider reads each view of ``layers.open_data`` (the schema
-``open_data``: an open layer's id, declared fields and shape) as the dashboards' read-only role;
+pygeoapi's PostgreSQL provider reads each open view of ``layers.open_data`` (an open layer's id,
+declared fields and shape, beside its table) as the dashboards' read-only role;
 here is what it connects with, each view's extent for its collection, and the provider itself on
 the project's driver.
 """
@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Engine, column, func, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError
 
-from layers.open_data import OPEN_SCHEMA, open_layers
+from layers.open_data import open_layers, view_name
 
 SLOVENIA_CRS84 = [13.37, 45.42, 16.61, 46.88]  # the extent of a layer with nothing loaded yet
 PARSERS: dict[type, Callable[[str], object]] = {  # a query's text as its column's type
@@ -28,16 +28,20 @@ PARSERS: dict[type, Callable[[str], object]] = {  # a query's text as its column
 }
 
 
-def view_connection(reader_url: str) -> dict:
-    """The provider's connection: the read-only role of ``reader_url``, in the open schema."""
+def view_connection(engine: Engine, reader_url: str) -> dict:
+    """The provider's connection: the read-only role of ``reader_url``, in the schema its
+    engine reads the tables from (where the open views are too).
+    """
     url = make_url(reader_url)
+    with engine.connect() as conn:
+        schema = conn.scalar(select(func.current_schema()))
     return {
         "host": url.host,
         "port": url.port or 5432,
         "dbname": url.database,
         "user": url.username,
         "password": url.password,
-        "search_path": [OPEN_SCHEMA],
+        "search_path": [schema],
     }
 
 
@@ -48,7 +52,7 @@ def open_extents(engine: Engine) -> dict[str, list[float]]:
     extents = {}
     with engine.connect() as conn:
         for spec in open_layers():
-            view = table(spec.id, column(spec.geometry_column), schema=OPEN_SCHEMA)
+            view = table(view_name(spec), column(spec.geometry_column))
             box = func.ST_Extent(func.ST_Transform(view.c[spec.geometry_column], 4326))
             found = conn.execute(select(*_corners(box))).one()
             extents[spec.id] = SLOVENIA_CRS84 if found[0] is None else [round(v, 6) for v in found]

@@ -9,8 +9,8 @@ licence, provider and source of the layer's newest load in its metadata. ``/cata
 catalogue, as JSON-LD in DCAT-AP's terms, its distributions pointing at the downloads and at
 the OGC API.
 
-The OGC API (``dashboards.ogc``) reads the open layers through views in their own schema,
-``open_data``, one per layer, of its id, declared fields and shape only: a column that is not
+The OGC API (``dashboards.ogc``) reads the open layers through views beside their tables, one per
+layer (``open_wifi_hotspots``), of its id, declared fields and shape only: a column that is not
 open is not in any view, so no query of the API can return it, filter by it or name it.
 """
 
@@ -31,7 +31,7 @@ from layers.selection import Scope, features
 from layers.spec import LayerSpec
 
 OPEN_ROLE = "public"
-OPEN_SCHEMA = "open_data"  # the views the OGC API reads: what the public sees of each layer
+OPEN_VIEW_PREFIX = "open_"  # the views the OGC API reads: what the public sees of each layer
 ALL_LAYERS_FILE = "odprti_podatki.gpkg"  # every open layer in one file
 GEOPACKAGE_TYPE = "application/geopackage+sqlite3"
 NEW = ".new-"  # the prefix of a file being written, which is never served
@@ -62,38 +62,48 @@ def view_columns(spec: LayerSpec) -> list[str]:
     return [*read_columns(spec), spec.geometry_column]
 
 
+def view_name(spec: LayerSpec) -> str:
+    """The layer's open view, beside the tables it reads (``open_wifi_hotspots``)."""
+    return f"{OPEN_VIEW_PREFIX}{spec.id}"
+
+
+OPEN_VIEWS = text(  # the open views of the schema the tables are in
+    "SELECT c.table_name, c.column_name FROM information_schema.columns c"
+    " JOIN pg_views v ON v.schemaname = c.table_schema AND v.viewname = c.table_name"
+    " WHERE c.table_schema = current_schema() AND v.viewname LIKE :prefix"
+    " ORDER BY c.table_name, c.ordinal_position"
+).bindparams(prefix=OPEN_VIEW_PREFIX.replace("_", "\\_") + "%")
+
+
+def _held_views(conn: Connection) -> dict[str, list[str]]:
+    held: dict[str, list[str]] = {}
+    for view, name in conn.execute(OPEN_VIEWS):
+        held.setdefault(view, []).append(name)
+    return held
+
+
 def open_views_stale(conn: Connection) -> bool:
     """Whether the open views are not those of the open layers: the registry opened a layer,
     closed one or changed its fields since they were made.
     """
-    held: dict[str, list[str]] = {}
-    for view, name in conn.execute(
-        text(
-            "SELECT table_name, column_name FROM information_schema.columns"
-            " WHERE table_schema = :schema ORDER BY table_name, ordinal_position"
-        ),
-        {"schema": OPEN_SCHEMA},
-    ):
-        held.setdefault(view, []).append(name)
-    return held != {s.id: view_columns(s) for s in open_layers()}
+    return _held_views(conn) != {view_name(s): view_columns(s) for s in open_layers()}
 
 
 def drop_open_views(conn: Connection) -> None:
     """Drop the open views, which would stop a migration changing a table they read."""
-    schema = conn.dialect.identifier_preparer.quote(OPEN_SCHEMA)
-    conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    quote = conn.dialect.identifier_preparer.quote
+    for view in _held_views(conn):
+        conn.exec_driver_sql(f"DROP VIEW {quote(view)}")
 
 
 def make_open_views(conn: Connection) -> None:
-    """Make the schema of open views afresh: a view per open layer, named by its id."""
+    """Make the open views afresh: a view per open layer, in the schema of its table."""
     quote = conn.dialect.identifier_preparer.quote
-    schema = quote(OPEN_SCHEMA)
     drop_open_views(conn)
-    conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     for spec in open_layers():
         columns = ", ".join(quote(c) for c in view_columns(spec))
         conn.exec_driver_sql(
-            f"CREATE VIEW {schema}.{quote(spec.id)} AS"  # noqa: S608 (registry names, quoted)
+            f"CREATE VIEW {quote(view_name(spec))} AS"  # noqa: S608 (registry names, quoted)
             f" SELECT {columns} FROM {quote(spec.read_table)}"
         )
 

@@ -178,3 +178,25 @@ def test_entries_a_registry_change_left_behind_are_rebuilt_by_the_next_migrate(s
             conn.execute(text("SELECT layer, count(*) FROM search_entry GROUP BY layer")).all()
         )
     assert streets > 0 and layers.get("streets") == streets and "roads" not in layers
+
+
+def test_each_schema_has_open_views_of_its_own_tables_the_reader_may_read(
+    sample_database, etl_database
+):
+    """Two databases in one cluster (the tests' schemas, or two municipalities) each publish
+    their own layers; an open view holds the open fields only and is made again when stale."""
+    migrate(etl_database.writer, etl_database.reader_url)
+    with sample_database.writer.begin() as conn:
+        conn.execute(text("DROP VIEW open_streets"))  # as a registry change would leave it
+    assert migrate(sample_database.writer, sample_database.reader_url) == []
+    with sample_database.reader.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM open_wifi_hotspots")) > 0
+        columns = conn.execute(text("SELECT * FROM open_streets LIMIT 1")).keys()
+        assert list(columns) == ["id", "name", "geom"]  # not the roads' condition
+        assert conn.scalar(text("SELECT count(*) FROM open_streets")) == conn.scalar(
+            text("SELECT count(*) FROM road_segment")
+        )
+    with etl_database.reader.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM open_wifi_hotspots")) == conn.scalar(
+            text("SELECT count(*) FROM wifi_hotspot")
+        )
