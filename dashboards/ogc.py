@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
+import yaml
 from pygeoapi.openapi import get_oas
 from sqlalchemy import Engine
 from tornado.web import FallbackHandler
@@ -32,17 +33,28 @@ from tornado.wsgi import WSGIContainer
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from dashboards.headers import security_headers
 from data.profiles import Profile
 from layers.catalog import newest_loads
 from layers.errors import GisError
-from layers.open_api import OpenViewProvider, open_extents, view_connection
+from layers.open_api import (
+    OpenViewProvider,
+    air_quality_hours,
+    open_extents,
+    view_connection,
+)
 from layers.open_data import (
+    AIR_QUALITY,
+    AIR_QUALITY_SOURCE,
+    AIR_QUALITY_TITLE,
+    AIR_QUALITY_VIEW_NAME,
     GEOPACKAGE_TYPE,
     download_name,
     licence_document,
     open_layers,
     view_name,
 )
+from layers.registry import LAYERS
 from layers.settings import Settings
 from layers.spec import LayerSpec
 
@@ -64,6 +76,17 @@ def pygeoapi_config(
     """
     loads, extents = newest_loads(engine), open_extents(engine)
     connection = view_connection(engine, reader_url)
+    layers = {
+        spec.id: _layer_collection(spec, loads.get(spec.loaded_as), extents, connection, base_url)
+        for spec in open_layers()
+    }
+    air = _air_quality_collection(
+        loads.get(LAYERS[AIR_QUALITY_SOURCE].loaded_as),
+        extents,
+        air_quality_hours(engine),
+        connection,
+        base_url,
+    )
     return {
         "server": {
             "bind": {"host": "127.0.0.1", "port": 0},  # ours binds; pygeoapi does not
@@ -77,12 +100,7 @@ def pygeoapi_config(
         },
         "logging": {"level": "WARNING"},
         "metadata": _metadata(profile, base_url),
-        "resources": {
-            spec.id: _collection(
-                spec, loads.get(spec.loaded_as), extents[spec.id], connection, base_url
-            )
-            for spec in open_layers()
-        },
+        "resources": {**layers, AIR_QUALITY: air},
     }
 
 
@@ -136,6 +154,17 @@ STANDARD_PARTS = {
     "ogcapi-features-1.yaml#/components/parameters/featureId": (
         "parameters",
         {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}},
+    ),
+    "ogcapi-features-1.yaml#/components/parameters/datetime": (
+        "parameters",
+        {  # an instant or an interval, RFC 3339, ".." for an open end
+            "name": "datetime",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "schema": {"type": "string"},
+        },
     ),
     "parameters/sortby.yaml": (
         "parameters",
@@ -205,32 +234,66 @@ def _metadata(profile: Profile, base_url: str) -> dict:
     }
 
 
-def _collection(
-    spec: LayerSpec, load: dict | None, extent: list[float], connection: dict, base_url: str
+def _layer_collection(
+    spec: LayerSpec, load: dict | None, extents: dict, connection: dict, base_url: str
 ) -> dict:
-    links = [
-        {  # not "enclosure", for which pygeoapi would ask our own server each file's size
-            "type": GEOPACKAGE_TYPE,
-            "rel": "alternate",
-            "title": "GeoPackage",
-            "href": f"{base_url}/open-data/{download_name(spec)}",
-        }
-    ]
+    download = {  # not "enclosure", for which pygeoapi would ask our own server each file's size
+        "type": GEOPACKAGE_TYPE,
+        "rel": "alternate",
+        "title": "GeoPackage",
+        "href": f"{base_url}/open-data/{download_name(spec)}",
+    }
+    provider = {
+        "table": view_name(spec),
+        "id_field": spec.id_column,
+        "geom_field": spec.geometry_column,
+        "title_field": spec.label_field,
+        "storage_crs": EPSG.format(spec.srid),
+        "crs": [CRS84, EPSG.format(spec.srid)],
+    }
+    titles = {"sl": spec.title_sl, "en": spec.title_en}
+    links = [download, *_licence_links(load, base_url)]
+    return _collection(spec.id, titles, links, extents[view_name(spec)], connection, provider)
+
+
+def _air_quality_collection(
+    load: dict | None, extents: dict, hours: list, connection: dict, base_url: str
+) -> dict:
+    srid = LAYERS[AIR_QUALITY_SOURCE].srid
+    provider = {
+        "table": AIR_QUALITY_VIEW_NAME,
+        "id_field": "id",
+        "geom_field": "geom",
+        "title_field": "station",
+        "time_field": "hour_start",  # datetime= selects hours
+        "storage_crs": EPSG.format(srid),
+        "crs": [CRS84, EPSG.format(srid)],
+    }
+    titles = dict(zip(("sl", "en"), AIR_QUALITY_TITLE, strict=True))
+    links = _licence_links(load, base_url)
+    collection = _collection(
+        AIR_QUALITY, titles, links, extents[AIR_QUALITY_VIEW_NAME], connection, provider
+    )
+    collection["extents"]["temporal"] = {"begin": hours[0], "end": hours[1]}
+    return collection
+
+
+def _licence_links(load: dict | None, base_url: str) -> list[dict]:
     licence = load and load["licence"]
-    if licence:
-        links.append(
-            {
-                "type": "text/html",
-                "rel": "license",
-                "title": licence,
-                "href": licence_document(licence).get("@id", f"{base_url}/open-data/"),
-            }
-        )
+    if not licence:
+        return []
+    href = licence_document(licence).get("@id", f"{base_url}/open-data/")
+    return [{"type": "text/html", "rel": "license", "title": licence, "href": href}]
+
+
+def _collection(
+    key: str, titles: dict, links: list, extent: list, connection: dict, provider: dict
+) -> dict:
     return {
         "type": "collection",
-        "title": {"sl": spec.title_sl, "en": spec.title_en},
-        "description": {"sl": spec.title_sl, "en": spec.title_en},
-        "keywords": [spec.id],
+        "title": titles,
+        "description": titles,
+        "keywords": [key],
         "links": links,
         "extents": {"spatial": {"bbox": extent, "crs": CRS84}},
         "providers": [
@@ -238,12 +301,7 @@ def _collection(
                 "type": "feature",
                 "name": f"{OpenViewProvider.__module__}.{OpenViewProvider.__name__}",
                 "data": connection,
-                "id_field": spec.id_column,
-                "table": view_name(spec),
-                "geom_field": spec.geometry_column,
-                "title_field": spec.label_field,
-                "storage_crs": EPSG.format(spec.srid),
-                "crs": [CRS84, EPSG.format(spec.srid)],
+                **provider,
             }
         ],
     }
@@ -310,6 +368,22 @@ class ApiGate(FallbackHandler):
         self.finish(exception(code, description))
 
 
+def with_headers(app, headers: dict[str, str]):
+    """``app`` answering with ``headers`` too: the server's security headers, which Tornado's
+    output transforms do not add to what a WSGI app writes; and without pygeoapi's version.
+    """
+    names = {name.lower() for name in headers} | {"x-powered-by"}
+
+    def answered(environ, start_response):
+        def started(status, own, *rest):
+            kept = [(n, v) for n, v in own if n.lower() not in names]
+            return start_response(status, kept + list(headers.items()), *rest)
+
+        return app(environ, started)
+
+    return answered
+
+
 def ogc_routes(
     engine: Engine, reader_url: str, settings: Settings, profile: Profile
 ) -> list[tuple]:
@@ -317,17 +391,19 @@ def ogc_routes(
     base_url = settings.public_url or f"http://localhost:{settings.port}"
     config = pygeoapi_config(engine, reader_url, base_url, profile, settings.basemap_url)
     folder = Path(tempfile.mkdtemp(prefix="ogc-"))  # private to this user: it holds a password
-    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    # YAML, as pygeoapi's own configuration is: its times are read as times, not text
+    (folder / "config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
     (folder / "openapi.json").write_text(
         json.dumps(self_contained(get_oas(config))), encoding="utf-8"
     )
     # pygeoapi's Flask app reads both files, named by these variables, when it is imported
-    os.environ["PYGEOAPI_CONFIG"] = str(folder / "config.json")
+    os.environ["PYGEOAPI_CONFIG"] = str(folder / "config.yml")
     os.environ["PYGEOAPI_OPENAPI"] = str(folder / "openapi.json")
     flask_app = importlib.import_module("pygeoapi.flask_app")
     shutil.rmtree(folder)  # read once, at the import
     flask_app.APP.register_error_handler(Exception, unexpected)
     mounted = DispatcherMiddleware(NotFound(), {PREFIX: flask_app.APP})  # its links say /ogc
+    mounted = with_headers(mounted, security_headers(settings))
     container = WSGIContainer(mounted, executor=ThreadPoolExecutor(THREADS, "ogc"))
     limit = {"fallback": container, "per_minute": settings.ogc_requests_per_minute}
     return [(rf"{PREFIX}(/.*)?", ApiGate, limit)]

@@ -88,7 +88,8 @@ class OpenDataPage(CatalogHandler):
 
 def catalog_page(catalog: dict) -> str:
     """The page of the open downloads: a row per file, in Slovenian and English."""
-    rows = "".join(_page_row(dataset) for dataset in catalog["dcat:dataset"])
+    files = [d for d in catalog["dcat:dataset"] if "dcat:downloadURL" in d["dcat:distribution"][0]]
+    rows = "".join(_page_row(dataset) for dataset in files)
     title = {t["@language"]: t["@value"] for t in catalog["dct:title"]}
     return f"""<!DOCTYPE html>
 <html lang="sl">

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from psycopg.copy import QueuedLibpqWriter
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 from tqdm import tqdm
 
 from etl import pgcopy
@@ -35,7 +35,7 @@ from etl.rejects import write_table_rejects
 from etl.validate import to_numbers
 from layers.catalog import NEW_READINGS
 from layers.errors import LoadError
-from layers.sensor_kinds import sensor_kinds
+from layers.sensor_kinds import open_sensor_kinds, sensor_kinds
 from layers.spec import LayerSpec
 
 LOCAL_ZONE = "Europe/Ljubljana"
@@ -117,9 +117,50 @@ def insert_staged(conn: Connection, spec: LayerSpec, load_id: int) -> None:
         ),
         {"load": load_id},
     )
+    roll_up_air_quality(conn, STAGED_HOURS)
     conn.execute(
         text("SELECT pg_notify(:channel, :layer)"), {"channel": NEW_READINGS, "layer": spec.id}
     )
+
+
+# The hourly means of the air-quality sensors, computed again whole for the hours they cover
+MEANS = (
+    "INSERT INTO air_quality_hour (sensor_id, hour, kind, mean, readings)"
+    " SELECT r.sensor_id, date_trunc('hour', r.observed_at, 'UTC'), s.kind, avg(r.value),"
+    " count(*)"
+    " FROM sensor_reading r JOIN sensor s ON s.id = r.sensor_id WHERE s.kind = ANY(:kinds)"
+)
+AGAIN = (
+    " GROUP BY 1, 2, 3 ON CONFLICT (sensor_id, hour)"
+    " DO UPDATE SET kind = EXCLUDED.kind, mean = EXCLUDED.mean, readings = EXCLUDED.readings"
+)
+STAGED_HOURS = text(  # the hours of the staged readings' sensors, from the staged earliest on
+    MEANS  # noqa: S608 (constants)
+    + " AND r.sensor_id IN (SELECT DISTINCT sensor_id FROM etl_readings)"
+    " AND r.observed_at >= (SELECT date_trunc('hour',"
+    " timestamptz 'epoch' + min(t) * interval '1 microsecond', 'UTC') FROM etl_readings)" + AGAIN
+)
+EVERY_HOUR = text(MEANS + AGAIN)
+
+
+def air_quality_unrolled(conn: Connection) -> bool:
+    """Whether air-quality readings are stored and none of their hourly means (the table is
+    new to a database that had readings).
+    """
+    return conn.scalar(
+        text(
+            "SELECT NOT EXISTS (SELECT 1 FROM air_quality_hour) AND EXISTS (SELECT 1"
+            " FROM sensor_reading r JOIN sensor s ON s.id = r.sensor_id WHERE s.kind = ANY(:k))"
+        ),
+        {"k": open_sensor_kinds()},
+    )
+
+
+def roll_up_air_quality(conn: Connection, hours: TextClause = EVERY_HOUR) -> None:
+    """Compute again the air-quality sensors' hourly means: those ``hours`` covers (the staged
+    readings', or every hour of every reading).
+    """
+    conn.execute(hours, {"kinds": open_sensor_kinds()})
 
 
 def stage(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, make_url, text
 
+from etl.readings import air_quality_unrolled, roll_up_air_quality
 from layers.open_data import drop_open_views, make_open_views, open_views_stale
 from layers.search import entries_stale, rebuild_all
 
@@ -59,6 +60,8 @@ def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
             done.append(path.stem)
         if done or entries_stale(conn):  # a table the search reads, or what it reads, changed
             rebuild_all(conn)
+        if air_quality_unrolled(conn):  # readings stored before their means were kept
+            roll_up_air_quality(conn)
         if open_views_stale(conn):  # dropped above, or the registry changed
             make_open_views(conn)
     if reader_url:

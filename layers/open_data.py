@@ -62,6 +62,23 @@ def view_columns(spec: LayerSpec) -> list[str]:
     return [*read_columns(spec), spec.geometry_column]
 
 
+AIR_QUALITY = "air_quality_hourly"  # the collection of the air's hourly means, beside the layers
+AIR_QUALITY_COLUMNS = ["id", "station", "kind", "unit", "hour_start", "mean", "readings", "geom"]
+# an hour's mean of a station whose kind is still the one it was taken of (etl.readings); its id
+# is the station's number and the hour's (since 1970, fewer than a million until 2084) in one
+AIR_QUALITY_VIEW_NAME = f"{OPEN_VIEW_PREFIX}{AIR_QUALITY}"
+AIR_QUALITY_SOURCE = "sensor_readings"  # the layer whose loads the means are of
+AIR_QUALITY_TITLE = (
+    "Kakovost zraka: urna povprečja po merilnih mestih",
+    "Air quality: hourly means per station",
+)
+AIR_QUALITY_VIEW = f"""CREATE VIEW {AIR_QUALITY_VIEW_NAME} AS
+SELECT a.sensor_id::bigint * 1000000 + (extract(epoch FROM a.hour) / 3600)::bigint AS id,
+       s.code AS station, s.kind, s.unit, a.hour AS hour_start,
+       round(a.mean::numeric, 2)::double precision AS mean, a.readings, s.geom
+  FROM air_quality_hour a JOIN sensor s ON s.id = a.sensor_id AND s.kind = a.kind"""  # noqa: S608
+
+
 def view_name(spec: LayerSpec) -> str:
     """The layer's open view, beside the tables it reads (``open_wifi_hotspots``)."""
     return f"{OPEN_VIEW_PREFIX}{spec.id}"
@@ -86,7 +103,9 @@ def open_views_stale(conn: Connection) -> bool:
     """Whether the open views are not those of the open layers: the registry opened a layer,
     closed one or changed its fields since they were made.
     """
-    return _held_views(conn) != {view_name(s): view_columns(s) for s in open_layers()}
+    expected = {view_name(s): view_columns(s) for s in open_layers()}
+    expected[AIR_QUALITY_VIEW_NAME] = AIR_QUALITY_COLUMNS
+    return _held_views(conn) != expected
 
 
 def drop_open_views(conn: Connection) -> None:
@@ -97,7 +116,9 @@ def drop_open_views(conn: Connection) -> None:
 
 
 def make_open_views(conn: Connection) -> None:
-    """Make the open views afresh: a view per open layer, in the schema of its table."""
+    """Make the open views afresh: a view per open layer, in the schema of its table, and the
+    air quality's hourly means.
+    """
     quote = conn.dialect.identifier_preparer.quote
     drop_open_views(conn)
     for spec in open_layers():
@@ -106,6 +127,7 @@ def make_open_views(conn: Connection) -> None:
             f"CREATE VIEW {quote(view_name(spec))} AS"  # noqa: S608 (registry names, quoted)
             f" SELECT {columns} FROM {quote(spec.read_table)}"
         )
+    conn.exec_driver_sql(AIR_QUALITY_VIEW)
 
 
 def download_names() -> set[str]:
@@ -214,10 +236,13 @@ def open_catalog(
     for spec in open_layers():
         load, path = loads.get(spec.loaded_as), folder / download_name(spec)
         if load is not None and path.exists() and path.name not in withheld:
-            datasets.append(_dataset(spec, load, path, base_url, agent))
+            datasets.append(_layer_dataset(spec, load, path, base_url, agent))
     bundle = folder / ALL_LAYERS_FILE
     if datasets and bundle.exists() and bundle.name not in withheld:
         datasets.append(_bundle_dataset(datasets, bundle, base_url, agent))
+    readings = loads.get(AIR_QUALITY_SOURCE)
+    if readings is not None:
+        datasets.append(_air_quality_dataset(readings, base_url, agent))
     return {
         "@context": CONTEXT,
         "@id": f"{base_url}/catalog.json",
@@ -238,17 +263,43 @@ def _bilingual(sl: str, en: str) -> list[dict]:
     return [{"@language": "sl", "@value": sl}, {"@language": "en", "@value": en}]
 
 
-def _dataset(spec: LayerSpec, load: dict, path: Path, base_url: str, agent: dict) -> dict:
+def _layer_dataset(spec: LayerSpec, load: dict, path: Path, base_url: str, agent: dict) -> dict:
+    about = (
+        f"{spec.title_sl}: sloj zemljevida občine, kot ga vidi javnost.",
+        f"{spec.title_en}: the municipality's map layer as the public sees it.",
+    )
+    ways = [
+        _distribution(path, base_url, load["licence"]),
+        _api_distribution(spec.id, base_url, load["licence"]),
+    ]
+    return _dataset(spec.id, (spec.title_sl, spec.title_en), about, load, ways, base_url, agent)
+
+
+def _air_quality_dataset(load: dict, base_url: str, agent: dict) -> dict:
+    about = (
+        "Urna povprečja meritev merilnih mest kakovosti zraka; posameznih meritev ni.",
+        "The air-quality stations' hourly means; no single reading.",
+    )
+    ways = [_api_distribution(AIR_QUALITY, base_url, load["licence"])]
+    return _dataset(AIR_QUALITY, AIR_QUALITY_TITLE, about, load, ways, base_url, agent)
+
+
+def _dataset(
+    key: str,
+    title: tuple[str, str],
+    about: tuple[str, str],
+    load: dict,
+    distributions: list[dict],
+    base_url: str,
+    agent: dict,
+) -> dict:
     made = "sintetični vzorec · synthetic sample data; " if load["synthetic"] else ""
     dataset = {
-        "@id": f"{base_url}/catalog.json#{spec.id}",
+        "@id": f"{base_url}/catalog.json#{key}",
         "@type": "dcat:Dataset",
-        "dct:identifier": spec.id,
-        "dct:title": _bilingual(spec.title_sl, spec.title_en),
-        "dct:description": _bilingual(
-            f"{spec.title_sl}: sloj zemljevida občine, kot ga vidi javnost.",
-            f"{spec.title_en}: the municipality's map layer as the public sees it.",
-        ),
+        "dct:identifier": key,
+        "dct:title": _bilingual(*title),
+        "dct:description": _bilingual(*about),
         "dct:publisher": agent,
         "dct:modified": load["loaded_at"].isoformat(),
         "dct:provenance": {
@@ -256,10 +307,7 @@ def _dataset(spec: LayerSpec, load: dict, path: Path, base_url: str, agent: dict
             "rdfs:label": f"{made}naloženo iz · loaded from {load['source_file']}",
         },
         "dct:accessRights": {"@id": f"{ACCESS_RIGHTS}PUBLIC"},
-        "dcat:distribution": [
-            _distribution(path, base_url, load["licence"]),
-            _api_distribution(spec, base_url, load["licence"]),
-        ],
+        "dcat:distribution": distributions,
     }
     if load["provider"]:  # who made the data, which the municipality publishes
         dataset["dct:creator"] = {"@type": "foaf:Agent", "foaf:name": load["provider"]}
@@ -305,9 +353,9 @@ def _distribution(path: Path, base_url: str, licence: str | None) -> dict:
     return described
 
 
-def _api_distribution(spec: LayerSpec, base_url: str, licence: str | None) -> dict:
-    """The layer as the OGC API serves it (``dashboards.ogc``): GeoJSON, page by page."""
-    url = f"{base_url}/ogc/collections/{spec.id}"
+def _api_distribution(collection: str, base_url: str, licence: str | None) -> dict:
+    """A collection as the OGC API serves it (``dashboards.ogc``): GeoJSON, page by page."""
+    url = f"{base_url}/ogc/collections/{collection}"
     described = {
         "@id": url,
         "@type": "dcat:Distribution",

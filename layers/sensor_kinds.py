@@ -9,6 +9,7 @@ from pathlib import Path
 
 CATALOGUE = Path(__file__).with_name("sensor_kinds.toml")
 AGGREGATES = ("count", "mean", "max")
+OPEN_FAMILY = "zrak"  # the air's hourly means are open data; nothing of a sensor in a home is
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,8 @@ def sensor_kinds() -> dict[str, SensorKind]:
                 f"sensor kind {kind.id}: aggregate {kind.aggregate!r} not in {AGGREGATES}"
             )
     return kinds
+
+
+def open_sensor_kinds() -> list[str]:
+    """The kinds whose hourly means anyone may have: the air's (``OPEN_FAMILY``)."""
+    return [k.id for k in sensor_kinds().values() if k.family == OPEN_FAMILY]

@@ -125,7 +125,8 @@ def database(etl_database: TestDatabase) -> TestDatabase:
         conn.execute(
             text(
                 f"TRUNCATE {tables}, sensor_key, dataset_load, indicator_snapshot, audit_event,"
-                " search_entry, feed_batch, feed_state, feed_dead_letter, alert RESTART IDENTITY"
+                " search_entry, feed_batch, feed_state, feed_dead_letter, alert, air_quality_hour"
+                " RESTART IDENTITY"
             )
         )
     return etl_database

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -13,13 +14,16 @@ from pathlib import Path
 import pytest
 from owslib.ogcapi.features import Features
 from pyproj import Transformer
+from sqlalchemy import text
 
-from layers.open_data import open_layers, view_columns
+from layers.open_data import AIR_QUALITY, AIR_QUALITY_COLUMNS, open_layers, view_columns
 from layers.registry import LAYERS
+from layers.sensor_kinds import open_sensor_kinds
 from tests.dashboards.conftest import start_server, stop_server
 
 D96 = "http://www.opengis.net/def/crs/EPSG/0/3794"
 RESTRICTED = [s for s in LAYERS.values() if s not in open_layers()]
+COLLECTIONS = {*(s.id for s in open_layers()), AIR_QUALITY}  # the air quality's hourly means
 
 
 def fetched(url: str) -> tuple[int, dict, dict]:
@@ -46,7 +50,7 @@ def test_gdal_lists_the_open_layers_and_copies_one_with_its_count_and_crs(
     names = {
         line.split(":")[1].split("(")[0].strip() for line in listed.splitlines() if ":" in line
     }
-    assert names == {s.id for s in open_layers()}
+    assert names == COLLECTIONS
     copy = tmp_path / "streets.gpkg"
     subprocess.run(
         ["ogr2ogr", "-f", "GPKG", str(copy), f"OAPIF:{server.url}/ogc", "streets"],
@@ -64,7 +68,7 @@ def test_gdal_lists_the_open_layers_and_copies_one_with_its_count_and_crs(
 
 def test_owslib_pages_a_collection_and_reads_it_in_d96_tm(server, sample_database):
     api = Features(f"{server.url}/ogc")
-    assert {c["id"] for c in api.collections()["collections"]} == {s.id for s in open_layers()}
+    assert {c["id"] for c in api.collections()["collections"]} == COLLECTIONS
     spec = LAYERS["wifi_hotspots"]
     seen, offset = [], 0
     while True:  # as a harvester pages: 5 at a time, to the end
@@ -114,7 +118,7 @@ def find_refs(node) -> list[str]:
 def test_the_api_exposes_exactly_the_open_layers_and_their_declared_fields(server, sample_database):
     _, _, document = fetched(f"{server.url}/ogc/openapi?f=json")
     collections = {p.split("/")[2] for p in document["paths"] if p.startswith("/collections/")}
-    assert collections == {s.id for s in open_layers()}
+    assert collections == COLLECTIONS
     for spec in open_layers():
         _, _, queryables = fetched(f"{server.url}/ogc/collections/{spec.id}/queryables?f=json")
         assert set(queryables["properties"]) == {*view_columns(spec)[:-1], "geometry"}, spec.id
@@ -133,6 +137,44 @@ def test_the_api_exposes_exactly_the_open_layers_and_their_declared_fields(serve
     assert "http" not in json.dumps([r for r in find_refs(document)])  # whole without the web
 
 
+def test_air_quality_is_hourly_means_of_the_air_stations_only(server, sample_database):
+    """The public gets no raw reading and nothing of a sensor that is not an air station's."""
+    items = f"{server.url}/ogc/collections/{AIR_QUALITY}/items?f=json&limit=10000"
+    with sample_database.reader.connect() as conn:
+        start = conn.scalar(
+            text(
+                "SELECT date_trunc('hour', max(observed_at) - interval '2 days', 'UTC') FROM sensor_reading"
+            )
+        )
+        end = start + dt.timedelta(hours=6)
+        expected = conn.execute(
+            text(
+                "SELECT s.code, date_trunc('hour', r.observed_at, 'UTC'), avg(r.value), count(*)"
+                " FROM sensor_reading r JOIN sensor s ON s.id = r.sensor_id WHERE s.kind = 'pm10'"
+                " AND r.observed_at >= :start AND r.observed_at < :end GROUP BY 1, 2"
+            ),
+            {"start": start, "end": end},
+        ).all()
+        kinds = set(conn.scalars(text("SELECT DISTINCT kind FROM sensor")))
+    last = end - dt.timedelta(seconds=1)
+    window = f"{start.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}/{last.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+    _, _, page = fetched(f"{items}&datetime={window}&kind=pm10")
+    got = {
+        (f["properties"]["station"], f["properties"]["hour_start"]): f["properties"]
+        for f in page["features"]
+    }
+    assert len(got) == len(expected) > 0 and page["numberMatched"] == len(expected)
+    for station, hour, mean, readings in expected:
+        found = got[(station, hour.isoformat())]
+        assert found["mean"] == pytest.approx(mean, abs=0.005) and found["readings"] == readings
+    _, _, everything = fetched(f"{items}&datetime={window}")
+    shown = {f["properties"]["kind"] for f in everything["features"]}
+    assert shown == set(open_sensor_kinds()) and kinds - shown  # the sample has other kinds
+    assert all(
+        set(f["properties"]) == set(AIR_QUALITY_COLUMNS[1:-1]) for f in everything["features"]
+    )
+
+
 @pytest.mark.parametrize(
     ("query", "status"),
     [
@@ -146,6 +188,7 @@ def test_the_api_exposes_exactly_the_open_layers_and_their_declared_fields(serve
 )
 def test_a_bad_request_gets_ogc_json_never_a_trace(server, query, status):
     answered, headers, error = fetched(f"{server.url}/ogc/{query}")
+    assert headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert answered == status and headers["Content-Type"].startswith("application/json")
     assert error["code"] and error["description"] and "Traceback" not in json.dumps(error)
 

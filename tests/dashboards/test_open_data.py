@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 from rdflib import RDF, Graph, Namespace
 
-from layers.open_data import ALL_LAYERS_FILE, download_name, open_layers, write_downloads
+from layers.open_data import (
+    AIR_QUALITY,
+    ALL_LAYERS_FILE,
+    download_name,
+    open_layers,
+    write_downloads,
+)
 from layers.registry import LAYERS
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -38,7 +44,11 @@ def test_the_catalogue_lists_every_open_layer_with_a_download_anyone_may_fetch(s
     assert status == 200 and headers["Content-Type"].startswith("application/ld+json")
     graph = Graph().parse(data=body, format="json-ld")
     datasets = {str(i) for i in graph.objects(None, DCT.identifier)}
-    assert datasets == {s.id for s in open_layers()} | {Path(ALL_LAYERS_FILE).stem}
+    assert datasets == {s.id for s in open_layers()} | {Path(ALL_LAYERS_FILE).stem, AIR_QUALITY}
+    api = {str(u) for u in graph.objects(None, DCAT.accessURL) if "/ogc/" in str(u)}
+    assert api == {
+        f"{server.url}/ogc/collections/{c}" for c in datasets - {Path(ALL_LAYERS_FILE).stem}
+    }
     urls = {str(u) for u in graph.objects(None, DCAT.downloadURL)}
     assert urls == {f"{server.url}/open-data/{p.name}" for p in published}
     for url in urls:

@@ -93,8 +93,11 @@ def test_good_readings_are_stored_and_each_refusal_is_kept_with_its_reason(senso
             text("SELECT payload, payload_bytes FROM feed_dead_letter WHERE reason LIKE 'payload%'")
         ).one()
         totals = conn.execute(text("SELECT messages, readings, refused FROM feed_state")).one()
+        means = conn.execute(text("SELECT station, mean, readings FROM open_air_quality_hourly"))
+        public = [tuple(m) for m in means]
     assert len(payload) == 4096 and size > 10_000_000  # the evidence kept, bounded
     assert tuple(totals) == (12, 11, 10)
+    assert public == [("ZRAK-T1", 21.5, 1)]  # the air station's hour, not the parking bay's
 
 
 def test_a_reading_sent_by_a_client_of_others_is_stored(sensors):

@@ -127,6 +127,35 @@ def test_a_later_file_appends_and_readings_loaded_before_are_refused(sensors, tm
     assert again.skipped and sensors.count("sensor_reading") == 72
 
 
+def test_the_air_stations_hourly_means_are_kept_a_late_reading_counted_in_its_hour(
+    sensors, tmp_path
+):
+    """What the public gets of the readings (the OGC API's air quality): each air station's
+    hourly means, with a later file's reading of an hour already meant counted in it; nothing
+    of the parking space."""
+    first, late = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text(
+        "sensor;observed_at;value\nZRAK-A;2026-11-20T10:05:00Z;10\nZRAK-A;2026-11-20T10:35:00Z;20\n"
+        "ZRAK-A;2026-11-20T11:05:00Z;7\nZRAK-B;2026-11-20T11:15:00Z;4\nPARK-A;2026-11-20T10:05:00Z;50\n",
+        encoding="utf-8",
+    )
+    late.write_text("sensor;observed_at;value\nZRAK-A;2026-11-20T10:50:00Z;60\n", encoding="utf-8")
+    for path in (first, late):
+        assert load_file(sensors.writer, path, "sensor_readings", options(tmp_path)).rejected == 0
+    with sensors.reader.connect() as conn:
+        means = conn.execute(
+            text(
+                "SELECT station, kind, extract(hour FROM hour_start AT TIME ZONE 'UTC'), mean,"
+                " readings FROM open_air_quality_hourly ORDER BY hour_start, station"
+            )
+        ).all()
+    assert [tuple(m) for m in means] == [
+        ("ZRAK-A", "pm10", 10, 30.0, 3),
+        ("ZRAK-A", "pm10", 11, 7.0, 1),
+        ("ZRAK-B", "pm10", 11, 4.0, 1),
+    ]
+
+
 def test_a_file_with_nothing_loadable_changes_nothing(sensors, tmp_path):
     parquet_file(tmp_path / "a.parquet", "2026-11-01", 10)
     load_file(sensors.writer, tmp_path / "a.parquet", "sensor_readings", options(tmp_path))

@@ -1,8 +1,8 @@
-// Draws the features a page carries (its GeoJSON script element) on a Leaflet map. No tiles
+// Draws the features a page carries (the map's data-features, GeoJSON) on a Leaflet map. No tiles
 // unless the server has a basemap configured: the default works offline, as the dashboards do.
 (() => {
   const holder = document.getElementById("items-map");
-  const features = JSON.parse(document.getElementById("features").textContent);
+  const features = JSON.parse(holder.dataset.features);
   const map = L.map(holder);
   if (holder.dataset.tiles) {
     L.tileLayer(holder.dataset.tiles, { maxZoom: 19 }).addTo(map);
