@@ -348,9 +348,7 @@ def _distribution(path: Path, base_url: str, licence: str | None) -> dict:
         "dct:format": {"@id": "http://publications.europa.eu/resource/authority/file-type/GPKG"},
         "dcat:byteSize": path.stat().st_size,
     }
-    if licence:
-        described["dct:license"] = licence_document(licence)
-    return described
+    return _licensed(described, licence)
 
 
 def _api_distribution(collection: str, base_url: str, licence: str | None) -> dict:
@@ -366,9 +364,14 @@ def _api_distribution(collection: str, base_url: str, licence: str | None) -> di
         "dct:format": {"@id": "http://publications.europa.eu/resource/authority/file-type/GEOJSON"},
         "dct:conformsTo": {"@id": "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"},
     }
+    return _licensed(described, licence)
+
+
+def _licensed(distribution: dict, licence: str | None) -> dict:
+    """``distribution`` with its licence, when the load recorded one."""
     if licence:
-        described["dct:license"] = licence_document(licence)
-    return described
+        distribution["dct:license"] = licence_document(licence)
+    return distribution
 
 
 def licence_document(licence: str) -> dict:
