@@ -27,6 +27,7 @@ from dashboards.planner import municipality_extent
 from data.profiles import Profile
 from layers.db import DATABASE_ERRORS
 from layers.indicators import Reading, available, compute
+from layers.queries import holds_data
 from layers.registry import visible_to
 from layers.settings import LJUBLJANA, Settings
 from layers.store import FeatureStore
@@ -48,13 +49,14 @@ class WallConfig:
     refresh_seconds: float | None  # overrides every indicator's cadence (tests, a demo)
 
 
-def wall_config(settings: Settings) -> WallConfig:
-    """``wall.toml``; the settings' wall timers (``GIS_WALL_TICK_SECONDS``, …) override it."""
+def wall_config(settings: Settings, profile: Profile) -> WallConfig:
+    """``wall.toml``; the profile's tiles and the settings' wall timers (``GIS_WALL_TICK_SECONDS``,
+    …) override it."""
     raw = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
     return WallConfig(
         tick_seconds=settings.wall_tick_seconds or float(raw["tick_seconds"]),
         rotate_seconds=settings.wall_rotate_seconds or float(raw["rotate_seconds"]),
-        tiles=tuple(raw["tiles"]),
+        tiles=profile.wall_tiles or tuple(raw["tiles"]),
         views=tuple(raw["views"]),
         refresh_seconds=settings.wall_refresh_seconds,
     )
@@ -116,11 +118,13 @@ class WallPage(pn.viewable.Viewer):
         self.engine, self.profile, self.config = (
             engine,
             profile,
-            wall_config(settings or Settings()),
+            wall_config(settings or Settings(), profile),
         )
         with engine.connect() as conn:
             shown = {i.id: i for i in available(conn)}
         self.indicators = [shown[t] for t in self.config.tiles if t in shown]
+        if left_out := [t for t in self.config.tiles if t not in shown]:
+            log.info("wall: tiles left out, their sources hold no data: %s", ", ".join(left_out))
         self.readings: dict[str, Reading] = {}
         self.due: dict[str, float] = {}
         self.down_since: dt.datetime | None = None
@@ -128,9 +132,7 @@ class WallPage(pn.viewable.Viewer):
         specs = [s for s in visible_to(role) if s.basemap or s.id in view_layers]
         self.basemaps = {s.id for s in specs if s.basemap}
         self.specs = {s.id: s for s in specs}
-        self.views = [
-            v for v in self.config.views if all(n in {s.id for s in specs} for n in v["layers"])
-        ]
+        self.views = [v for v in self.config.views if self._shows_data(v)]
         first = self.views[0]["layers"] if self.views else []
         self.map = LayerMap(
             store,
@@ -166,6 +168,21 @@ class WallPage(pn.viewable.Viewer):
         self.tick()
         if pn.state.curdoc and pn.state.curdoc.session_context:
             pn.state.onload(self._start_timers)
+
+    def _shows_data(self, view: dict) -> bool:
+        """Whether every layer of ``view`` may be seen by the role and holds data (in the view's
+        part): a view of nothing is left out, never drawn empty."""
+        for name in view["layers"]:
+            spec = self.specs.get(name)
+            if spec is None or not holds_data(self.engine, spec, view.get("part")):
+                log.info(
+                    "wall: view %r left out: %s %s",
+                    view["title_en"],
+                    name,
+                    "is not the role's to see" if spec is None else "holds no data",
+                )
+                return False
+        return True
 
     def _start_timers(self) -> None:
         pn.state.add_periodic_callback(self.tick, period=int(self.config.tick_seconds * 1000))

@@ -39,6 +39,7 @@ class Profile:
     residents: int
     real: tuple[Dataset, ...]
     sample: dict[str, Any] = field(default_factory=dict)
+    wall_tiles: tuple[str, ...] = ()  # the wall's indicators; none: dashboards/wall.toml's
 
     @property
     def generated_dir(self) -> Path:
@@ -69,4 +70,5 @@ def load_profile(name: str = DEFAULT_PROFILE) -> Profile:
         residents=raw["residents"],
         real=real,
         sample=raw.get("sample", {}),
+        wall_tiles=tuple(raw.get("wall", {}).get("tiles", ())),
     )

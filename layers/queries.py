@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import shapely
-from sqlalchemy import Engine, bindparam, column, func, select, table
+from sqlalchemy import Engine, bindparam, column, func, literal, select, table
 
 from layers.errors import LayerAccessError
 from layers.filters import NO_FILTER, Filter
@@ -222,6 +222,16 @@ def layer_extent(engine: Engine, spec: LayerSpec) -> tuple[float, float, float, 
     with engine.connect() as conn:
         row = conn.execute(query).first()
     return None if row is None or row[0] is None else tuple(float(v) for v in row)
+
+
+def holds_data(engine: Engine, spec: LayerSpec, part: str | None = None) -> bool:
+    """Whether ``spec`` has any feature (in ``part``, when one is given)."""
+    source = layer_table(spec, [spec.partition_column or spec.id_column])
+    query = select(literal(1)).select_from(source)
+    if part is not None:
+        query = kept_to(query, source, spec, part, NO_FILTER)
+    with engine.connect() as conn:
+        return conn.execute(query.limit(1)).first() is not None
 
 
 def partition_values(engine: Engine, spec: LayerSpec) -> list[str]:

@@ -148,6 +148,23 @@ def sample_database(ptuj_sample: Path) -> Iterator[TestDatabase]:
         yield database
 
 
+@pytest.fixture(scope="session")
+def maribor_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Maribor sample, generated once per session into a temporary folder."""
+    from data.sample.generate import write_sample
+
+    folder = tmp_path_factory.mktemp("maribor") / "sample"
+    return write_sample(load_profile("maribor"), folder).parent
+
+
+@pytest.fixture(scope="session")
+def maribor_database(maribor_sample: Path) -> Iterator[TestDatabase]:
+    """A schema holding the whole Maribor profile, loaded as `make run PROFILE=maribor` does."""
+    for database in make_schema("maribor"):
+        load_profile_data(database.writer, load_profile("maribor"), maribor_sample, progress=False)
+        yield database
+
+
 @pytest.fixture
 def sensors(database):
     """Two sensors in the schema: an air station's PM10 and a parking bay."""

@@ -3,7 +3,7 @@ from now on, as a municipality's sensor network would (started by ``make run``).
 
 Each sensor of the sample in the database reports at its kind's cadence (``cadence_s`` in
 ``layers/sensor_kinds.toml``) to ``<profile>/sensors/<code>/readings``, one JSON reading a
-message, valued by the sample's own model (``data.sample.sensors.model``), so the daily and
+message, valued by the sample's own model (``data.sample.sensor_models.model``), so the daily and
 weekly cycles go on. So do the faults: sensors out of order or removed stay silent, and a
 working one now and then falls silent for a while, sticks at one value or spikes. On start every
 working sensor sends the reading of its last due time, so the wall is live at once.
@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, text
 
-from data.sample.sensors import LOCAL_ZONE, SampleSensor, model
+from data.sample.sensor_models import LOCAL_ZONE, SampleSensor, model
 from etl.broker import Broker
 from layers.db import database_urls, get_engine
 from layers.sensor_kinds import sensor_kinds

@@ -27,8 +27,8 @@ from data.sample.buildings import build_buildings, landmarks
 from data.sample.geography import read_geography
 from data.sample.heritage import build_heritage
 from data.sample.network import build_mains, build_roads, road_attributes
+from data.sample.sensor_models import SampleSensor
 from data.sample.sensors import (
-    SampleSensor,
     build_sensors,
     period,
     sensor_records,

@@ -5,37 +5,37 @@ Where they stand: air-quality stations (PM10, PM2.5 and NO₂ each) in the old t
 arterial roads, noise meters mostly by the arterials, a bay sensor in every space of the car
 parks near the centre, fill-level sensors on containers by blocks of flats and houses in the
 town's districts, free-chlorine sensors on the water mains and smart electricity meters in homes.
+Where a profile asks for the smart city's measures too: an information board at each car park,
+turbidity sensors on the mains, water and gas meters in homes, level and discharge sensors at the
+sewer's overflow chambers on the river's bank, CO₂, temperature and humidity in the public
+buildings nearest the centre, and adaptive street lights along the town's streets.
 
-What they report, in local time: PM10 high in winter (heating, evenings, inversion days) and in
-the rush hours; NO₂ with the traffic; noise loud by day, quiet at night and on Sunday mornings;
-car parks full on working days and on Saturday's market morning; containers filling until their
-weekly collection; homes' demand peaking in the morning and the evening. Faults: sensors that
-stopped reporting (status ``v okvari``), removed ones, gaps of hours to days, values stuck at one
-reading and the odd spike.
+What they report is in ``data.sample.sensor_models``. Faults: sensors that stopped reporting
+(status ``v okvari``), removed ones, gaps of hours to days, values stuck at one reading and the
+odd spike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
+import shapely.ops
 
 from data.sample.buildings import RESIDENTIAL
 from data.sample.geography import Geography
 from data.sample.network import Segment
+from data.sample.sensor_models import SampleSensor, model
 from layers.sensor_kinds import sensor_kinds
 
 log = logging.getLogger(__name__)
 
-LOCAL_ZONE = "Europe/Ljubljana"
 MAX_DAYS = 365
 CHUNK_DAYS = 30  # readings are made a month at a time, so 50 million fit in memory easily
 SCHEMA = pa.schema(
@@ -45,18 +45,6 @@ SCHEMA = pa.schema(
         ("value", pa.float32()),
     ]
 )
-
-
-@dataclass(frozen=True)
-class SampleSensor:
-    code: str
-    kind: str
-    point: shapely.Point
-    status: str
-    installed: dt.date
-    interval_min: float
-    last_day: int  # readings stop this many days before the end (faulty or removed sensors)
-    weight: float  # how busy its place is: traffic, crowd, household size
 
 
 def _points_along(lines: list, count: int, rng: np.random.Generator) -> list[shapely.Point]:
@@ -125,7 +113,74 @@ def place_sensors(
         home = homes[i]
         flats = 12.0 if home["NAMEMBNOST"] == "večstanovanjska" else 1.0
         placed.append((f"ENER-{n:03d}", "energy", home["geometry"].centroid, flats))
+    if config.get("parking_boards"):
+        placed += [
+            (f"PARK-{n:02d}-TABLA", "parking_free", point, 1.0)
+            for n, point in enumerate(car_parks, 1)
+        ]
+    return placed + _smart_city_sensors(config, geo, segments, buildings, mains, homes, rng)
+
+
+def _smart_city_sensors(
+    config: dict,
+    geo: Geography,
+    segments: list[Segment],
+    buildings: list[dict],
+    mains: list,
+    homes: list[dict],
+    rng: np.random.Generator,
+) -> list[tuple[str, str, shapely.Point, float]]:
+    """The measures of Maribor's strategy, each where the profile asks for it."""
+    centre = geo.centre
+    placed = [
+        (f"VODA-M-{n:02d}", "turbidity", p, 1.0)
+        for n, p in enumerate(_points_along(mains, config.get("water_turbidity", 0), rng), 1)
+    ]
+    for kind, prefix in (("water_meter", "VODOMER"), ("gas_meter", "PLIN")):
+        count = config.get(f"{kind}s", 0)
+        for n, i in enumerate(rng.choice(len(homes), count, replace=False), 1):
+            home = homes[i]
+            flats = 12.0 if home["NAMEMBNOST"] == "večstanovanjska" else 1.0
+            placed.append((f"{prefix}-{n:03d}", kind, home["geometry"].centroid, flats))
+    if config.get("sewer_overflows"):
+        river = geo.water[geo.water["name"] == config["overflow_river"]].geometry.union_all()
+        bank = river.boundary.intersection(centre.buffer(config["overflow_reach_m"]))
+        for n, point in enumerate(_points_along([bank], config["sewer_overflows"], rng), 1):
+            chamber = _away_from(point, river, 15)
+            share = 0.7 + 0.6 * rng.random()  # how much of the town drains to this chamber
+            placed += [
+                (f"RAZB-{n:02d}-NIVO", "sewer_level", chamber, share),
+                (f"RAZB-{n:02d}-PRETOK", "sewer_overflow", chamber, share),
+            ]
+    public = sorted(
+        (b for b in buildings if b["NAMEMBNOST"] == "javna"),
+        key=lambda b: b["geometry"].centroid.distance(centre),
+    )
+    for n, building in enumerate(public[: config.get("indoor_buildings", 0)], 1):
+        inside = building["geometry"].representative_point()
+        placed += [
+            (f"NZ-{n:02d}-{suffix}", kind, inside, 1.0)
+            for suffix, kind in (
+                ("CO2", "co2_indoor"),
+                ("T", "temperature_indoor"),
+                ("RH", "humidity_indoor"),
+            )
+        ]
+    streets = [s.line for s in segments if s.urban and s.line.distance(centre) < 2500]
+    for n, post in enumerate(_points_along(streets, config.get("street_lights", 0), rng), 1):
+        placed += [
+            (f"LUC-{n:03d}-RAVEN", "light_level", post, 1.0),
+            (f"LUC-{n:03d}-MOC", "light_power", post, 1.0),
+        ]
     return placed
+
+
+def _away_from(point: shapely.Point, water: shapely.Geometry, metres: float) -> shapely.Point:
+    """``point`` on the water's edge moved ``metres`` onto the land."""
+    inner = shapely.ops.nearest_points(water.buffer(-1), point)[0]
+    dx, dy = point.x - inner.x, point.y - inner.y
+    length = max((dx * dx + dy * dy) ** 0.5, 1e-9)
+    return shapely.Point(point.x + dx / length * metres, point.y + dy / length * metres)
 
 
 def build_sensors(
@@ -181,16 +236,31 @@ def period(config: dict, target: int, end: dt.datetime) -> tuple[dt.datetime, fl
 
 
 def sensor_counts(config: dict) -> dict[str, int]:
-    return {
-        "pm10": config["air_stations"],
-        "pm25": config["air_stations"],
-        "no2": config["air_stations"],
+    """How many sensors of each kind the profile's ``[sample.sensors]`` asks for."""
+    stations, chambers = config["air_stations"], config.get("sewer_overflows", 0)
+    rooms, lights = config.get("indoor_buildings", 0), config.get("street_lights", 0)
+    counts = {
+        "pm10": stations,
+        "pm25": stations,
+        "no2": stations,
         "noise": config["noise"],
         "parking": config["car_parks"] * config["spaces_per_car_park"],
         "waste_fill": config["waste_containers"],
         "chlorine": config["water_quality"],
         "energy": config["energy_meters"],
+        "parking_free": config["car_parks"] if config.get("parking_boards") else 0,
+        "turbidity": config.get("water_turbidity", 0),
+        "water_meter": config.get("water_meters", 0),
+        "gas_meter": config.get("gas_meters", 0),
+        "sewer_level": chambers,
+        "sewer_overflow": chambers,
+        "co2_indoor": rooms,
+        "temperature_indoor": rooms,
+        "humidity_indoor": rooms,
+        "light_level": lights,
+        "light_power": lights,
     }
+    return {kind: count for kind, count in counts.items() if count}
 
 
 def readings(
@@ -250,50 +320,6 @@ def _with_faults(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     spikes = rng.random(n) < 0.0005
     values[spikes] *= 3
     return sent
-
-
-def model(sensor: SampleSensor, times: pd.DatetimeIndex, rng: np.random.Generator) -> np.ndarray:
-    """Values of one sensor at ``times``, after the cycles in the module's docstring."""
-    local = times.tz_convert(LOCAL_ZONE)
-    hour = local.hour.to_numpy() + local.minute.to_numpy() / 60
-    weekday = local.day_of_week.to_numpy()
-    winter = 0.5 * (1 + np.cos(2 * np.pi * (local.day_of_year.to_numpy() - 15) / 365))
-    working = weekday < 5
-    rush = working * (np.exp(-(((hour - 7.5) / 1.2) ** 2)) + np.exp(-(((hour - 16) / 1.5) ** 2)))
-    evening = np.exp(-(((hour - 20) / 2.5) ** 2))
-    day = (hour > 6) & (hour < 22)
-    kinds = sensor_kinds()
-    w, n = sensor.weight, len(times)
-    # slow weather: days of still air (inversions) raise everything the air holds
-    days = (times.asi8 // 86_400_000_000).astype(np.int64)
-    weather = np.exp(0.45 * np.sin(days * 0.9 + w) + 0.35 * np.sin(days * 0.23))
-    if sensor.kind in ("pm10", "pm25"):
-        pm10 = (12 + 26 * winter * (0.5 + evening) + 9 * w * rush) * weather
-        values = pm10 * (0.68 if sensor.kind == "pm25" else 1.0) * rng.lognormal(0, 0.18, n)
-    elif sensor.kind == "no2":
-        values = (9 + 8 * winter + 22 * w * rush + 6 * day) * weather * rng.lognormal(0, 0.2, n)
-    elif sensor.kind == "noise":
-        sunday_morning = (weekday == 6) & (hour < 11)
-        values = 44 + 14 * day * w + 4 * rush - 5 * sunday_morning + rng.normal(0, 2.5, n)
-    elif sensor.kind == "parking":
-        market = (weekday == 5) & (hour > 7) & (hour < 13)
-        busy = working & (hour > 7.5) & (hour < 17.5)
-        p = np.where(busy | market, 0.92 * w, np.where(day, 0.45 * w, 0.12))
-        values = 100.0 * (rng.random(n) < p)
-    elif sensor.kind == "waste_fill":
-        own = zlib.crc32(sensor.code.encode())  # the container's own collection day and use
-        collection = own % 7
-        per_hour = (0.45 + 0.4 * (own % 100) / 100) * (1 + day)  # filled faster by day
-        since = ((weekday - collection) % 7) * 24 + hour - 7
-        since = np.where(since < 0, since + 168, since)
-        values = np.clip(per_hour * since / 1.5 + rng.normal(0, 2, n), 0, 100)
-    elif sensor.kind == "chlorine":
-        values = 0.22 + 0.04 * np.sin(2 * np.pi * hour / 24) + rng.normal(0, 0.015, n)
-    else:  # energy: a home, or a block of flats (weight = flats)
-        profile = 0.35 + 0.9 * np.exp(-(((hour - 7.5) / 1.0) ** 2)) + 1.6 * evening
-        values = w * profile * (1 + 0.4 * winter) * rng.lognormal(0, 0.25, n)
-    low, high = kinds[sensor.kind].valid
-    return np.clip(values, low, high)
 
 
 def sensor_records(sensors: list[SampleSensor]) -> list[dict]:

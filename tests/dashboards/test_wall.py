@@ -46,6 +46,19 @@ def test_a_tile_shows_only_when_its_layers_hold_data(city):
     assert "natura2000_share" in wall.tiles.object
 
 
+def test_a_view_or_tile_without_data_is_left_out_and_the_log_says_why(city, caplog):
+    """The hand-made city has no sensor readings and no Q500: their view is not drawn empty."""
+    with city.writer.begin() as conn:
+        conn.execute(text("DELETE FROM flood_zone WHERE scenario = 'Q100'"))
+    with caplog.at_level("INFO", logger="dashboards.wall"):
+        wall = WallPage(FeatureStore(city.reader), load_profile("ptuj"))
+    assert [v["title_en"] for v in wall.views] == ["Road condition", "Natura 2000 sites"]
+    said = caplog.text
+    assert "'Sensor readings: PM10, last day' left out: sensor_readings holds no data" in said
+    assert "'Flood hazard, 100-year flood' left out: flood_hazard holds no data" in said
+    assert "tiles left out" in said and "pm10_exceedance_days" in said
+
+
 def test_the_clock_and_the_data_times_are_ljubljanas_and_each_view_has_its_legend(city):
     """The server's clock may run in UTC (CI's does); the wall shows Ptuj's time."""
     with city.writer.begin() as conn:

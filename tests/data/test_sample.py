@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import geopandas as gpd
 import numpy as np
 import pyogrio
 import pytest
@@ -14,7 +13,6 @@ from sqlalchemy import text
 
 from data.profiles import load_profile
 from data.sample.generate import build_layers
-from etl.profile import load_profile_data
 from layers.exposure import exposure_report
 from layers.registry import LAYERS
 
@@ -169,18 +167,6 @@ def test_the_generator_is_deterministic(ptuj_sample):
             tolerance=0.5,
         )
         assert same.all(), layer_id
-
-
-def test_maribor_works_from_its_profile_alone(etl_database, tmp_path):
-    maribor = load_profile("maribor")
-    reports = load_profile_data(etl_database.writer, maribor, tmp_path / "maribor", progress=False)
-    assert {r.layer for r in reports} >= {"municipality", "districts", "buildings", "roads"}
-    with etl_database.reader.connect() as conn:
-        assert conn.scalar(text("SELECT name FROM municipality")) == "Maribor"
-        assert conn.scalar(text("SELECT count(*) FROM district")) == 11
-        residents = conn.scalar(text("SELECT sum(residents) FROM district_with_residents"))
-    assert residents == sum(maribor.sample["district_residents"].values())
-    gpd.read_file(tmp_path / "maribor" / "wifi_tocke.geojson")  # the files are real files
 
 
 def read_depth(folder, scenario: str) -> np.ndarray:

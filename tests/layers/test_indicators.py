@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 
 from etl.load import LoadOptions, load_file
 from layers.indicators import available, catalogue, compute, indicator, record_snapshots
+from layers.settings import LJUBLJANA
 from tests.conftest import catalogue_row
 
 NOW = dt.datetime.now(dt.UTC)
@@ -151,3 +152,120 @@ def test_each_sensor_indicator_gives_the_known_answer(sensor_city):
     assert parking.data_time == sensor_city.now - dt.timedelta(minutes=10)
     assert not parking.stale()
     assert parking.stale(sensor_city.now + dt.timedelta(hours=2))  # its cadence is an hour
+
+
+SMART_CITY_SENSORS = {  # code: kind, where (EPSG:3794), status
+    "NZ-01-CO2": ("co2_indoor", (566045, 142045), "deluje"),  # in Globoka 3, a public building
+    "ENER-1": ("energy", (566045, 142145), "deluje"),  # in Plitva 1
+    "VODOMER-1": ("water_meter", (566150, 142150), "deluje"),  # in Srednja 2
+    "PLIN-1": ("gas_meter", (566145, 142145), "deluje"),  # in Srednja 2 too: one home
+    "ENER-OLD": ("energy", (566145, 142045), "odstranjen"),  # in Suha 5, removed
+    "RAZB-01-PRETOK": ("sewer_overflow", (566300, 142300), "deluje"),
+    "RAZB-02-PRETOK": ("sewer_overflow", (566310, 142300), "deluje"),
+    "RAZB-01-NIVO": ("sewer_level", (566300, 142300), "deluje"),
+    "LUC-001-RAVEN": ("light_level", (566320, 142300), "deluje"),
+    "LUC-001-MOC": ("light_power", (566320, 142300), "deluje"),
+    "LUC-002-RAVEN": ("light_level", (566330, 142300), "deluje"),
+    "LUC-002-MOC": ("light_power", (566330, 142300), "deluje"),
+    "LUC-003-RAVEN": ("light_level", (566340, 142300), "deluje"),
+    "LUC-003-MOC": ("light_power", (566340, 142300), "deluje"),
+    "PARK-01-TABLA": ("parking_free", (566350, 142300), "deluje"),
+    "PARK-02-TABLA": ("parking_free", (566360, 142300), "deluje"),
+    "PARK-03-TABLA": ("parking_free", (566370, 142300), "deluje"),
+}
+
+
+def last_weekday_before(today: dt.date) -> dt.date:
+    day = today - dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+@pytest.fixture
+def smart_city(city, tmp_path):
+    """The hand-made flood's buildings, a second public building, and the smart city's sensors
+    with readings whose answers are worked out by hand in the test."""
+    with city.writer.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO building (address, use_class, occupants, geom) VALUES ('Šola 7',"
+                " 'javna', 0, ST_Multi(ST_MakeEnvelope(566200, 142200, 566220, 142220, 3794)))"
+            )
+        )
+    codes = list(SMART_CITY_SENSORS)
+    gpd.GeoDataFrame(
+        {
+            "ID": codes,
+            "VRSTA": [kind for kind, _, _ in SMART_CITY_SENSORS.values()],
+            "ENOTA": "-",
+            "STANJE": [status for _, _, status in SMART_CITY_SENSORS.values()],
+        },
+        geometry=gpd.points_from_xy(
+            [x for _, (x, _), _ in SMART_CITY_SENSORS.values()],
+            [y for _, (_, y), _ in SMART_CITY_SENSORS.values()],
+        ),
+        crs=3794,
+    ).to_file(tmp_path / "s.gpkg")
+    load_file(city.writer, tmp_path / "s.gpkg", "sensors", LoadOptions(progress=False))
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    local = now.astimezone(LJUBLJANA)
+    month = local.replace(day=1, hour=0, minute=0).astimezone(dt.UTC)
+    step = (now - month) / 10
+    hour = now.replace(minute=0) - dt.timedelta(hours=2)
+    lessons = dt.datetime.combine(last_weekday_before(local.date()), dt.time(), LJUBLJANA)
+    at = lambda h: (lessons + dt.timedelta(hours=h)).astimezone(dt.UTC)  # noqa: E731
+    rows = [
+        ("RAZB-01-PRETOK", month - dt.timedelta(hours=1), 9),  # last month's
+        *[("RAZB-01-PRETOK", month + step * i, v) for i, v in enumerate([3, 0, 5, 7, 0, 2], 1)],
+        *[("RAZB-02-PRETOK", month + step * i, 0) for i in (1, 2)],
+        ("RAZB-01-NIVO", month + step, 150),  # a level, not a discharge
+        ("LUC-001-RAVEN", hour + dt.timedelta(minutes=5), 100),
+        ("LUC-001-MOC", hour + dt.timedelta(minutes=10), 0.8),  # turned up, no lamp: a fault
+        ("LUC-002-RAVEN", hour + dt.timedelta(minutes=5), 100),
+        ("LUC-002-MOC", hour + dt.timedelta(minutes=10), 60),
+        ("LUC-002-RAVEN", hour + dt.timedelta(minutes=65), 50),
+        ("LUC-002-MOC", hour + dt.timedelta(minutes=70), 30),
+        ("LUC-003-RAVEN", hour + dt.timedelta(minutes=5), 0),  # by day: off, and drawing nothing
+        ("LUC-003-MOC", hour + dt.timedelta(minutes=10), 0.8),
+        ("PARK-01-TABLA", now - dt.timedelta(minutes=10), 40),
+        ("PARK-01-TABLA", now - dt.timedelta(minutes=5), 35),
+        ("PARK-02-TABLA", now - dt.timedelta(minutes=20), 12),
+        ("PARK-03-TABLA", now - dt.timedelta(hours=3), 99),  # not within the hour
+        ("NZ-01-CO2", at(9), 1200),
+        ("NZ-01-CO2", at(10), 800),
+        ("NZ-01-CO2", at(11), 1100),
+        ("NZ-01-CO2", at(14), 900),
+        ("NZ-01-CO2", at(20), 1500),  # after lessons
+        ("ENER-1", now - dt.timedelta(hours=1), 2.5),
+    ]
+    frame = pd.DataFrame(rows, columns=["sensor", "observed_at", "value"])
+    frame["observed_at"] = [t.isoformat() for t in frame["observed_at"]]
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    load_file(city.writer, tmp_path / "r.csv", "sensor_readings", LoadOptions(progress=False))
+    return city
+
+
+def test_each_smart_city_indicator_gives_the_known_answer(smart_city):
+    assert value(smart_city, "sewer_overflow_events_month") == 3  # 3, then 5 and 7, then 2
+    assert value(smart_city, "indoor_air_monitored_share") == pytest.approx(50.0)  # 1 of 2
+    assert value(smart_city, "smart_meter_homes_share") == pytest.approx(50.0)  # 2 of 4 homes
+    assert value(smart_city, "street_light_faults") == 1
+    assert value(smart_city, "street_light_saving") == pytest.approx(100 - 250 / 3)
+    assert value(smart_city, "parking_free_now") == 35 + 12
+    assert value(smart_city, "co2_lessons_over_limit") == pytest.approx(50.0)
+
+
+def test_a_city_without_the_smart_sensors_is_offered_none_of_their_tiles(sensor_city):
+    smart = {
+        "parking_free_now",
+        "sewer_overflow_events_month",
+        "indoor_air_monitored_share",
+        "co2_lessons_over_limit",
+        "smart_meter_homes_share",
+        "street_light_saving",
+        "street_light_faults",
+    }
+    with sensor_city.reader.connect() as conn:
+        shown = {i.id for i in available(conn)}
+    assert "parking_occupancy" in shown and not shown & smart
