@@ -16,18 +16,21 @@ import panel as pn
 import shapely
 from bokeh.models import ColumnDataSource, PolyDrawTool
 
+from dashboards.addresses import AddressList
 from dashboards.downloads import Made, download_button
 from dashboards.exposure_pdf import report_pdf
 from dashboards.exposure_tables import Table, report_csv, report_tables
 from dashboards.map import LayerMap
 from dashboards.map_scale import add_cursor_position
 from dashboards.measure import TO_GRID, Measure, draw_on_double_click
+from dashboards.outline import Outline
 from dashboards.planner import header, municipality_extent
+from dashboards.print_map import TO_MERCATOR
 from dashboards.search import SearchBox
 from dashboards.theme import columns_row, html_pane, page_column
 from data.profiles import Profile
 from layers.errors import ConfigurationError
-from layers.exposure import ExposureReport, exposure_report
+from layers.exposure import ExposureReport, exposure_report, may_read_addresses
 from layers.queries import named_shapes
 from layers.registry import LAYERS, layer_for, visible_to
 from layers.store import FeatureStore
@@ -35,6 +38,7 @@ from layers.store import FeatureStore
 WHOLE = "Vsa občina · Whole municipality"
 DRAWN = "Narisano območje · Drawn area"
 DEFAULT_SCENARIO = "Q100"  # the design flood of Slovenian practice
+DISTRICT_COLOUR = "#1b1464"  # the chosen district's outline: no layer's style uses it
 DRAW_HINT = (
     "<p class='hint'>Območje narišete z orodjem za risanje v orodni vrstici karte: dvoklik začne, "
     "kliki dodajo oglišča, dvoklik konča; nato »Uporabi narisano«.<br><span class='en'>To draw "
@@ -136,6 +140,8 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         add_cursor_position(self.map.figure)
         self.report_pane = html_pane("", sizing_mode="stretch_width", css_classes=["report-pane"])
         self.report: ExposureReport | None = None
+        self.addresses = AddressList(self.map, role, audit) if may_read_addresses(role) else None
+        self.district_outline = Outline(self.map.figure, DISTRICT_COLOUR, "report_area")
         self.pdf = download_button("PDF", self.pdf_file, color="primary")
         self.csv = download_button("CSV", lambda: self.csv_file("en"))
         self.csv_sl = download_button("CSV (Excel, sl)", lambda: self.csv_file("sl"))
@@ -172,8 +178,14 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
 
     def _choose_area(self, event) -> None:
         if event.new == WHOLE:
+            self.district_outline.clear()
             self.set_area(None, WHOLE)
         elif event.new in self.districts:
+            district = shapely.transform(
+                self.districts[event.new], TO_MERCATOR.transform, interleaved=False
+            )
+            self.district_outline.show([district])
+            self.map.zoom_to(district.bounds)
             self.set_area(self.districts[event.new], event.new)
 
     def apply_drawn(self) -> None:
@@ -191,6 +203,7 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
 
     def clear_area(self) -> None:
         self.drawn.data = {"xs": [], "ys": []}
+        self.district_outline.clear()
         self.area_choice.value = WHOLE
         self.set_area(None, WHOLE)
 
@@ -204,6 +217,8 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
     def show_report(self, report: ExposureReport) -> None:
         self.report = report
         self.report_pane.object = report_html(report)
+        if self.addresses:
+            self.addresses.show(report)
 
     def refresh_report(self) -> None:
         """Compute and show the report now (used by tests and by the area controls)."""
@@ -273,7 +288,11 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
             css_classes=["details-column"],
         )
         drawn = pn.Column(
-            self.map, sizing_mode="stretch_both", margin=0, css_classes=["map-column"]
+            self.map,
+            *([self.addresses] if self.addresses else []),
+            sizing_mode="stretch_both",
+            margin=0,
+            css_classes=["map-column"],
         )
         return page_column(
             header("Civilna zaščita: poplave", "Civil protection: floods", self.profile, self.role),

@@ -26,6 +26,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     Image,
     KeepTogether,
+    PageBreak,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -34,7 +35,7 @@ from reportlab.platypus import (
 from reportlab.platypus import Table as PdfTable
 from sqlalchemy import Engine
 
-from dashboards.exposure_tables import Table, report_tables
+from dashboards.exposure_tables import Table, address_table, report_tables
 from dashboards.print_map import draw_map, printed_layers
 from layers.catalog import newest_load
 from layers.exposure import LJUBLJANA, ExposureReport
@@ -127,7 +128,8 @@ def pdf_table(table: Table, styles: dict) -> list:
         f"{html.escape(table.title_sl)} · <font color='#555555'>{html.escape(table.title_en)}</font>",
         styles["h2"],
     )
-    return [KeepTogether([title, grid])]
+    # a table of a page or less is kept with its title; a longer one runs on over pages
+    return [KeepTogether([title, grid])] if len(body) < 40 else [title, grid]
 
 
 def sources_table(rows: list[list[str]]) -> Table:
@@ -212,5 +214,8 @@ def report_pdf(
         )
     )
     story.extend(pdf_table(sources_table(sources(engine, report, role)), styles))
+    if report.addresses is not None:  # the annex: whom to warn and evacuate
+        story.append(PageBreak())
+        story.extend(pdf_table(address_table(report), styles))
     document.build(story)
     return out.getvalue()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from dashboards.exports import DecimalWriter
 from layers.exposure import ZONE_AREA, ExposureReport
-from layers.registry import exposed_layers
+from layers.registry import address_layer, exposed_layers
 from layers.spec import LayerSpec
 from styles import style
 
@@ -144,9 +144,71 @@ def list_table(report: ExposureReport, spec: LayerSpec) -> Table:
     )
 
 
+def district_table(report: ExposureReport) -> Table:
+    """Exposed addresses and their occupants per district and class (from the address list)."""
+    spec = address_layer()
+    sums = [m for m in spec.exposure.measures if m.kind == "sum"]
+    headers = [("Četrtna skupnost", "District"), ("Razred", "Class"), ("Naslovi", "Addresses")]
+    headers += [(m.label_sl, m.label_en) for m in sums]
+    rows = [
+        [row.district, class_short(row.hazard_class), number(row.count)]
+        + [number(getattr(row, m.name)) for m in sums]
+        for row in report.by_district().itertuples(index=False)
+    ]
+    return Table("by_district", "Po četrtnih skupnostih", "By district community", headers, rows)
+
+
+def depth_text(low: float | None, high: float | None) -> str:
+    """A zone's depths, ``0,5–1,5 m``, or ``nad 1,5 m · over 1.5 m`` where it has no bottom."""
+    if high is None or high != high:  # high != high: a missing number
+        return f"nad {number(low, 1)} m · over {low:g} m"
+    return f"{number(low, 1)}–{number(high, 1)} m"
+
+
+def address_columns() -> list[tuple[str, tuple[str, str]]]:
+    """The address list's columns and their headings: the declared fields, class, depth and
+    district."""
+    spec = address_layer()
+    declared = [
+        (n, (spec.field(n).label_sl, spec.field(n).label_en)) for n in spec.exposure.addresses
+    ]
+    return [
+        *declared,
+        ("hazard_class", ("Razred", "Class")),
+        ("depth", ("Globina vode", "Water depth")),
+        ("district", ("Četrtna skupnost", "District")),
+    ]
+
+
+def address_rows(report: ExposureReport) -> list[list[object]]:
+    """The exposed addresses as written on screen and in print, most severe class first."""
+    frame = report.addresses
+    spec = address_layer()
+    labels = {n: value_label(spec, n) for n in spec.exposure.addresses}
+    return [
+        [
+            *(labels[n](row[n]) for n in spec.exposure.addresses),
+            class_short(row["hazard_class"]),
+            depth_text(row["depth_from_m"], row["depth_to_m"]),
+            row["district"] if isinstance(row["district"], str) else "—",  # none: off the map
+        ]
+        for row in frame.to_dict("records")
+    ]
+
+
+def address_table(report: ExposureReport) -> Table:
+    headers = [heading for _, heading in address_columns()]
+    return Table(
+        "addresses", "Izpostavljeni naslovi", "Exposed addresses", headers, address_rows(report)
+    )
+
+
 def report_tables(report: ExposureReport) -> list[Table]:
-    """Every table the role may see, in reading order."""
+    """Every table the role may see, in reading order (the address list is an annex of its
+    own: ``address_table``)."""
     tables = [summary_table(report)]
+    if report.addresses is not None:
+        tables.append(district_table(report))
     for spec in shown(report):
         if spec.exposure.listed:
             tables.append(list_table(report, spec))
@@ -186,4 +248,24 @@ def report_csv(report: ExposureReport, convention: str = "en") -> str:
     for spec in shown(report):
         for line in csv_lines(report, spec):
             writer.writerow([*head, spec.id, *line])
+    if report.addresses is not None:
+        for row in report.by_district().to_dict("records"):
+            for measure in (c for c in row if c not in ("district", "hazard_class")):
+                line = [row["hazard_class"], row["district"], measure, int(row[measure]), ""]
+                writer.writerow([*head, "by_district", *line])
+    return out.getvalue()
+
+
+def addresses_csv(report: ExposureReport, convention: str = "en") -> str:
+    """The exposed addresses, one a line, with a point on each building in D96/TM."""
+    frame = report.addresses
+    names = [name for name, _ in address_columns() if name != "depth"]
+    names[-1:-1] = ["depth_from_m", "depth_to_m"]
+    out = io.StringIO()
+    writer = DecimalWriter(out, convention)
+    writer.writerow(["scenario", *names, "e_d96tm", "n_d96tm"])
+    placed = frame.geometry.representative_point()
+    for row, x, y in zip(frame[names].itertuples(index=False), placed.x, placed.y, strict=True):
+        values = ["" if v is None or v != v else v for v in row]  # v != v: a missing number
+        writer.writerow([report.scenario, *values, round(float(x), 2), round(float(y), 2)])
     return out.getvalue()

@@ -22,11 +22,13 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+import geopandas as gpd
+import pandas as pd
 import shapely
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from layers.queries import check_access
-from layers.registry import HAZARD_CLASSES, exposed_layers, layer_for
+from layers.registry import HAZARD_CLASSES, address_layer, exposed_layers, layer_for
 from layers.settings import LJUBLJANA
 from layers.spec import STORAGE_SRID, Exposure, LayerSpec
 
@@ -111,12 +113,28 @@ AREA_SQL = """
   classes (hazard_class, rank) AS (VALUES {class_ranks}),
   zone AS MATERIALIZED (
     SELECT * FROM (
-      SELECT f.hazard_class, c.rank,
+      SELECT f.hazard_class, c.rank, f.depth_from_m, f.depth_to_m,
              CASE WHEN ST_Covers(a.geom, f.geom) THEN f.geom
                   ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(f.geom, a.geom), 3)) END AS geom
         FROM {flood} f JOIN classes c USING (hazard_class), area a
        WHERE f.{scenario} = :scenario AND ST_Intersects(f.geom, a.geom)) clipped
      WHERE NOT ST_IsEmpty(geom))"""  # empty: a zone that only touches the area's edge
+
+
+def addresses_sql(spec: LayerSpec, districts: LayerSpec) -> str:
+    """Each exposed feature of ``spec`` with its declared address fields, the most severe class
+    it touches and that zone's depths, and the district a point on it lies in.
+    """
+    key, geom = _quoted(spec.id_column), _quoted(spec.geometry_column)
+    fields = ", ".join(f"x.{_quoted(n)}" for n in spec.exposure.addresses)
+    return f"""SELECT e.*, ST_AsBinary(e.geom) AS wkb,
+           (SELECT d.{_quoted(districts.label_field)} FROM {_quoted(districts.read_table)} d
+             WHERE ST_Intersects(d.{_quoted(districts.geometry_column)}, ST_PointOnSurface(e.geom))
+             LIMIT 1) AS district
+      FROM (SELECT DISTINCT ON (x.{key}) x.{key} AS id, {fields}, z.hazard_class, z.rank,
+                   z.depth_from_m, z.depth_to_m, x.{geom} AS geom
+              FROM {_quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
+             ORDER BY x.{key}, z.rank) e"""  # noqa: S608 (registry names, quoted)
 
 
 @dataclass
@@ -128,6 +146,9 @@ class ExposureReport:
     made_at: dt.datetime
     # by layer id (and ZONE_AREA); None: a layer the role may not see
     sections: dict[str, list[dict] | None] = field(default_factory=dict)
+    # each exposed address (``layers.registry.address_layer``) in EPSG:3794, most severe first;
+    # None: the role may not read them
+    addresses: gpd.GeoDataFrame | None = None
 
     def rows(self, section: str) -> list[dict]:
         """The rows of ``section``; none for a section that is empty or was left out."""
@@ -146,22 +167,41 @@ class ExposureReport:
         present = {row["hazard_class"] for row in self.rows(ZONE_AREA)}
         return [c for c in HAZARD_CLASSES if c in present]
 
+    def by_district(self) -> pd.DataFrame:
+        """Exposed addresses and their occupants per district and hazard class (InaSAFE's
+        aggregation by area), from the address list; empty without one.
+        """
+        spec = address_layer()
+        sums = [m for m in spec.exposure.measures if m.kind == "sum"]
+        if self.addresses is None or self.addresses.empty:
+            return pd.DataFrame(
+                columns=["district", "hazard_class", "count", *(m.name for m in sums)]
+            )
+        frame = self.addresses.assign(district=self.addresses["district"].fillna("—"))
+        grouped = frame.groupby(["district", "rank", "hazard_class"], sort=True)
+        figures = grouped.agg(count=("id", "size"), **{m.name: (m.column, "sum") for m in sums})
+        return figures.reset_index().drop(columns="rank")
+
 
 def report_sql(role: str) -> tuple[str, list[LayerSpec]]:
     """The statement for the sections ``role`` may see, and their layers."""
     flood = layer_for("hazard")
     check_access(flood, role)
     allowed = [spec for spec in exposed_layers() if role in spec.roles]
-    class_ranks = ", ".join(f"('{c}', {i})" for i, c in enumerate(HAZARD_CLASSES, 1))
-    ctes = AREA_SQL.format(
+    selects = [f"'{ZONE_AREA}', ({ZONE_AREA_SQL})"]
+    selects += [f"'{spec.id}', ({section_sql(spec)})" for spec in allowed]
+    return f"WITH {_ctes()} SELECT json_build_object({', '.join(selects)})", allowed
+
+
+def _ctes() -> str:
+    """The report's area, its classes and its zones (``AREA_SQL``) for the registry's layers."""
+    flood = layer_for("hazard")
+    return AREA_SQL.format(
         municipality=_quoted(layer_for("boundary").read_table),
         flood=_quoted(flood.read_table),
         scenario=_quoted(flood.partition_column),
-        class_ranks=class_ranks,
+        class_ranks=", ".join(f"('{c}', {i})" for i, c in enumerate(HAZARD_CLASSES, 1)),
     )
-    selects = [f"'{ZONE_AREA}', ({ZONE_AREA_SQL})"]
-    selects += [f"'{spec.id}', ({section_sql(spec)})" for spec in allowed]
-    return f"WITH {ctes} SELECT json_build_object({', '.join(selects)})", allowed
 
 
 def exposure_report(
@@ -186,9 +226,28 @@ def exposure_report(
     }
     with engine.connect() as conn:
         found = conn.execute(text(sql), params).scalar_one()
+        addresses = _addresses(conn, role, params)
     data = found if isinstance(found, dict) else json.loads(found)
     sections = {ZONE_AREA: data.get(ZONE_AREA) or []}
     sections |= {
         spec.id: (data.get(spec.id) or []) if spec in allowed else None for spec in exposed_layers()
     }
-    return ExposureReport(scenario, area_name, dt.datetime.now(LJUBLJANA), sections)
+    return ExposureReport(scenario, area_name, dt.datetime.now(LJUBLJANA), sections, addresses)
+
+
+def may_read_addresses(role: str) -> bool:
+    """Whether ``role`` may read the exposed addresses (the declaration's ``address_roles``)."""
+    spec = address_layer()
+    return role in spec.exposure.address_roles and role in spec.roles
+
+
+def _addresses(conn: Connection, role: str, params: dict) -> gpd.GeoDataFrame | None:
+    """The exposed addresses, for a role that may read them."""
+    if not may_read_addresses(role):
+        return None
+    spec = address_layer()
+    districts = layer_for("report_areas")
+    sql = f"WITH {_ctes()} {addresses_sql(spec, districts)} ORDER BY e.rank, district, e.id"
+    frame = pd.read_sql(text(sql), conn, params=params).drop(columns="geom")
+    geometry = shapely.from_wkb([bytes(b) for b in frame.pop("wkb")])
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=STORAGE_SRID)

@@ -58,6 +58,8 @@ def _exposure(raw: dict[str, Any]) -> Exposure:
         group_by=raw.get("group_by"),
         listed=tuple(raw.get("listed", ())),
         on_map=raw.get("on_map", False),
+        addresses=tuple(raw.get("addresses", ())),
+        address_roles=frozenset(raw.get("address_roles", ())),
     )
 
 
@@ -157,6 +159,11 @@ def layer_for(purpose: str) -> LayerSpec:
 def exposed_layers() -> list[LayerSpec]:
     """The layers the flood exposure report counts, in the registry's order."""
     return [s for s in LAYERS.values() if s.exposure]
+
+
+def address_layer() -> LayerSpec:
+    """The layer whose exposed features are listed one by one, for warning and evacuation."""
+    return next(s for s in exposed_layers() if s.exposure.addresses)
 
 
 def visible_to(role: str) -> list[LayerSpec]:

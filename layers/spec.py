@@ -98,7 +98,8 @@ class Exposure:
 
     Either ``measures`` (figures per hazard class, per ``group_by`` value when one is named) or
     ``listed`` (each exposed feature by name, with these fields). ``on_map``: drawn on the
-    civil-protection map when it opens.
+    civil-protection map when it opens. ``addresses``: the fields of the list of exposed
+    features (whom to warn and evacuate) that only ``address_roles`` may read.
     """
 
     title_sl: str
@@ -107,6 +108,8 @@ class Exposure:
     group_by: str | None = None
     listed: tuple[str, ...] = ()
     on_map: bool = False
+    addresses: tuple[str, ...] = ()
+    address_roles: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if bool(self.measures) == bool(self.listed):

@@ -15,8 +15,10 @@ from sqlalchemy import text
 from dashboards.civil_protection import DRAWN, WHOLE, CivilProtectionDashboard
 from data.profiles import load_profile
 from layers.audit import record_action
+from layers.exposure import exposure_report
 from layers.sessions import open_session
 from layers.store import FeatureStore
+from tests.dashboards.test_exports import ogrinfo
 from tests.flood_fixture import WEST_DISTRICT
 
 TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True)
@@ -123,5 +125,100 @@ def test_the_slovenian_csv_parts_fields_on_semicolons_with_decimal_commas(dashbo
     assert [r["value"] for r in rows] == [r["value"].replace(".", ",") for r in same]
     lengths = {r["value"] for r in rows if r["measure"] == "km"}
     assert lengths == {"0,1"}  # every 100 m piece of road and main, with a decimal comma
-    residents = sum(int(r["value"]) for r in rows if r["measure"] == "residents")
-    assert residents == 207
+    for section in ("buildings", "by_district"):  # by use, and by district: the same people
+        residents = [r for r in rows if r["section"] == section and r["measure"] == "residents"]
+        assert sum(int(r["value"]) for r in residents) == 207, section
+
+
+def test_the_exposed_addresses_are_listed_with_their_class_depth_and_district(dashboard):
+    listed = dashboard.addresses.table.value
+    assert [tuple(r) for r in listed[["address", "hazard_class", "depth", "district"]].values] == [
+        ("Globoka 3", "Velika · High", "nad 1,5 m · over 1.5 m", "Zahod"),
+        ("Meja 4", "Velika · High", "nad 1,5 m · over 1.5 m", "Zahod"),
+        ("Srednja 2", "Srednja · Medium", "0,5–1,5 m", "—"),
+        ("Plitva 1", "Majhna · Low", "0,0–0,5 m", "Zahod"),
+    ]  # most severe first; Suha 5 stays dry, Daleč 6 is off the flood's map
+    assert "<b>4</b> naslovov" in dashboard.addresses.summary.object
+    assert "<b>207</b>" in dashboard.addresses.summary.object
+    dashboard.area_choice.value = "Zahod"
+    assert list(dashboard.addresses.table.value["address"]) == ["Globoka 3", "Meja 4", "Plitva 1"]
+
+
+def test_the_report_sums_the_addresses_per_district(dashboard):
+    assert "Po četrtnih skupnostih" in dashboard.report_pane.object
+    by_district = dashboard.report.by_district()
+    assert by_district.values.tolist() == [
+        ["Zahod", "velika", 2, 29],
+        ["Zahod", "majhna", 1, 41],
+        ["—", "srednja", 1, 137],
+    ]
+
+
+def test_a_row_zooms_the_map_to_its_building_and_shows_it(dashboard):
+    row = list(dashboard.addresses.table.value["address"]).index("Srednja 2")
+    dashboard.addresses._row_clicked(type("Click", (), {"row": row})())
+    xmin, xmax, ymin, ymax = dashboard.map.zoom_request.data["box"]
+    x, y = TO_MERCATOR.transform(566150, 142150)  # the middle of Srednja 2
+    assert xmin < x < xmax and ymin < y < ymax and xmax - xmin < 2000
+    assert dashboard.map.details["attributes"]["address"] == "Srednja 2"
+    marked = dashboard.addresses.mark.lines.data["xs"][0]
+    assert min(marked) > xmin and max(marked) < xmax  # the building, marked
+    assert dashboard.map.toggles["buildings"].value
+
+
+def test_a_chosen_district_is_outlined_and_zoomed_to(dashboard):
+    dashboard.area_choice.value = "Zahod"
+    outlined = dashboard.district_outline.lines.data
+    west = shapely.from_wkt(WEST_DISTRICT)
+    xs, ys = TO_MERCATOR.transform(*west.exterior.xy)
+    assert min(outlined["xs"][0]) == pytest.approx(min(xs)) and max(
+        outlined["ys"][0]
+    ) == pytest.approx(max(ys))
+    xmin, xmax, ymin, ymax = dashboard.map.zoom_request.data["box"]
+    assert xmin <= min(xs) and max(xs) <= xmax and ymin <= min(ys) and max(ys) <= ymax
+    dashboard.area_choice.value = WHOLE
+    assert dashboard.district_outline.lines.data["xs"] == []
+
+
+def test_the_addresses_export_in_both_conventions_and_as_geopackage_audited(
+    dashboard, flood_database, tmp_path
+):
+    name, content = dashboard.addresses.exported_file("csv_sl")
+    assert name == "naslovi_Q100_sl.csv"
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    assert [r["address"] for r in rows] == ["Globoka 3", "Meja 4", "Srednja 2", "Plitva 1"]
+    assert sum(int(r["occupants"]) for r in rows) == 207
+    assert rows[2]["depth_from_m"] == "0,5" and rows[2]["e_d96tm"].count(",") == 1
+    international = dashboard.addresses.exported_file("csv_en")[1].decode("utf-8-sig")
+    assert list(csv.DictReader(io.StringIO(international)))[2]["depth_to_m"] == "1.5"
+    name, content = dashboard.addresses.exported_file("gpkg")
+    path = tmp_path / name
+    path.write_bytes(content)
+    said = ogrinfo(path, "-so", "-al")  # read as any GIS reads it: by GDAL
+    assert "Feature Count: 4" in said and 'ID["EPSG",3794]' in said
+    assert all(f"{column}:" in said for column in ("address", "hazard_class", "district"))
+    with flood_database.writer.connect() as conn:
+        audited = conn.execute(
+            text("SELECT action, detail FROM audit_event WHERE detail LIKE 'addresses;%'")
+        ).all()
+    assert sorted(audited) == [
+        ("export_csv", "addresses; Q100; Vsa občina · Whole municipality; 4 addresses; csv_en"),
+        ("export_csv", "addresses; Q100; Vsa občina · Whole municipality; 4 addresses; csv_sl"),
+        ("export_gpkg", "addresses; Q100; Vsa občina · Whole municipality; 4 addresses; gpkg"),
+    ]
+
+
+def test_the_pdf_has_the_addresses_as_an_annex(dashboard):
+    reader = pypdf.PdfReader(io.BytesIO(dashboard.pdf_bytes()))
+    last = reader.pages[-1].extract_text()
+    assert "Izpostavljeni naslovi" in last and "Exposed addresses" in last
+    assert all(a in last for a in ("Globoka 3", "Meja 4", "Srednja 2", "Plitva 1"))
+    words = " ".join(page.extract_text() for page in reader.pages)
+    assert "Po četrtnih skupnostih" in words
+
+
+@pytest.mark.parametrize("role", ["planner", "mayor_office"])
+def test_only_civil_protection_and_admins_read_the_addresses(flood_database, role):
+    assert exposure_report(flood_database.reader, "Q100", role).addresses is None
+    admin = exposure_report(flood_database.reader, "Q100", "admin")
+    assert len(admin.addresses) == 4

@@ -88,3 +88,36 @@ def test_an_area_is_drawn_as_the_hint_says_and_limits_the_report(page):
     drawn = int(summary_row(page, "Stavbe")[-1].replace(" ", ""))
     assert 0 < drawn < whole, "the report is not limited to the drawn area"
     assert page.console_errors == [] and page.foreign_requests == []
+
+
+def test_a_row_of_the_exposed_addresses_shows_its_building(page):
+    rows = page.locator(".address-list .tabulator-row")
+    rows.first.wait_for(timeout=30_000)
+    assert rows.count() == 12  # a page of the list
+    third = rows.nth(2)
+    address = third.locator("[tabulator-field=address]").inner_text()
+    canvas = page.locator(".bk-Canvas").first
+    before = canvas.screenshot()
+    third.locator("[tabulator-field=address]").click()
+    # the address twice: in its row, and in the building's details beside the map
+    shown = page.get_by_text(address, exact=True)
+    assert wait_for(lambda: shown.count() >= 2, seconds=30), "no details shown"
+    assert wait_for(lambda: canvas.screenshot() != before, seconds=30), "the map did not move"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "civil-protection-address.png")
+    assert page.console_errors == [] and page.foreign_requests == []
+
+
+def test_a_chosen_district_is_outlined_and_its_addresses_listed(page):
+    choice = page.locator("select").nth(1)
+    district = choice.locator("option").nth(1).inner_text()
+    choice.select_option(district)
+    page.locator(".report-head").get_by_text(district).wait_for(timeout=30_000)
+    outlined = (
+        "() => Bokeh.documents[0].get_model_by_name('report_area_line').data_source.data.xs.length"
+    )
+    assert wait_for(lambda: page.evaluate(outlined) == 1, seconds=30)
+    cells = page.locator(".address-list .tabulator-row [tabulator-field=district]")
+    assert wait_for(lambda: set(cells.all_inner_texts()) == {district}, seconds=30)
+    page.screenshot(path=SCREENSHOTS / "civil-protection-district.png")
+    assert page.console_errors == [] and page.foreign_requests == []
