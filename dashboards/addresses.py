@@ -3,7 +3,8 @@
 The list comes with the report (``ExposureReport.addresses``), so it always agrees with the
 report's figures, and only for the roles the buildings' exposure declaration names. Any column
 sorts it; a row zooms the map to its building and shows its details; it is exported as CSV in
-either convention or as a GeoPackage in D96/TM, each export audited.
+either convention or as a GeoPackage in D96/TM (a point on each building), each export
+audited.
 """
 
 from __future__ import annotations

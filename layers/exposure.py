@@ -123,16 +123,18 @@ AREA_SQL = """
 
 def addresses_sql(spec: LayerSpec, districts: LayerSpec) -> str:
     """Each exposed feature of ``spec`` with its declared address fields, the most severe class
-    it touches and that zone's depths, and the district a point on it lies in.
+    it touches and that zone's depths, a point on it (``x``, ``y``) and the district that point
+    lies in.
     """
     key, geom = _quoted(spec.id_column), _quoted(spec.geometry_column)
     fields = ", ".join(f"x.{_quoted(n)}" for n in spec.exposure.addresses)
-    return f"""SELECT e.*, ST_AsBinary(e.geom) AS wkb,
+    names = ", ".join(f"e.{_quoted(n)}" for n in spec.exposure.addresses)
+    return f"""SELECT e.id, {names}, e.hazard_class, e.rank, e.depth_from_m, e.depth_to_m,
+           ST_X(e.spot) AS x, ST_Y(e.spot) AS y,
            (SELECT d.{_quoted(districts.label_field)} FROM {_quoted(districts.read_table)} d
-             WHERE ST_Intersects(d.{_quoted(districts.geometry_column)}, ST_PointOnSurface(e.geom))
-             LIMIT 1) AS district
+             WHERE ST_Intersects(d.{_quoted(districts.geometry_column)}, e.spot) LIMIT 1) AS district
       FROM (SELECT DISTINCT ON (x.{key}) x.{key} AS id, {fields}, z.hazard_class, z.rank,
-                   z.depth_from_m, z.depth_to_m, x.{geom} AS geom
+                   z.depth_from_m, z.depth_to_m, ST_PointOnSurface(x.{geom}) AS spot
               FROM {_quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
              ORDER BY x.{key}, z.rank) e"""  # noqa: S608 (registry names, quoted)
 
@@ -146,8 +148,8 @@ class ExposureReport:
     made_at: dt.datetime
     # by layer id (and ZONE_AREA); None: a layer the role may not see
     sections: dict[str, list[dict] | None] = field(default_factory=dict)
-    # each exposed address (``layers.registry.address_layer``) in EPSG:3794, most severe first;
-    # None: the role may not read them
+    # each exposed address (``layers.registry.address_layer``) at a point on its feature in
+    # EPSG:3794, most severe first; None: the role may not read them
     addresses: gpd.GeoDataFrame | None = None
 
     def rows(self, section: str) -> list[dict]:
@@ -248,6 +250,6 @@ def _addresses(conn: Connection, role: str, params: dict) -> gpd.GeoDataFrame | 
     spec = address_layer()
     districts = layer_for("report_areas")
     sql = f"WITH {_ctes()} {addresses_sql(spec, districts)} ORDER BY e.rank, district, e.id"
-    frame = pd.read_sql(text(sql), conn, params=params).drop(columns="geom")
-    geometry = shapely.from_wkb([bytes(b) for b in frame.pop("wkb")])
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs=STORAGE_SRID)
+    frame = pd.read_sql(text(sql), conn, params=params)
+    spots = gpd.points_from_xy(frame.pop("x"), frame.pop("y"), crs=STORAGE_SRID)
+    return gpd.GeoDataFrame(frame, geometry=spots)
