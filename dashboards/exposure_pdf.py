@@ -207,9 +207,13 @@ def report_pdf(
             f"{', '.join(str(b) for b in flood['depth_breaks_m'])} m), pri poplavah redkejših od "
             f"Q{flood['residual_above_return_period']} preostala nevarnost. Stavba je izpostavljena, "
             "če jo poplavna cona vsaj deloma prekriva, in šteje enkrat, v najhujšem razredu; "
-            "prebivalci so vsi prijavljeni prebivalci takih stavb (zgornja ocena). · Classes by "
+            "prebivalci so vsi prijavljeni prebivalci takih stavb (zgornja ocena). Podnevi so "
+            "šteti ljudje v šolah, vrtcih, domovih starejših in bolnišnici po njihovi zmogljivosti, "
+            "ponoči prebivalci doma ter ljudje v domovih in bolnišnici. · Classes by "
             "water depth; a building touched by a zone counts once, in its most severe class; "
-            "residents are all registered occupants of exposed buildings (an upper estimate).",
+            "residents are all registered occupants of exposed buildings (an upper estimate). By "
+            "day the people in schools, kindergartens, retirement homes and the hospital are "
+            "counted at their capacity; by night the residents at home and those in care.",
             styles["body"],
         )
     )

@@ -77,6 +77,10 @@ def _count(report: ExposureReport, section: str, hazard_class: str | None) -> in
     )
 
 
+PEOPLE_BY_DAY = "Ljudje podnevi (šole, vrtci, domovi, bolnišnica) · People by day (in institutions)"
+PEOPLE_BY_NIGHT = "Ljudje ponoči (doma, domovi, bolnišnica) · People by night (at home and in care)"
+
+
 def summary_table(report: ExposureReport) -> Table:
     """Per hazard class (columns) and in total: the area, then every measure and list."""
     classes = [*report.classes(), None]  # None: all classes together
@@ -92,6 +96,11 @@ def summary_table(report: ExposureReport) -> Table:
             rows.append([measure.label, *(number(v, measure.decimals) for v in figures)])
         if spec.exposure.listed:
             rows.append([spec.title, *(number(_count(report, spec.id, c)) for c in classes)])
+    people = [report.people(c) for c in classes]
+    rows += [
+        [PEOPLE_BY_DAY, *(number(day) for day, _ in people)],
+        [PEOPLE_BY_NIGHT, *(number(night) for _, night in people)],
+    ]
     return Table(
         "summary",
         "Povzetek po razredih nevarnosti",
@@ -248,6 +257,10 @@ def report_csv(report: ExposureReport, convention: str = "en") -> str:
     for spec in shown(report):
         for line in csv_lines(report, spec):
             writer.writerow([*head, spec.id, *line])
+    for hazard_class in report.classes():
+        day, night = report.people(hazard_class)
+        writer.writerow([*head, "people", hazard_class, "", "by_day", day, ""])
+        writer.writerow([*head, "people", hazard_class, "", "by_night", night, ""])
     if report.addresses is not None:
         for row in report.by_district().to_dict("records"):
             for measure in (c for c in row if c not in ("district", "hazard_class")):

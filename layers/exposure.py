@@ -169,6 +169,23 @@ class ExposureReport:
         present = {row["hazard_class"] for row in self.rows(ZONE_AREA)}
         return [c for c in HAZARD_CLASSES if c in present]
 
+    def people(self, hazard_class: str | None = None) -> tuple[int, int]:
+        """How many people are exposed by day and by night, in a class or in all: the
+        institutions that hold them by day (``Presence.day``), and by night the residents at
+        home with those that hold them then (``Presence.night``).
+        """
+        residents = next(m for m in address_layer().exposure.measures if m.kind == "sum")
+        day, night = 0, int(self.total(address_layer().id, residents.name, hazard_class))
+        for spec in (s for s in exposed_layers() if s.exposure.presence):
+            presence = spec.exposure.presence
+            for row in self.rows(spec.id):
+                if hazard_class not in (None, row["hazard_class"]):
+                    continue
+                held = row[presence.column] or 0
+                day += held if row[presence.by] in presence.day else 0
+                night += held if row[presence.by] in presence.night else 0
+        return day, night
+
     def by_district(self) -> pd.DataFrame:
         """Exposed addresses and their occupants per district and hazard class (InaSAFE's
         aggregation by area), from the address list; empty without one.

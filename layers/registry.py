@@ -15,7 +15,7 @@ from typing import Any
 from layers.errors import ConfigurationError
 from layers.roles import EVERYONE, STAFF
 from layers.sensor_kinds import sensor_kinds
-from layers.spec import Dense, Exposure, Field, Geometry, LayerSpec, Measure, Search
+from layers.spec import Dense, Exposure, Field, Geometry, LayerSpec, Measure, Presence, Search
 
 LAYERS_FILE = Path(__file__).with_name("layers.toml")
 ROLE_SETS = {"everyone": EVERYONE, "staff": STAFF}
@@ -60,7 +60,12 @@ def _exposure(raw: dict[str, Any]) -> Exposure:
         on_map=raw.get("on_map", False),
         addresses=tuple(raw.get("addresses", ())),
         address_roles=frozenset(raw.get("address_roles", ())),
+        presence=_presence(raw["presence"]) if "presence" in raw else None,
     )
+
+
+def _presence(raw: dict[str, Any]) -> Presence:
+    return Presence(raw["column"], raw["by"], tuple(raw["day"]), tuple(raw["night"]))
 
 
 def _spec(raw: dict[str, Any]) -> LayerSpec:

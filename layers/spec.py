@@ -93,13 +93,27 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class Presence:
+    """Who a listed layer's exposed features hold by day and by night: its ``column`` (their
+    capacity) for the features whose ``by`` value is in ``day`` or in ``night`` (schools by
+    day, a hospital both); by night the report adds the residents at home.
+    """
+
+    column: str
+    by: str
+    day: tuple[str, ...]
+    night: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Exposure:
     """How a layer counts in the flood exposure report (``layers.exposure``).
 
     Either ``measures`` (figures per hazard class, per ``group_by`` value when one is named) or
     ``listed`` (each exposed feature by name, with these fields). ``on_map``: drawn on the
     civil-protection map when it opens. ``addresses``: the fields of the list of exposed
-    features (whom to warn and evacuate) that only ``address_roles`` may read.
+    features (whom to warn and evacuate) that only ``address_roles`` may read. ``presence``:
+    the people a listed layer's features hold by day and by night.
     """
 
     title_sl: str
@@ -110,10 +124,13 @@ class Exposure:
     on_map: bool = False
     addresses: tuple[str, ...] = ()
     address_roles: frozenset[str] = frozenset()
+    presence: Presence | None = None
 
     def __post_init__(self) -> None:
         if bool(self.measures) == bool(self.listed):
             raise ValueError(f"exposure {self.title_en!r}: measures or a list, one of the two")
+        if self.presence and not {self.presence.column, self.presence.by} <= set(self.listed):
+            raise ValueError(f"exposure {self.title_en!r}: presence counts listed fields only")
         if len({m.clipped for m in self.measures}) > 1:
             raise ValueError(
                 f"exposure {self.title_en!r}: measures counted once and measures clipped to "

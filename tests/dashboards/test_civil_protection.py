@@ -222,3 +222,16 @@ def test_only_civil_protection_and_admins_read_the_addresses(flood_database, rol
     assert exposure_report(flood_database.reader, "Q100", role).addresses is None
     admin = exposure_report(flood_database.reader, "Q100", "admin")
     assert len(admin.addresses) == 4
+
+
+def test_people_are_counted_by_day_in_the_institutions_and_by_night_at_home(dashboard):
+    """By day the school (300, velika) and the kindergarten (60, majhna) at capacity; by night
+    the residents at home (29, 137 and 41), no one being in care overnight here."""
+    rows = summary(dashboard)
+    assert rows["Ljudje podnevi (šole, vrtci, domovi, bolnišnica)"] == ["300", "0", "60", "360"]
+    assert rows["Ljudje ponoči (doma, domovi, bolnišnica)"] == ["29", "137", "41", "207"]
+    rows = list(csv.DictReader(io.StringIO(dashboard.csv_file("en")[1].decode("utf-8-sig"))))
+    people = {
+        (r["hazard_class"], r["measure"]): r["value"] for r in rows if r["section"] == "people"
+    }
+    assert people[("velika", "by_day")] == "300" and people[("srednja", "by_night")] == "137"
