@@ -63,7 +63,7 @@ class AddressList(pn.viewable.Viewer):
         self.table.value = pd.DataFrame(
             [[i, *row] for i, row in zip(frame["id"], rows, strict=True)], columns=self.names
         )
-        residents = next(m for m in self.spec.exposure.measures if m.kind == "sum")
+        residents = self.spec.exposure.sums[0]
         self.summary.object = (
             f"<p class='totals' role='status'><b>{number(len(frame))}</b> naslovov · addresses;"
             f" {residents.label}: <b>{number(int(frame[residents.column].sum()))}</b></p>"

@@ -60,9 +60,9 @@ def _written(frame: gpd.GeoDataFrame, spec: LayerSpec, driver: str, **options) -
     return out.getvalue()
 
 
-def csv_text(frame: gpd.GeoDataFrame, spec: LayerSpec, convention: str) -> str:
-    """Every field of each feature, then the D96/TM easting and northing of a point on it."""
-    names = read_columns(spec)
+def csv_text(frame: gpd.GeoDataFrame, names: list[str], convention: str) -> str:
+    """The columns ``names`` of each feature, then the D96/TM easting and northing of a point
+    on it."""
     out = io.StringIO()
     writer = DecimalWriter(out, convention)
     writer.writerow([*names, "e_d96tm", "n_d96tm"])
@@ -81,4 +81,5 @@ def exported(frame: gpd.GeoDataFrame, spec: LayerSpec, file_format: str) -> byte
     if file_format == "geojson":
         return _written(frame.to_crs(WGS84), spec, "GeoJSON", RFC7946="YES")
     # a byte-order mark: Excel then reads the file as UTF-8
-    return csv_text(frame, spec, file_format.removeprefix("csv_")).encode("utf-8-sig")
+    convention = file_format.removeprefix("csv_")
+    return csv_text(frame, read_columns(spec), convention).encode("utf-8-sig")

@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from dashboards.exports import DecimalWriter
+from dashboards.exports import DecimalWriter, csv_text
 from layers.exposure import ZONE_AREA, ExposureReport
 from layers.registry import address_layer, exposed_layers
 from layers.spec import LayerSpec
@@ -156,7 +156,7 @@ def list_table(report: ExposureReport, spec: LayerSpec) -> Table:
 def district_table(report: ExposureReport) -> Table:
     """Exposed addresses and their occupants per district and class (from the address list)."""
     spec = address_layer()
-    sums = [m for m in spec.exposure.measures if m.kind == "sum"]
+    sums = spec.exposure.sums
     headers = [("Četrtna skupnost", "District"), ("Razred", "Class"), ("Naslovi", "Addresses")]
     headers += [(m.label_sl, m.label_en) for m in sums]
     rows = [
@@ -271,14 +271,7 @@ def report_csv(report: ExposureReport, convention: str = "en") -> str:
 
 def addresses_csv(report: ExposureReport, convention: str = "en") -> str:
     """The exposed addresses, one a line, with a point on each building in D96/TM."""
-    frame = report.addresses
     names = [name for name, _ in address_columns() if name != "depth"]
     names[-1:-1] = ["depth_from_m", "depth_to_m"]
-    out = io.StringIO()
-    writer = DecimalWriter(out, convention)
-    writer.writerow(["scenario", *names, "e_d96tm", "n_d96tm"])
-    placed = frame.geometry.representative_point()
-    for row, x, y in zip(frame[names].itertuples(index=False), placed.x, placed.y, strict=True):
-        values = ["" if v is None or v != v else v for v in row]  # v != v: a missing number
-        writer.writerow([report.scenario, *values, round(float(x), 2), round(float(y), 2)])
-    return out.getvalue()
+    frame = report.addresses.assign(scenario=report.scenario)
+    return csv_text(frame, ["scenario", *names], convention)

@@ -174,7 +174,7 @@ class ExposureReport:
         institutions that hold them by day (``Presence.day``), and by night the residents at
         home with those that hold them then (``Presence.night``).
         """
-        residents = next(m for m in address_layer().exposure.measures if m.kind == "sum")
+        residents = address_layer().exposure.sums[0]
         day, night = 0, int(self.total(address_layer().id, residents.name, hazard_class))
         for spec in (s for s in exposed_layers() if s.exposure.presence):
             presence = spec.exposure.presence
@@ -191,7 +191,7 @@ class ExposureReport:
         aggregation by area), from the address list; empty without one.
         """
         spec = address_layer()
-        sums = [m for m in spec.exposure.measures if m.kind == "sum"]
+        sums = spec.exposure.sums
         if self.addresses is None or self.addresses.empty:
             return pd.DataFrame(
                 columns=["district", "hazard_class", "count", *(m.name for m in sums)]

@@ -138,6 +138,11 @@ class Exposure:
             )
 
     @property
+    def sums(self) -> tuple[Measure, ...]:
+        """The measures that add up a column (the residents of buildings)."""
+        return tuple(m for m in self.measures if m.kind == "sum")
+
+    @property
     def clipped(self) -> bool:
         """Whether the section's measures are clipped to each class (all of them are, or none)."""
         return any(m.clipped for m in self.measures)

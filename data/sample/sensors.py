@@ -111,8 +111,7 @@ def place_sensors(
     ]
     for n, i in enumerate(rng.choice(len(homes), config["energy_meters"], replace=False), 1):
         home = homes[i]
-        flats = 12.0 if home["NAMEMBNOST"] == "večstanovanjska" else 1.0
-        placed.append((f"ENER-{n:03d}", "energy", home["geometry"].centroid, flats))
+        placed.append((f"ENER-{n:03d}", "energy", home["geometry"].centroid, _households(home)))
     if config.get("parking_boards"):
         placed += [
             (f"PARK-{n:02d}-TABLA", "parking_free", point, 1.0)
@@ -140,8 +139,7 @@ def _smart_city_sensors(
         count = config.get(f"{kind}s", 0)
         for n, i in enumerate(rng.choice(len(homes), count, replace=False), 1):
             home = homes[i]
-            flats = 12.0 if home["NAMEMBNOST"] == "večstanovanjska" else 1.0
-            placed.append((f"{prefix}-{n:03d}", kind, home["geometry"].centroid, flats))
+            placed.append((f"{prefix}-{n:03d}", kind, home["geometry"].centroid, _households(home)))
     if config.get("sewer_overflows"):
         river = geo.water[geo.water["name"] == config["overflow_river"]].geometry.union_all()
         bank = river.boundary.intersection(centre.buffer(config["overflow_reach_m"]))
@@ -173,6 +171,11 @@ def _smart_city_sensors(
             (f"LUC-{n:03d}-MOC", "light_power", post, 1.0),
         ]
     return placed
+
+
+def _households(home: dict) -> float:
+    """A meter's weight: the households behind it (a block of flats counts as twelve)."""
+    return 12.0 if home["NAMEMBNOST"] == "večstanovanjska" else 1.0
 
 
 def _away_from(point: shapely.Point, water: shapely.Geometry, metres: float) -> shapely.Point:
