@@ -50,7 +50,7 @@ lint: python-env
 	$(VENV)/bin/ruff format --check .
 
 system-packages:
-	@scripts/system-packages.sh postgis
+	@scripts/system-packages.sh postgis pgrouting
 
 python-env: $(VENV)/.installed
 
@@ -71,7 +71,7 @@ dashboards/js/node_modules/.package-lock.json: dashboards/js/package-lock.json
 
 db:
 	@if [ -n "$$DATABASE_URL" ]; then echo "using DATABASE_URL; no cluster started"; \
-	else scripts/system-packages.sh postgis && scripts/pgcluster.sh start; fi
+	else scripts/system-packages.sh postgis pgrouting && scripts/pgcluster.sh start; fi
 
 db-stop:
 	scripts/pgcluster.sh stop

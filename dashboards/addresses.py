@@ -17,10 +17,11 @@ import shapely
 
 from dashboards.downloads import Made, download_button
 from dashboards.exports import exported
-from dashboards.exposure_tables import address_columns, address_rows, addresses_csv, number
+from dashboards.exposure_tables import address_columns, address_rows, addresses_csv
 from dashboards.map import LayerMap
 from dashboards.outline import Outline
 from dashboards.search import MARK_COLOUR
+from dashboards.tables import number
 from dashboards.theme import html_pane
 from layers.exposure import ExposureReport
 from layers.registry import address_layer
@@ -29,6 +30,7 @@ from layers.selection import Scope, outlines
 PAGE_ROWS = 12
 # what a GeoPackage of them holds: the declared fields, the class and the zone's depths
 KEPT = ("hazard_class", "depth_from_m", "depth_to_m", "district", "geometry")
+EVACUATION_KEPT = ("shelter", "route_km", "water_m", "access")  # with a road network
 
 
 class AddressList(pn.viewable.Viewer):
@@ -92,7 +94,8 @@ class AddressList(pn.viewable.Viewer):
         )
         name = f"naslovi_{report.scenario}"
         if file_format == "gpkg":
-            kept = [*self.spec.exposure.addresses, *KEPT]
+            planned = [c for c in EVACUATION_KEPT if c in report.addresses.columns]
+            kept = [*self.spec.exposure.addresses, *planned, *KEPT]
             return f"{name}.gpkg", exported(report.addresses[kept], self.spec, "gpkg")
         convention = file_format.removeprefix("csv_")
         suffix = "_sl" if convention == "sl" else ""

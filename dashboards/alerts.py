@@ -14,8 +14,8 @@ from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 from sqlalchemy import Engine
 
-from dashboards.exposure_tables import number
 from dashboards.map import LayerMap
+from dashboards.tables import number
 from layers.alerts import alert_rules, open_alerts
 from layers.db import DATABASE_ERRORS
 from layers.settings import LJUBLJANA

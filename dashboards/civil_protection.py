@@ -18,8 +18,9 @@ from bokeh.models import ColumnDataSource, PolyDrawTool
 
 from dashboards.addresses import AddressList
 from dashboards.downloads import Made, download_button
+from dashboards.evacuation_map import EvacuationOverlay, overlay_legend
 from dashboards.exposure_pdf import report_pdf
-from dashboards.exposure_tables import Table, report_csv, report_tables
+from dashboards.exposure_tables import report_csv, report_tables
 from dashboards.map import LayerMap
 from dashboards.map_scale import add_cursor_position
 from dashboards.measure import TO_GRID, Measure, draw_on_double_click
@@ -27,17 +28,19 @@ from dashboards.outline import Outline
 from dashboards.planner import header, municipality_extent
 from dashboards.print_map import TO_MERCATOR
 from dashboards.search import SearchBox
+from dashboards.tables import Table, number
 from dashboards.theme import columns_row, html_pane, page_column
 from data.profiles import Profile
 from layers.errors import ConfigurationError
 from layers.exposure import ExposureReport, exposure_report, may_read_addresses
 from layers.queries import named_shapes
-from layers.registry import LAYERS, layer_for, visible_to
+from layers.registry import LAYERS, layer_for, network_layer, visible_to
 from layers.store import FeatureStore
 
 WHOLE = "Vsa občina · Whole municipality"
 DRAWN = "Narisano območje · Drawn area"
 DEFAULT_SCENARIO = "Q100"  # the design flood of Slovenian practice
+MAP_HEIGHT_PX = 600  # the address list goes below the map
 DISTRICT_COLOUR = "#1b1464"  # the chosen district's outline: no layer's style uses it
 DRAW_HINT = (
     "<p class='hint'>Območje narišete z orodjem za risanje v orodni vrstici karte: dvoklik začne, "
@@ -48,12 +51,17 @@ DRAW_HINT = (
 
 
 def shown_first() -> list[str]:
-    """The layers drawn when the page opens: the context, the hazard zones and the exposed
-    layers whose declaration asks for it."""
+    """The layers drawn when the page opens: the context, the hazard zones, the exposed layers
+    whose declaration asks for it and the shelters of the road network."""
+    roads = network_layer()
+    shelters = roads.network.shelters if roads else None
     return [
         s.id
         for s in LAYERS.values()
-        if s.basemap or s.purpose == "hazard" or (s.exposure and s.exposure.on_map)
+        if s.basemap
+        or s.purpose == "hazard"
+        or (s.exposure and s.exposure.on_map)
+        or s.id == shelters
     ]
 
 
@@ -105,8 +113,9 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         engine = store.engine
         self.engine, self.profile, self.role, self.audit = engine, profile, role, audit
         self.map = LayerMap(
-            store, visible_to(role), role, municipality_extent(engine), basemap_url, shown_first()
-        )
+            store, visible_to(role), role, municipality_extent(engine), basemap_url, shown_first(),
+            height=MAP_HEIGHT_PX,
+        )  # fmt: skip
         hazard = layer_for("hazard").id
         self.scenario = self.map.partitions[hazard]
         if not self.scenario.options:
@@ -141,6 +150,8 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         self.report_pane = html_pane("", sizing_mode="stretch_width", css_classes=["report-pane"])
         self.report: ExposureReport | None = None
         self.addresses = AddressList(self.map, role, audit) if may_read_addresses(role) else None
+        planned = self.addresses is not None and network_layer() is not None
+        self.evacuation = EvacuationOverlay(self.map.figure) if planned else None
         self.district_outline = Outline(self.map.figure, DISTRICT_COLOUR, "report_area")
         self.pdf = download_button("PDF", self.pdf_file, color="primary")
         self.csv = download_button("CSV", lambda: self.csv_file("en"))
@@ -219,6 +230,8 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         self.report_pane.object = report_html(report)
         if self.addresses:
             self.addresses.show(report)
+        if self.evacuation:  # its own Bokeh models: changed under the document's lock
+            self.map.next_tick(lambda: self.evacuation.show(report.evacuation))
 
     def refresh_report(self) -> None:
         """Compute and show the report now (used by tests and by the area controls)."""
@@ -257,6 +270,19 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
         content = report_csv(self.report, convention).encode("utf-8-sig")
         return f"poplave_{self.report.scenario}{suffix}.csv", content
 
+    def _evacuation_legend(self) -> pn.viewable.Viewable:
+        depth = network_layer().network.drivable_depth_m
+        return html_pane(
+            "<div class='panel-title'>Evakuacija · Evacuation</div>"
+            f"<div class='legend evacuation-legend'>{overlay_legend()}</div>"
+            f"<p class='hint'>Cesta je zaprta, kjer je voda globlja od {number(depth, 1)} m; "
+            "poti vodijo po odprtih cestah do najbližjega suhega zbirnega mesta s prostim "
+            f"mestom.<br><span class='en'>A road is closed where the water is deeper than "
+            f"{depth:g} m; routes follow the open roads to the nearest dry shelter with "
+            "room.</span></p>",
+            sizing_mode="stretch_width",
+        )
+
     def __panel__(self) -> pn.viewable.Viewable:
         controls = pn.Column(
             self.search,
@@ -268,6 +294,7 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
             html_pane("<div class='panel-title'>Izvoz · Export</div>"),
             pn.Row(self.pdf, self.csv, self.csv_sl),
             self.measure,
+            *([self._evacuation_legend()] if self.evacuation else []),
             html_pane("<div class='panel-title'>Sloji · Layers</div>"),
             self.map.layer_list(),
             width=320,
@@ -291,6 +318,7 @@ class CivilProtectionDashboard(pn.viewable.Viewer):
             self.map,
             *([self.addresses] if self.addresses else []),
             sizing_mode="stretch_both",
+            scroll=True,
             margin=0,
             css_classes=["map-column"],
         )

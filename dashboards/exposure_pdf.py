@@ -14,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import matplotlib
 import shapely
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from reportlab.lib import colors
@@ -35,11 +36,14 @@ from reportlab.platypus import (
 from reportlab.platypus import Table as PdfTable
 from sqlalchemy import Engine
 
-from dashboards.exposure_tables import Table, address_table, report_tables
+from dashboards.evacuation_map import CLOSED, ROUTES
+from dashboards.exposure_tables import address_table, report_tables
 from dashboards.print_map import draw_map, printed_layers
+from dashboards.tables import Table
 from layers.catalog import newest_load
+from layers.evacuation import Evacuation
 from layers.exposure import LJUBLJANA, ExposureReport
-from layers.registry import LAYERS, layer_for
+from layers.registry import LAYERS, layer_for, network_layer
 from layers.spec import STORAGE_SRID, LayerSpec
 from styles import style
 
@@ -68,6 +72,8 @@ def map_png(engine: Engine, report: ExposureReport, area: shapely.Geometry, role
         lambda spec: report.scenario if spec.partition_column else None,
         MAP_WIDTH_PX,
     )
+    if report.evacuation is not None:
+        handles += draw_evacuation(ax, report.evacuation)
     gpd.GeoSeries([area.boundary], crs=STORAGE_SRID).plot(
         ax=ax, color="#1d1d1b", linewidth=1.6, linestyle="--"
     )
@@ -78,6 +84,22 @@ def map_png(engine: Engine, report: ExposureReport, area: shapely.Geometry, role
     out = io.BytesIO()
     figure.savefig(out, format="png", bbox_inches="tight", pad_inches=0.05)
     return out.getvalue()
+
+
+def draw_evacuation(ax: Axes, evacuation: Evacuation) -> list:
+    """The closed roads and the routes to the shelters by their print styles; their legend."""
+    handles = []
+    for key, frame in ((CLOSED, evacuation.closed), (ROUTES, evacuation.routes)):
+        entry, label = style(key), style(key)["legend"][0]
+        printed = entry["print"]
+        if not frame.empty:
+            frame.plot(ax=ax, color=printed["color"], linewidth=printed["linewidth"],
+                       linestyle=printed["linestyle"])  # fmt: skip
+        handles.append(
+            Line2D([], [], color=printed["color"], linestyle=printed["linestyle"],
+                   label=f"{label['sl']} · {label['en']}")
+        )  # fmt: skip
+    return handles
 
 
 def map_image(png: bytes, box: tuple[float, float]) -> Image:
@@ -154,12 +176,16 @@ def source_row(spec: LayerSpec, load: dict) -> list[str]:
 
 
 def sources(engine: Engine, report: ExposureReport, role: str) -> list[list[str]]:
-    """Where each layer of the report and of its map came from, from the catalogue."""
+    """Where each layer of the report, of its evacuation and of its map came from, from the
+    catalogue."""
     rows, printed = [], printed_layers(role)
+    network = network_layer().network if report.evacuation is not None else None
+    planned = {network.shelters, network.settlements} if network else set()
     for spec in LAYERS.values():
-        reported = report.sections.get(spec.id) is not None or spec.purpose in (
-            "hazard",
-            "boundary",
+        reported = (
+            report.sections.get(spec.id) is not None
+            or spec.purpose in ("hazard", "boundary")
+            or spec.id in planned
         )
         if role not in spec.roles or not (reported or spec in printed):
             continue
@@ -167,6 +193,21 @@ def sources(engine: Engine, report: ExposureReport, role: str) -> list[list[str]
         if found:
             rows.append(source_row(spec, found))
     return rows
+
+
+EVACUATION_METHOD = (
+    " Evakuacija · Evacuation: cesta je zaprta, kjer jo doseže voda, globlja od meje za "
+    "vožnjo; zbirno mesto, ki ga doseže voda, se ne uporabi. Ljudi poberejo na najbližji "
+    "odprti cesti, ki vodi do zbirnega mesta (kjer je cesta pred stavbo zaprta, najprej čez "
+    "vodo); poti so najkrajše po odprtih cestah (pgRouting), najhujši razred in najbližji "
+    "najprej, vsaka stavba cela v najbližje zbirno mesto s prostorom. Odrezana je stavba, katere "
+    "cesta je zaprta ali ne vodi do nobenega zbirnega mesta. · A road is closed where water "
+    "deeper than the driving limit reaches it; a shelter the water reaches is not used. People "
+    "are picked up on the nearest open road that leads to a shelter (through water first where "
+    "the road in front is closed); routes are the shortest over open roads (pgRouting), the most "
+    "severe class and the nearest first, each building whole in the nearest shelter with room. "
+    "A building is cut off when its road is closed or leads to no shelter."
+)
 
 
 def report_pdf(
@@ -213,7 +254,9 @@ def report_pdf(
             "water depth; a building touched by a zone counts once, in its most severe class; "
             "residents are all registered occupants of exposed buildings (an upper estimate). By "
             "day the people in schools, kindergartens, retirement homes and the hospital are "
-            "counted at their capacity; by night the residents at home and those in care.",
+            "counted at their capacity; by night the residents at home and those in care."
+            + EVACUATION_METHOD
+            * (report.evacuation is not None),
             styles["body"],
         )
     )

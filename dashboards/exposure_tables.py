@@ -3,40 +3,22 @@
 The tables follow the layers' exposure declarations: a summary row per measure and per list, a
 table per grouped or listed section.
 
-Numbers are written the Slovenian way (a space between thousands, a decimal comma), which the
-English reader of the bilingual report reads just as well.
+Numbers are written the Slovenian way (``dashboards.tables.number``), which the English reader
+of the bilingual report reads just as well.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
+from dashboards.evacuation_tables import evacuation_csv_lines, evacuation_table, shelter_table
 from dashboards.exports import DecimalWriter, csv_text
+from dashboards.tables import Table, number
 from layers.exposure import ZONE_AREA, ExposureReport
-from layers.registry import address_layer, exposed_layers
+from layers.registry import address_layer, exposed_layers, network_layer
 from layers.spec import LayerSpec
 from styles import style
-
-
-@dataclass(frozen=True)
-class Table:
-    """A titled table: headers in both languages, rows of plain values."""
-
-    key: str
-    title_sl: str
-    title_en: str
-    headers: list[tuple[str, str]]  # (sl, en)
-    rows: list[list[object]]
-
-
-def number(value: object, decimals: int = 0) -> str:
-    """``12556`` → ``12 556``; ``30.634`` → ``30,63``; text as it is."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "" if value is None else str(value)
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", " ").replace(".", ",")
 
 
 def class_short(hazard_class: str) -> str:
@@ -174,19 +156,31 @@ def depth_text(low: float | None, high: float | None) -> str:
     return f"{number(low, 1)}–{number(high, 1)} m"
 
 
+# where each address's occupants go (``layers.evacuation``), when a road network is declared
+EVACUATION_COLUMNS = [
+    ("shelter", ("Zbirno mesto", "Shelter")),
+    ("route_km", ("Pot (km)", "Route (km)")),
+    ("water_m", ("Čez vodo (m)", "Through water (m)")),
+]
+
+
 def address_columns() -> list[tuple[str, tuple[str, str]]]:
-    """The address list's columns and their headings: the declared fields, class, depth and
-    district."""
+    """The address list's columns and their headings: the declared fields, class, depth,
+    district and, with a road network, the shelter, the route's length and the way through
+    water to the pick-up road."""
     spec = address_layer()
     declared = [
         (n, (spec.field(n).label_sl, spec.field(n).label_en)) for n in spec.exposure.addresses
     ]
-    return [
+    found = [
         *declared,
         ("hazard_class", ("Razred", "Class")),
         ("depth", ("Globina vode", "Water depth")),
         ("district", ("Četrtna skupnost", "District")),
     ]
+    if network_layer():
+        found += EVACUATION_COLUMNS
+    return found
 
 
 def address_rows(report: ExposureReport) -> list[list[object]]:
@@ -200,8 +194,22 @@ def address_rows(report: ExposureReport) -> list[list[object]]:
             class_short(row["hazard_class"]),
             depth_text(row["depth_from_m"], row["depth_to_m"]),
             row["district"] if isinstance(row["district"], str) else "—",  # none: off the map
+            *(_evacuation_cells(row) if report.evacuation is not None else []),
         ]
         for row in frame.to_dict("records")
+    ]
+
+
+ACCESS_TEXT = {"no_room": "ni prostora · no room", "cut_off": "ni poti · no route"}
+
+
+def _evacuation_cells(row: dict) -> list[str]:
+    """An address's shelter (or why it has none), route length and way through water."""
+    route = row["route_km"]
+    return [
+        row["shelter"] if row["access"] == "shelter" else ACCESS_TEXT[row["access"]],
+        "—" if route != route else number(route, 2),  # route != route: no route
+        number(row["water_m"]) if row["water_m"] > 0 else "—",
     ]
 
 
@@ -218,6 +226,8 @@ def report_tables(report: ExposureReport) -> list[Table]:
     tables = [summary_table(report)]
     if report.addresses is not None:
         tables.append(district_table(report))
+    if report.evacuation is not None:
+        tables += [evacuation_table(report), shelter_table(report)]
     for spec in shown(report):
         if spec.exposure.listed:
             tables.append(list_table(report, spec))
@@ -261,6 +271,9 @@ def report_csv(report: ExposureReport, convention: str = "en") -> str:
         day, night = report.people(hazard_class)
         writer.writerow([*head, "people", hazard_class, "", "by_day", day, ""])
         writer.writerow([*head, "people", hazard_class, "", "by_night", night, ""])
+    if report.evacuation is not None:
+        for line in evacuation_csv_lines(report):
+            writer.writerow([*head, *line])
     if report.addresses is not None:
         for row in report.by_district().to_dict("records"):
             for measure in (c for c in row if c not in ("district", "hazard_class")):
@@ -271,7 +284,9 @@ def report_csv(report: ExposureReport, convention: str = "en") -> str:
 
 def addresses_csv(report: ExposureReport, convention: str = "en") -> str:
     """The exposed addresses, one a line, with a point on each building in D96/TM."""
-    names = [name for name, _ in address_columns() if name != "depth"]
-    names[-1:-1] = ["depth_from_m", "depth_to_m"]
+    names = []
+    for name, _ in address_columns():
+        names += ["depth_from_m", "depth_to_m"] if name == "depth" else [name]
+    names += ["access"] if report.evacuation is not None else []
     frame = report.addresses.assign(scenario=report.scenario)
     return csv_text(frame, ["scenario", *names], convention)

@@ -22,10 +22,10 @@ from bokeh.models import BoxSelectTool, ColumnDataSource, PolyDrawTool
 
 from dashboards.downloads import Made, download_button
 from dashboards.exports import FORMATS, exported
-from dashboards.exposure_tables import number
 from dashboards.map import LayerMap
 from dashboards.measure import draw_on_double_click, svg_icon
 from dashboards.outline import Outline
+from dashboards.tables import number
 from dashboards.theme import html_pane
 from layers.selection import TABLE_ROWS, Scope, features, ids_within, outlines, table_rows, totals
 from layers.spec import LayerSpec

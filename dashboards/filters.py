@@ -13,7 +13,7 @@ import panel as pn
 import param
 from sqlalchemy import Engine
 
-from dashboards.exposure_tables import number
+from dashboards.tables import number
 from dashboards.theme import html_pane
 from layers.filters import NO_FILTER, Choice, Condition, Filter, choices
 from layers.spec import LayerSpec

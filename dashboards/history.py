@@ -20,7 +20,7 @@ import panel as pn
 from bokeh.models import CustomJSHover, CustomJSTickFormatter, DatetimeTickFormatter
 from holoviews.operation.datashader import rasterize
 
-from dashboards.exposure_tables import number
+from dashboards.tables import number
 from dashboards.theme import html_pane
 from layers.readings import ReadingCache
 from layers.registry import LAYERS

@@ -20,11 +20,11 @@ from bokeh.models import ColumnDataSource, CustomJS, DataRange1d, WMTSTileSource
 from bokeh.plotting import figure
 from panel.io.state import set_curdoc
 
-from dashboards.exposure_tables import number
 from dashboards.filters import LayerFilter
 from dashboards.map_scale import add_scale_bar
 from dashboards.outage import Outage
 from dashboards.renderers import MapContext, Renderer, make_renderer
+from dashboards.tables import number
 from dashboards.theme import html_pane
 from dashboards.tooltips import hit_testable_when_shown, one_tooltip_at_a_time
 from layers.catalog import newest_load
@@ -126,11 +126,18 @@ class LayerMap(pn.viewable.Viewer):
         basemap_url: str | None = None,
         visible: Collection[str] | None = None,
         theme_name: str | None = None,
+        height: int | None = None,
         **params,
     ) -> None:
         super().__init__(**params)
         self.engine, self.specs, self._role, self.extent = store.engine, specs, role, extent
         self.figure = base_figure(basemap_url, theme_name)
+        # a page with more below its map gives it a height of its own; stretched both ways in
+        # a column of several, Bokeh draws the map taller than its place, over what follows
+        size = {"sizing_mode": "stretch_both", "min_height": 560}
+        if height:
+            size = {"sizing_mode": "stretch_width", "height": height, "min_height": None}
+            self.figure.update(**size)
         # the box (x0, x1, y0, y1 in EPSG:3857) the browser zooms the map to
         self.zoom_request = page_request(self.figure, "box", ZOOM_JS)
         self.filters = {s.id: LayerFilter(store.engine, s) for s in specs if s.filters}
@@ -205,7 +212,7 @@ class LayerMap(pn.viewable.Viewer):
         )
         picked = guarded(self._on_tap)
         self.taps.on_change("data", lambda _attr, _old, tap: picked(tap))
-        self._pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_both", min_height=560)
+        self._pane = pn.pane.Bokeh(self.figure, **size)
         self.details_pane = html_pane(
             NO_DETAILS, sizing_mode="stretch_width", css_classes=["details-pane"]
         )

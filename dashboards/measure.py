@@ -17,7 +17,7 @@ from bokeh.events import DoubleTap
 from bokeh.models import ColumnDataSource, CustomJS, PolyDrawTool
 from pyproj import Transformer
 
-from dashboards.exposure_tables import number
+from dashboards.tables import number
 from dashboards.theme import html_pane
 from layers.queries import WEB_MERCATOR
 from layers.spec import STORAGE_SRID

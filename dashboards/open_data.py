@@ -17,7 +17,7 @@ import tornado.web
 from sqlalchemy import Engine
 
 from dashboards.access import off_loop
-from dashboards.exposure_tables import number
+from dashboards.tables import number
 from data.profiles import Profile
 from layers.db import DATABASE_ERRORS
 from layers.open_data import (

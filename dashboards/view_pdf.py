@@ -26,10 +26,10 @@ from sqlalchemy import Engine
 
 from dashboards.downloads import Made, download_button
 from dashboards.exposure_pdf import pdf_styles, pdf_table, source_row, sources_table
-from dashboards.exposure_tables import number
 from dashboards.map import LayerMap
 from dashboards.measure import TO_GRID
 from dashboards.print_map import can_print, draw_map
+from dashboards.tables import number
 from dashboards.theme import html_pane
 from layers.catalog import newest_load
 from layers.exposure import LJUBLJANA

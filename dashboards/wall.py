@@ -21,9 +21,9 @@ import pandas as pd
 import panel as pn
 
 from dashboards.alerts import AlertMarks, banner_html, read_alerts
-from dashboards.exposure_tables import number
 from dashboards.map import LayerMap
 from dashboards.planner import municipality_extent
+from dashboards.tables import number
 from data.profiles import Profile
 from layers.db import DATABASE_ERRORS
 from layers.indicators import Reading, available, compute

@@ -9,6 +9,8 @@ The raster is read a window at a time, so its size is bounded by the disk, not b
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +35,7 @@ from etl.crs import parse_crs
 from etl.load import Load, Loader, LoadOptions, Plan, Staged
 from etl.validate import SLOVENIA_3794
 from layers.errors import LoadError
-from layers.registry import HAZARD_CLASSES
+from layers.registry import HAZARD_CLASSES, network_layer
 from layers.spec import STORAGE_SRID, LayerSpec
 from styles import style
 
@@ -64,15 +66,21 @@ class DepthBand:
 
 
 def depth_bands(style_key: str, return_period: int) -> list[DepthBand]:
-    """The depth bands of a scenario, shallowest first, from the layer style's class breaks."""
+    """The depth bands of a scenario, shallowest first: the layer style's class breaks, and
+    the depth that closes a road (``layers.spec.Network``) inside its class, so that which
+    roads are under water too deep to drive is read from the zones exactly.
+    """
     entry = style(style_key)
-    edges = [0.0, *entry["depth_breaks_m"], None]
+    breaks = entry["depth_breaks_m"]
+    network = network_layer()
+    steps = sorted({*breaks, *([network.network.drivable_depth_m] if network else [])})
+    edges = [0.0, *steps, None]
     names = ("majhna", "srednja", "velika")
     if return_period > entry["residual_above_return_period"]:
         names = ("preostala",) * 3
     return [
-        DepthBand(name, low, high)
-        for name, low, high in zip(names, edges[:-1], edges[1:], strict=True)
+        DepthBand(names[bisect.bisect_right(breaks, low)], low, high)
+        for low, high in itertools.pairwise(edges)
     ]
 
 

@@ -27,8 +27,16 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, text
 
+from layers.evacuation import Evacuation, plan_evacuation
 from layers.queries import check_access
-from layers.registry import HAZARD_CLASSES, address_layer, exposed_layers, layer_for
+from layers.registry import (
+    HAZARD_CLASSES,
+    address_layer,
+    exposed_layers,
+    layer_for,
+    network_layer,
+)
+from layers.report_area import area_cte, quoted
 from layers.settings import LJUBLJANA
 from layers.spec import STORAGE_SRID, Exposure, LayerSpec
 
@@ -43,26 +51,22 @@ CLIPPED_SQL = {  # a measure of the part of a feature inside a zone, in km or ha
 CLIPPED_SCALE = {"length": 1000, "area": 1e4}
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _once_sql(spec: LayerSpec, exposure: Exposure) -> str:
     """A feature counts once, in the most severe class it touches."""
-    geom, key = _quoted(spec.geometry_column), _quoted(spec.id_column)
-    group = [_quoted(exposure.group_by)] if exposure.group_by else []
-    columns = [*group, *(_quoted(m.column) for m in exposure.measures if m.column)]
+    geom, key = quoted(spec.geometry_column), quoted(spec.id_column)
+    group = [quoted(exposure.group_by)] if exposure.group_by else []
+    columns = [*group, *(quoted(m.column) for m in exposure.measures if m.column)]
     figures = [
-        f"count(*) AS {_quoted(m.name)}"
+        f"count(*) AS {quoted(m.name)}"
         if m.kind == "count"
-        else f"coalesce(sum({_quoted(m.column)}), 0) AS {_quoted(m.name)}"
+        else f"coalesce(sum({quoted(m.column)}), 0) AS {quoted(m.name)}"
         for m in exposure.measures
     ]
     inner = ", ".join(f"x.{c}" for c in [key, *columns])
     return f"""SELECT json_agg(row_to_json(t)) FROM (
          SELECT {", ".join(["hazard_class", *group, *figures])}
            FROM (SELECT {inner}, min(z.rank) AS rank
-                   FROM {_quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
+                   FROM {quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
                   GROUP BY {inner}) exposed
            JOIN classes USING (rank)
           GROUP BY {", ".join(["hazard_class", "rank", *group])}
@@ -71,29 +75,29 @@ def _once_sql(spec: LayerSpec, exposure: Exposure) -> str:
 
 def _clipped_sql(spec: LayerSpec, exposure: Exposure) -> str:
     """A feature counts by its part inside each class (zones of a scenario do not overlap)."""
-    geom = f"x.{_quoted(spec.geometry_column)}"
-    group = [f"x.{_quoted(exposure.group_by)}"] if exposure.group_by else []
+    geom = f"x.{quoted(spec.geometry_column)}"
+    group = [f"x.{quoted(exposure.group_by)}"] if exposure.group_by else []
     figures = [
         f"sum(CASE WHEN ST_Covers(z.geom, {geom}) THEN {CLIPPED_SQL[m.kind]}({geom})"
         f" ELSE {CLIPPED_SQL[m.kind]}(ST_Intersection({geom}, z.geom)) END)"
-        f" / {CLIPPED_SCALE[m.kind]} AS {_quoted(m.name)}"
+        f" / {CLIPPED_SCALE[m.kind]} AS {quoted(m.name)}"
         for m in exposure.measures
     ]
     return f"""SELECT json_agg(row_to_json(t)) FROM (
          SELECT {", ".join(["z.hazard_class", *group, *figures])}
-           FROM {_quoted(spec.read_table)} x JOIN zone z ON ST_Intersects({geom}, z.geom)
+           FROM {quoted(spec.read_table)} x JOIN zone z ON ST_Intersects({geom}, z.geom)
           GROUP BY {", ".join(["z.hazard_class", "z.rank", *group])}
           ORDER BY {", ".join(["z.rank", *group])}) t"""  # noqa: S608 (registry names, quoted)
 
 
 def _listed_sql(spec: LayerSpec, exposure: Exposure) -> str:
     """Each exposed feature by name, in the most severe class it stands in."""
-    key, geom = _quoted(spec.id_column), _quoted(spec.geometry_column)
-    fields = ", ".join(f"x.{_quoted(n)}" for n in exposure.listed)
-    return f"""SELECT json_agg(row_to_json(t) ORDER BY t.rank, t.{_quoted(spec.label_field)})
+    key, geom = quoted(spec.id_column), quoted(spec.geometry_column)
+    fields = ", ".join(f"x.{quoted(n)}" for n in exposure.listed)
+    return f"""SELECT json_agg(row_to_json(t) ORDER BY t.rank, t.{quoted(spec.label_field)})
       FROM (
          SELECT DISTINCT ON (x.{key}) {fields}, z.hazard_class, z.rank
-           FROM {_quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
+           FROM {quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
           ORDER BY x.{key}, z.rank) t"""  # noqa: S608 (registry names, quoted)
 
 
@@ -105,11 +109,8 @@ def section_sql(spec: LayerSpec) -> str:
     return (_clipped_sql if exposure.clipped else _once_sql)(spec, exposure)
 
 
-# The area the report covers: the one drawn or chosen, else the whole municipality.
-AREA_SQL = """
-  area AS (SELECT CASE WHEN CAST(:area AS bytea) IS NULL
-                       THEN (SELECT ST_Union(geom) FROM {municipality})
-                       ELSE ST_SetSRID(ST_GeomFromWKB(:area), :srid) END AS geom),
+# the report's hazard classes, and the scenario's zones clipped to its area
+ZONES_SQL = """
   classes (hazard_class, rank) AS (VALUES {class_ranks}),
   zone AS MATERIALIZED (
     SELECT * FROM (
@@ -123,20 +124,20 @@ AREA_SQL = """
 
 def addresses_sql(spec: LayerSpec, districts: LayerSpec) -> str:
     """Each exposed feature of ``spec`` with its declared address fields, the most severe class
-    it touches and that zone's depths, a point on it (``x``, ``y``) and the district that point
+    it touches and the deepest of its zones there, a point on it (``x``, ``y``) and the district that point
     lies in.
     """
-    key, geom = _quoted(spec.id_column), _quoted(spec.geometry_column)
-    fields = ", ".join(f"x.{_quoted(n)}" for n in spec.exposure.addresses)
-    names = ", ".join(f"e.{_quoted(n)}" for n in spec.exposure.addresses)
+    key, geom = quoted(spec.id_column), quoted(spec.geometry_column)
+    fields = ", ".join(f"x.{quoted(n)}" for n in spec.exposure.addresses)
+    names = ", ".join(f"e.{quoted(n)}" for n in spec.exposure.addresses)
     return f"""SELECT e.id, {names}, e.hazard_class, e.rank, e.depth_from_m, e.depth_to_m,
            ST_X(e.spot) AS x, ST_Y(e.spot) AS y,
-           (SELECT d.{_quoted(districts.label_field)} FROM {_quoted(districts.read_table)} d
-             WHERE ST_Intersects(d.{_quoted(districts.geometry_column)}, e.spot) LIMIT 1) AS district
+           (SELECT d.{quoted(districts.label_field)} FROM {quoted(districts.read_table)} d
+             WHERE ST_Intersects(d.{quoted(districts.geometry_column)}, e.spot) LIMIT 1) AS district
       FROM (SELECT DISTINCT ON (x.{key}) x.{key} AS id, {fields}, z.hazard_class, z.rank,
                    z.depth_from_m, z.depth_to_m, ST_PointOnSurface(x.{geom}) AS spot
-              FROM {_quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
-             ORDER BY x.{key}, z.rank) e"""  # noqa: S608 (registry names, quoted)
+              FROM {quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
+             ORDER BY x.{key}, z.rank, z.depth_from_m DESC) e"""  # noqa: S608 (registry names, quoted)
 
 
 @dataclass
@@ -151,6 +152,9 @@ class ExposureReport:
     # each exposed address (``layers.registry.address_layer``) at a point on its feature in
     # EPSG:3794, most severe first; None: the role may not read them
     addresses: gpd.GeoDataFrame | None = None
+    # where the addresses' occupants go and who cannot be reached (``layers.evacuation``), for
+    # the roles that read the addresses, when the registry declares a road network
+    evacuation: Evacuation | None = None
 
     def rows(self, section: str) -> list[dict]:
         """The rows of ``section``; none for a section that is empty or was left out."""
@@ -213,13 +217,16 @@ def report_sql(role: str) -> tuple[str, list[LayerSpec]]:
 
 
 def _ctes() -> str:
-    """The report's area, its classes and its zones (``AREA_SQL``) for the registry's layers."""
+    """The report's area, its classes and its zones (``ZONES_SQL``) for the registry's layers."""
     flood = layer_for("hazard")
-    return AREA_SQL.format(
-        municipality=_quoted(layer_for("boundary").read_table),
-        flood=_quoted(flood.read_table),
-        scenario=_quoted(flood.partition_column),
-        class_ranks=", ".join(f"('{c}', {i})" for i, c in enumerate(HAZARD_CLASSES, 1)),
+    return (
+        area_cte()
+        + ","
+        + ZONES_SQL.format(
+            flood=quoted(flood.read_table),
+            scenario=quoted(flood.partition_column),
+            class_ranks=", ".join(f"('{c}', {i})" for i, c in enumerate(HAZARD_CLASSES, 1)),
+        )
     )
 
 
@@ -246,12 +253,16 @@ def exposure_report(
     with engine.connect() as conn:
         found = conn.execute(text(sql), params).scalar_one()
         addresses = _addresses(conn, role, params)
+        evacuation = None
+        if addresses is not None and network_layer():
+            evacuation = plan_evacuation(conn, scenario, params, addresses)
     data = found if isinstance(found, dict) else json.loads(found)
     sections = {ZONE_AREA: data.get(ZONE_AREA) or []}
     sections |= {
         spec.id: (data.get(spec.id) or []) if spec in allowed else None for spec in exposed_layers()
     }
-    return ExposureReport(scenario, area_name, dt.datetime.now(LJUBLJANA), sections, addresses)
+    made_at = dt.datetime.now(LJUBLJANA)
+    return ExposureReport(scenario, area_name, made_at, sections, addresses, evacuation)
 
 
 def may_read_addresses(role: str) -> bool:

@@ -15,7 +15,17 @@ from typing import Any
 from layers.errors import ConfigurationError
 from layers.roles import EVERYONE, STAFF
 from layers.sensor_kinds import sensor_kinds
-from layers.spec import Dense, Exposure, Field, Geometry, LayerSpec, Measure, Presence, Search
+from layers.spec import (
+    Dense,
+    Exposure,
+    Field,
+    Geometry,
+    LayerSpec,
+    Measure,
+    Network,
+    Presence,
+    Search,
+)
 
 LAYERS_FILE = Path(__file__).with_name("layers.toml")
 ROLE_SETS = {"everyone": EVERYONE, "staff": STAFF}
@@ -91,6 +101,7 @@ def _spec(raw: dict[str, Any]) -> LayerSpec:
         loader=raw.get("loader", "vector"),
         exposure=_exposure(raw["exposure"]) if "exposure" in raw else None,
         dense=Dense(**raw["dense"]) if "dense" in raw else None,
+        network=Network(**raw["network"]) if "network" in raw else None,
         search=Search(**raw["search"]) if "search" in raw else None,
         filters=tuple(raw.get("filters", ())),
         totals=tuple(raw.get("totals", ())),
@@ -134,7 +145,48 @@ def read_layers(path: Path = LAYERS_FILE) -> dict[str, LayerSpec]:
                 f"{path}: sloj {spec.id} je izrisan iz {spec.drawn_from!r}, ki ni sloj,"
                 " naložen v isto tabelo",
             )
+    _check_network(path, specs)
     return specs
+
+
+def _check_network(path: Path, specs: dict[str, LayerSpec]) -> None:
+    """A road network names a shelters layer with its capacity field, a settlements layer and a
+    layer of areas its roads cross on bridges.
+    """
+    for spec in (s for s in specs.values() if s.network):
+        network = spec.network
+        shelters, settlements = specs.get(network.shelters), specs.get(network.settlements)
+        fields = {f.name: f.type for f in shelters.fields} if shelters else {}
+        readers = next(
+            (
+                s.exposure.address_roles
+                for s in specs.values()
+                if s.exposure and s.exposure.addresses
+            ),
+            frozenset(),
+        )
+        if shelters and not readers <= spec.roles & shelters.roles:
+            raise ConfigurationError(
+                f"{path}: layer {spec.id}: the roles that read the exposed addresses are given"
+                " their evacuation, so they must see the roads and the shelters",
+                f"{path}: sloj {spec.id}: vloge, ki berejo izpostavljene naslove, dobijo"
+                " njihovo evakuacijo, zato morajo videti ceste in zbirna mesta",
+            )
+        bridged = specs.get(network.bridged)
+        if bridged is None or bridged.geometry != Geometry.POLYGON:
+            raise ConfigurationError(
+                f"{path}: layer {spec.id}: its network's bridged {network.bridged!r} is no"
+                " layer of areas",
+                f"{path}: sloj {spec.id}: bridged {network.bridged!r} njegovega omrežja ni"
+                " sloj območij",
+            )
+        if fields.get(network.capacity) != "integer" or settlements is None:
+            raise ConfigurationError(
+                f"{path}: layer {spec.id}: its network names no shelters layer with an integer"
+                f" field {network.capacity!r}, or no settlements layer",
+                f"{path}: sloj {spec.id}: omrežje ne navaja sloja zatočišč s celoštevilskim"
+                f" poljem {network.capacity!r} ali sloja naselij",
+            )
 
 
 LAYERS: dict[str, LayerSpec] = read_layers()
@@ -169,6 +221,11 @@ def exposed_layers() -> list[LayerSpec]:
 def address_layer() -> LayerSpec:
     """The layer whose exposed features are listed one by one, for warning and evacuation."""
     return next(s for s in exposed_layers() if s.exposure.addresses)
+
+
+def network_layer() -> LayerSpec | None:
+    """The layer driven as the road network in an evacuation, if one is declared."""
+    return next((s for s in LAYERS.values() if s.network), None)
 
 
 def visible_to(role: str) -> list[LayerSpec]:

@@ -149,6 +149,27 @@ class Exposure:
 
 
 @dataclass(frozen=True)
+class Network:
+    """A line layer driven as a road network in an evacuation (``layers.network`` builds the
+    graph, ``layers.evacuation`` routes on it): water deeper than ``drivable_depth_m`` closes a
+    road, except where it crosses the ``bridged`` layer's areas (rivers and lakes: a road over
+    them is a bridge, above the flood); evacuees are taken to the ``shelters`` layer, each
+    shelter taking in as many as its ``capacity`` field says; the ``settlements`` layer's
+    places are said when cut off.
+    """
+
+    drivable_depth_m: float
+    shelters: str
+    capacity: str
+    settlements: str
+    bridged: str
+
+    def __post_init__(self) -> None:
+        if not self.drivable_depth_m > 0:
+            raise ValueError(f"network: drivable_depth_m {self.drivable_depth_m!r} is no depth")
+
+
+@dataclass(frozen=True)
 class Dense:
     """Where a dense layer's readings and their places are: the readings table's columns and
     the point layer whose features they belong to (``places``), whose ``kind_column`` sorts them
@@ -200,6 +221,7 @@ class LayerSpec:
     loader: str = "vector"
     exposure: Exposure | None = None
     dense: Dense | None = None  # where a dense_points layer's readings are
+    network: Network | None = None  # driven as a road network in an evacuation
     search: Search | None = None  # what the search box finds in it
     filters: tuple[str, ...] = ()  # the fields a person may filter the layer by
     totals: tuple[str, ...] = ()  # the numeric fields summed over a selection
@@ -222,6 +244,8 @@ class LayerSpec:
             problems.append(
                 "a raster layer is held in parts (a scenario a raster): name its column"
             )
+        if self.network and self.geometry != Geometry.LINE:
+            problems.append("only a line layer is a road network")
         if (self.renderer == "dense_points") != (self.dense is not None):
             problems.append("a dense_points layer, and only one, says where its readings are")
         names = {f.name for f in self.fields}

@@ -45,6 +45,7 @@ fail() {
 check_binaries() {
     [ -x "$PGBIN/initdb" ] || fail "PostgreSQL 15 is not installed ($PGBIN/initdb missing) / PostgreSQL 15 ni nameščen: run 'make system-packages'."
     [ -f /usr/lib/postgresql/15/lib/postgis-3.so ] || fail "PostGIS is not installed / PostGIS ni nameščen: run 'make system-packages' (Debian package postgresql-15-postgis-3)."
+    [ -f /usr/lib/postgresql/15/lib/libpgrouting-3.4.so ] || fail "pgRouting is not installed / pgRouting ni nameščen: run 'make system-packages' (Debian package postgresql-15-pgrouting)."
 }
 
 init_cluster() {
@@ -143,6 +144,8 @@ CREATE EXTENSION IF NOT EXISTS postgis;
 CREATE EXTENSION IF NOT EXISTS unaccent;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS btree_gist;
+-- the roads as a network for evacuation routes (etl/migrations/0014_road_network.sql)
+CREATE EXTENSION IF NOT EXISTS pgrouting;
 GRANT CONNECT ON DATABASE :"db" TO gis_reader;
 -- the dashboards' role creates nothing, not even temporary tables (the owner, the ETL, still may)
 REVOKE TEMPORARY ON DATABASE :"db" FROM PUBLIC;
@@ -165,6 +168,8 @@ CREATE EXTENSION IF NOT EXISTS postgis;
 CREATE EXTENSION IF NOT EXISTS unaccent;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS btree_gist;
+-- the roads as a network for evacuation routes (etl/migrations/0014_road_network.sql)
+CREATE EXTENSION IF NOT EXISTS pgrouting;
 SQL
     psql_admin -d postgres -c "ALTER DATABASE gis_template IS_TEMPLATE true"
 }

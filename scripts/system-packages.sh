@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the project needs, only those missing.
 #   scripts/system-packages.sh postgis    PostGIS for PostgreSQL 15 (the project's own cluster)
+#   scripts/system-packages.sh pgrouting  pgRouting for it: the roads as a network for evacuation
 #   scripts/system-packages.sh browser    Chromium, for the browser tests
 #   scripts/system-packages.sh npm        Node.js's npm, to install the pages' scripts
 #   scripts/system-packages.sh gdal       GDAL's tools: the tests read our exports with them,
@@ -8,8 +9,8 @@
 #   scripts/system-packages.sh mqtt       mosquitto, the live feeds' broker, and its clients
 set -euo pipefail
 
-declare -A PACKAGE=([postgis]=postgresql-15-postgis-3 [browser]=chromium [npm]=npm [gdal]=gdal-bin [mqtt]="mosquitto mosquitto-clients")
-declare -A PRESENT=([postgis]=/usr/lib/postgresql/15/lib/postgis-3.so [browser]=/usr/bin/chromium [npm]=/usr/bin/npm [gdal]=/usr/bin/ogrinfo [mqtt]=/usr/bin/mosquitto_pub)
+declare -A PACKAGE=([postgis]=postgresql-15-postgis-3 [pgrouting]=postgresql-15-pgrouting [browser]=chromium [npm]=npm [gdal]=gdal-bin [mqtt]="mosquitto mosquitto-clients")
+declare -A PRESENT=([postgis]=/usr/lib/postgresql/15/lib/postgis-3.so [pgrouting]=/usr/lib/postgresql/15/lib/libpgrouting-3.4.so [browser]=/usr/bin/chromium [npm]=/usr/bin/npm [gdal]=/usr/bin/ogrinfo [mqtt]=/usr/bin/mosquitto_pub)
 
 missing=()
 for want in "$@"; do

@@ -125,7 +125,8 @@ def database(etl_database: TestDatabase) -> TestDatabase:
         conn.execute(
             text(
                 f"TRUNCATE {tables}, sensor_key, dataset_load, indicator_snapshot, audit_event,"
-                " search_entry, feed_batch, feed_state, feed_dead_letter, alert, air_quality_hour"
+                " search_entry, feed_batch, feed_state, feed_dead_letter, alert, air_quality_hour,"
+                " road_edge, road_vertex"
                 " RESTART IDENTITY"
             )
         )
@@ -190,6 +191,16 @@ def flood_database(database: TestDatabase, tmp_path: Path) -> TestDatabase:
 
     flood_fixture.build(database, tmp_path)
     return database
+
+
+@pytest.fixture
+def network(flood_database: TestDatabase) -> TestDatabase:
+    """The flood fixture with the hand-made road network and shelters of
+    ``tests/network_fixture.py``."""
+    from tests import network_fixture
+
+    network_fixture.build(flood_database)
+    return flood_database
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from rasterio.transform import from_origin
 from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
+from layers.network import rebuild_network
+from layers.registry import layer
 
 BUILDINGS = [  # address, use, occupants, square (x0, y0, size)
     ("Plitva 1", "enostanovanjska", 41, (566040, 142140, 10)),  # majhna
@@ -156,3 +158,4 @@ def build(database, folder: Path) -> None:
                 ),
                 {"n": name, "k": kind, "c": capacity, "wkt": f"POINT({x} {y})"},
             )
+        rebuild_network(conn, layer("roads"))  # as a load of the roads does

@@ -2,7 +2,7 @@
 
 Each layer comes in the format and CRS it typically arrives in: buildings as a D48/GK shapefile
 with cp1250 attributes and no .cpg, roads as a D96/TM shapefile, the utility's mains as a
-GeoPackage, hotspots, degraded land, critical sites and cultural heritage as GeoJSON in WGS 84. Where the profile
+GeoPackage, hotspots, degraded land, critical sites, shelters and cultural heritage as GeoJSON in WGS 84. Where the profile
 describes its floods, an elevation model (``dem.tif``, context only: not loaded) and one
 flood-depth GeoTIFF per scenario (``poplave_Q100.tif``) in EPSG:3794 are written beside them.
 """
@@ -39,6 +39,7 @@ from data.sample.sites import (
     build_degraded,
     build_hotspots,
     build_natura,
+    build_shelters,
 )
 from data.sample.terrain import NODATA, build_terrain
 from layers.spec import STORAGE_SRID
@@ -73,6 +74,7 @@ OUTPUTS = (
     OutputFile("wifi_hotspots", "wifi_tocke.geojson", "GeoJSON", 4326),
     OutputFile("critical_sites", "objekti_posebnega_pomena.geojson", "GeoJSON", 4326),
     OutputFile("heritage", "kulturna_dediscina.geojson", "GeoJSON", 4326),
+    OutputFile("shelters", "zbirna_mesta.geojson", "GeoJSON", 4326),
     OutputFile("sensors", "senzorji.geojson", "GeoJSON", 4326),
 )
 READINGS_FILE = "meritve.parquet"
@@ -118,6 +120,8 @@ def build_layers(
         layers["critical_sites"] = frame(
             build_critical_sites(sample, geo, buildings, mains, to_3794)
         )
+    if sample.get("shelters"):
+        layers["shelters"] = frame(build_shelters(sample, geo, buildings, to_3794))
     if sample.get("heritage"):  # its own generator: the other layers stay as they were
         heritage = build_heritage(sample, geo, np.random.default_rng(sample["seed"] + 4), to_3794)
         layers["heritage"] = frame(heritage)

@@ -217,13 +217,24 @@ def fit_scale(geo: Geography, found: list[Cluster], target_m: float) -> float:
 
 
 def build_roads(sample: dict, geo: Geography, rng: np.random.Generator) -> list[Segment]:
-    """Arterials plus local grids, together ``sample['roads_km']`` long."""
+    """Arterials, local grids and the links that join them into one network, together
+    ``sample['roads_km']`` long: the grids shrink by the links' length (found once; shrinking
+    the grids barely moves them)."""
     main = arterials(sample, geo, rng)
     found = clusters(geo, rng, sample["core_district"])
-    main_length = sum(s.line.length for s in main)
-    scale = fit_scale(geo, found, sample["roads_km"] * 1000 - main_length)
     names = street_names(rng)
-    segments = list(main)
+    target = sample["roads_km"] * 1000 - sum(s.line.length for s in main)
+    streets = main + grid_segments(found, fit_scale(geo, found, target), names, geo)
+    joining = sum(s.line.length for s in links(streets, geo))
+    streets = main + grid_segments(found, fit_scale(geo, found, target - joining), names, geo)
+    return streets + links(streets, geo)
+
+
+def grid_segments(
+    found: list[Cluster], scale: float, names: list[str], geo: Geography
+) -> list[Segment]:
+    """The grids' streets at ``scale``, named, in pieces about a block and a half long."""
+    segments = []
     for number, (cluster, line) in enumerate(local_streets(geo, found, scale)):
         if cluster.urban:
             name = names[number % len(names)]
@@ -309,3 +320,39 @@ def _material(year: int, rng: np.random.Generator) -> str:
     if year < 1995:
         return str(rng.choice(("PVC", "siva litina", "azbestcement")))
     return str(rng.choice(("duktilna litina", "PE-HD")))
+
+
+def links(segments: list[Segment], geo: Geography) -> list[Segment]:
+    """Local roads that join every street grid to the rest of the network, as every place is
+    reached by road: each from the grid's point nearest to the network joined so far, nearest
+    grid first. They run from a corner of a line to a corner of another, so the graph built
+    from the roads (``layers.network``) joins them exactly.
+    """
+    lines = [s.line for s in segments]
+    touching = shapely.union_all(shapely.buffer(np.array(lines, dtype=object), 0.05))
+    parts = list(shapely.get_parts(touching))
+    members: list[list[int]] = [[] for _ in parts]
+    tree = shapely.STRtree(parts)
+    for i, line in enumerate(lines):
+        members[int(tree.query(line, predicate="intersects")[0])].append(i)
+    corners = [shapely.points(shapely.get_coordinates([lines[i] for i in m])) for m in members]
+    joined = max(range(len(parts)), key=lambda p: sum(lines[i].length for i in members[p]))
+    apart = set(range(len(parts))) - {joined}
+    reached = list(corners[joined])
+    found = []
+    while apart:
+        reached_tree = shapely.STRtree(reached)
+        gaps = {}
+        for part in apart:
+            near, far = reached_tree.query_nearest(corners[part], return_distance=True)
+            best = int(np.argmin(far))
+            gaps[part] = (far[best], corners[part][near[0][best]], reached[near[1][best]])
+        part = min(gaps, key=lambda p: gaps[p][0])
+        _, start, end = gaps[part]
+        line = LineString([start, end])
+        name = segments[members[part][0]].name
+        district, urban = _district_of(geo, line)
+        found.append(Segment(name, "lokalna cesta", district, urban, line))
+        reached += list(corners[part])
+        apart.remove(part)
+    return found

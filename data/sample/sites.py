@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import shapely
 from shapely.geometry import Point, Polygon
@@ -140,9 +142,7 @@ def _site_point(site: dict, geo: Geography, to_3794) -> Point:
     if "settlement" in site:
         found = geo.settlements[geo.settlements["name"] == site["settlement"]]
         if found.empty:
-            raise ValueError(
-                f"critical site {site['name']!r}: no settlement {site['settlement']!r}"
-            )
+            raise ValueError(f"site {site['name']!r}: no settlement {site['settlement']!r}")
         return found.geometry.iloc[0]
     return Point(to_3794(*site["lonlat"]))
 
@@ -154,8 +154,8 @@ def build_critical_sites(
 
     A site takes its building's address, so the site and its building share a flood class.
     """
-    homes = np.array([b["geometry"] for b in buildings], dtype=object)
-    home_tree, main_tree = shapely.STRtree(homes), shapely.STRtree(mains)
+    at_building = _at_building(buildings)
+    main_tree = shapely.STRtree(mains)
     found = []
     for site in sample.get("critical_sites", []):
         point = _site_point(site, geo, to_3794)
@@ -163,8 +163,7 @@ def build_critical_sites(
             main = mains[main_tree.nearest(point)]
             place, address = main.interpolate(main.project(point)), None
         else:
-            building = buildings[home_tree.nearest(point)]
-            place, address = building["geometry"].point_on_surface(), building["NASLOV"]
+            place, address = at_building(point)
         found.append(
             {
                 "IME": site["name"],
@@ -175,3 +174,32 @@ def build_critical_sites(
             }
         )
     return found
+
+
+def build_shelters(sample: dict, geo: Geography, buildings: list[dict], to_3794) -> list[dict]:
+    """The profile's shelters, each at the nearest sample building, with its address."""
+    at_building = _at_building(buildings)
+    found = []
+    for shelter in sample.get("shelters", []):
+        place, address = at_building(_site_point(shelter, geo, to_3794))
+        found.append(
+            {
+                "IME": shelter["name"],
+                "VRSTA": shelter["kind"],
+                "NASLOV": address,
+                "ZMOGLJIVOST": shelter["capacity"],
+                "geometry": place,
+            }
+        )
+    return found
+
+
+def _at_building(buildings: list[dict]) -> Callable[[Point], tuple[Point, str]]:
+    """A point on the sample building nearest a place, and its address."""
+    tree = shapely.STRtree(np.array([b["geometry"] for b in buildings], dtype=object))
+
+    def place(point: Point) -> tuple[Point, str]:
+        building = buildings[tree.nearest(point)]
+        return building["geometry"].point_on_surface(), building["NASLOV"]
+
+    return place

@@ -24,14 +24,18 @@ from tests.flood_fixture import WEST_DISTRICT
 TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True)
 
 
+def civil_protection_page(database) -> CivilProtectionDashboard:
+    # as the server records an export: under the identity of the page's session on the server
+    token = open_session(database.reader, "civil", "civil_protection", "person", 1, "::1")
+    audit = functools.partial(record_action, database.reader, token)
+    return CivilProtectionDashboard(
+        FeatureStore(database.reader), load_profile("ptuj"), audit=audit
+    )
+
+
 @pytest.fixture
 def dashboard(flood_database):
-    # as the server records an export: under the identity of the page's session on the server
-    token = open_session(flood_database.reader, "civil", "civil_protection", "person", 1, "::1")
-    audit = functools.partial(record_action, flood_database.reader, token)
-    return CivilProtectionDashboard(
-        FeatureStore(flood_database.reader), load_profile("ptuj"), audit=audit
-    )
+    return civil_protection_page(flood_database)
 
 
 def summary(dashboard) -> dict[str, list[str]]:
@@ -136,7 +140,7 @@ def test_the_exposed_addresses_are_listed_with_their_class_depth_and_district(da
         ("Globoka 3", "Velika · High", "nad 1,5 m · over 1.5 m", "Zahod"),
         ("Meja 4", "Velika · High", "nad 1,5 m · over 1.5 m", "Zahod"),
         ("Srednja 2", "Srednja · Medium", "0,5–1,5 m", "—"),
-        ("Plitva 1", "Majhna · Low", "0,0–0,5 m", "Zahod"),
+        ("Plitva 1", "Majhna · Low", "0,0–0,3 m", "Zahod"),  # the zone below a closed road
     ]  # most severe first; Suha 5 stays dry, Daleč 6 is off the flood's map
     assert "<b>4</b> naslovov" in dashboard.addresses.summary.object
     assert "<b>207</b>" in dashboard.addresses.summary.object
@@ -235,3 +239,34 @@ def test_people_are_counted_by_day_in_the_institutions_and_by_night_at_home(dash
         (r["hazard_class"], r["measure"]): r["value"] for r in rows if r["section"] == "people"
     }
     assert people[("velika", "by_day")] == "300" and people[("srednja", "by_night")] == "137"
+
+
+def test_the_evacuation_is_drawn_tabled_printed_and_exported(network):
+    """On the hand-made network (tests/network_fixture.py): the two closed roads and the two
+    shelters' routes on the map, the shelters' table, each address's shelter, the CSV and PDF."""
+    page = civil_protection_page(network)
+    assert len(page.evacuation.closed.data["xs"]) == 2
+    assert sorted(page.evacuation.routes.data["name"]) == ["Gasilski dom", "Suha šola"]
+    pane = page.report_pane.object
+    assert "Evakuacija" in pane and "Zbirna mesta" in pane and "pod vodo · flooded" in pane
+    listed = page.addresses.table.value.set_index("address")
+    assert listed.loc["Globoka 3", ["shelter", "route_km", "water_m"]].tolist() == [
+        "Suha šola", "0,60", "95",
+    ]  # fmt: skip
+    assert listed.loc["Plitva 8", "shelter"] == "ni prostora · no room"
+    rows = list(csv.DictReader(io.StringIO(page.csv_file("en")[1].decode("utf-8-sig"))))
+    figures = {r["measure"]: r["value"] for r in rows if r["section"] == "evacuation"}
+    assert figures["closed_km"] == "0.6" and figures["unplaced"] == "40"
+    school = {
+        r["measure"]: r["value"]
+        for r in rows
+        if r["section"] == "evacuation_shelters" and r["item"] == "Suha šola"
+    }
+    assert school == {"capacity": "60", "state": "open", "evacuees": "55", "left": "5"}
+    addresses = page.addresses.exported_file("csv_sl")[1].decode("utf-8-sig")
+    by_address = {r["address"]: r for r in csv.DictReader(io.StringIO(addresses), delimiter=";")}
+    assert by_address["Srednja 2"]["shelter"] == "Gasilski dom"
+    assert by_address["Srednja 2"]["route_km"] == "0,28"
+    assert by_address["Plitva 8"]["access"] == "no_room"
+    words = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(page.pdf_bytes())).pages)
+    assert "Zbirna mesta" in words and "Suha šola" in words and "pgRouting" in words

@@ -121,3 +121,27 @@ def test_a_chosen_district_is_outlined_and_its_addresses_listed(page):
     assert wait_for(lambda: set(cells.all_inner_texts()) == {district}, seconds=30)
     page.screenshot(path=SCREENSHOTS / "civil-protection-district.png")
     assert page.console_errors == [] and page.foreign_requests == []
+
+
+def test_the_evacuation_is_drawn_with_its_legend_and_tabled(page):
+    """The closed roads and the routes on the map, their legend, the evacuation and shelters
+    tables in the report, and each address's shelter in the list; a scenario redraws them."""
+    drawn = "(name) => Bokeh.documents[0].get_model_by_name(name).data_source.data.xs.length"
+    assert wait_for(lambda: page.evaluate(drawn, "evacuation_routes") > 0, seconds=30)
+    assert page.evaluate(drawn, "evacuation_closed") > 0
+    legend = page.locator(".evacuation-legend")
+    assert "Pot do zbirnega mesta" in legend.inner_text()
+    assert page.locator("table.report-evacuation").count() == 1
+    shelters = page.locator("table.report-evacuation_shelters tr")
+    assert shelters.count() > 5
+    assert page.locator("table.report-evacuation_shelters", has_text="pod vodo").count() == 1
+    cells = page.locator(".address-list .tabulator-row [tabulator-field=shelter]")
+    cells.first.wait_for(timeout=30_000)
+    assert all(cell.strip() for cell in cells.all_inner_texts())
+    closed_q100 = page.evaluate(drawn, "evacuation_closed")
+    page.locator("select").first.select_option("Q10")
+    assert wait_for(lambda: shown_scenario(page) == "Q10", seconds=30)
+    assert wait_for(lambda: page.evaluate(drawn, "evacuation_closed") < closed_q100, seconds=30)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "civil-protection-evacuation.png")
+    assert page.console_errors == [] and page.foreign_requests == []

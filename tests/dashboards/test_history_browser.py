@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from dashboards.exposure_tables import number
+from dashboards.tables import number
 from tests.dashboards.browser import SCREENSHOTS, open_page, sign_in, wait_for
 from tests.dashboards.conftest import ACCOUNTS
 from tests.dashboards.test_search_browser import answer, type_into_search

@@ -75,6 +75,17 @@ def test_the_drava_floods_maribor_more_the_rarer_the_flood(maribor_database):
     assert residents[2] < MARIBOR.residents / 4  # the town on its terraces stays dry
 
 
+def test_maribors_evacuation_closes_more_roads_the_rarer_the_flood(maribor_database):
+    plans = [
+        exposure_report(maribor_database.reader, scenario, "civil_protection").evacuation
+        for scenario in ("Q10", "Q100", "Q500")
+    ]
+    closed = [plan.closed.length.sum() for plan in plans]
+    assert closed[0] <= closed[1] <= closed[2] and closed[2] > 0
+    assert len(plans[0].shelters) == len(MARIBOR.sample["shelters"])
+    assert all((plan.shelters["state"] == "open").any() for plan in plans)
+
+
 def test_maribors_wall_shows_ten_measures_or_more_each_with_a_value(maribor_database):
     with maribor_database.reader.connect() as conn:
         shown = {i.id: i for i in available(conn)}

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from data.profiles import load_profile
 from data.sample.generate import build_layers
 from layers.exposure import exposure_report
+from layers.network import EDGES_SQL
 from layers.registry import LAYERS
 
 PTUJ = load_profile("ptuj")
@@ -217,3 +218,39 @@ def test_the_critical_sites_include_the_hospital_and_nine_fire_brigades(sample_d
     assert kinds["gasilski dom"] == 9
     assert hospital.startswith("Splošna bolnišnica")
     assert {"šola", "vrtec", "zdravstveni dom", "dom starejših", "črpališče"} <= set(kinds)
+
+
+def network_parts(database) -> list[int]:
+    """The junctions in each connected part of the road network, largest first."""
+    with database.reader.connect() as conn:
+        return list(
+            conn.scalars(
+                text(
+                    "SELECT count(*) FROM pgr_connectedComponents(:edges)"
+                    " GROUP BY component ORDER BY 1 DESC"
+                ),
+                {"edges": EDGES_SQL},
+            )
+        )
+
+
+def test_the_roads_are_one_network_every_shelter_stands_by(sample_database):
+    assert len(network_parts(sample_database)) == 1  # every place is reached by road
+    with sample_database.reader.connect() as conn:
+        shelters = conn.execute(
+            text(
+                "SELECT count(*), max((SELECT min(ST_Distance(s.geom, e.geom)) FROM road_edge e"
+                " WHERE ST_DWithin(s.geom, e.geom, 500))) FROM shelter s"
+            )
+        ).one()
+    assert shelters[0] == len(PTUJ.sample["shelters"])
+    assert shelters[1] < 100  # each at a building beside a road
+
+
+def test_the_design_flood_closes_roads_and_leaves_shelters_dry_and_reached(sample_database):
+    evacuation = exposure_report(sample_database.reader, "Q100", "civil_protection").evacuation
+    states = evacuation.shelters.set_index("name")["state"]
+    assert states["OŠ Breg, telovadnica"] == "flooded"  # on the right bank, as the profile says
+    assert (states == "open").sum() >= 5
+    assert 0 < evacuation.closed.length.sum() / 1000 < PTUJ.sample["roads_km"] / 2
+    assert not evacuation.routes.empty

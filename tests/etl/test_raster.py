@@ -92,6 +92,23 @@ def test_each_cell_lands_in_its_class_and_nodata_stays_dry(database, tmp_path):
     assert tuple(entry) == ("flood_hazard", "Q100", "EPSG:3794", "CC BY 4.0", 3)
 
 
+def test_the_depth_that_closes_a_road_parts_its_class_into_two_zones(database, tmp_path):
+    """0.2 and 0.4 m are both majhna, below and above the roads' 0.3 m: two zones of one class."""
+    load(database, write_tif(tmp_path / "q.tif", np.array([[0.2, 0.4], [0.6, NODATA]], "float32")))
+    with database.writer.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT hazard_class, depth_from_m, depth_to_m, sum(ST_Area(geom))"
+                " FROM flood_zone GROUP BY 1, 2, 3 ORDER BY 2"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("majhna", 0.0, pytest.approx(0.3), CELL * CELL),
+        ("majhna", pytest.approx(0.3), 0.5, CELL * CELL),
+        ("srednja", 0.5, 1.5, CELL * CELL),
+    ]
+
+
 def test_a_rare_flood_is_residual_hazard_whatever_its_depth(database, tmp_path):
     load(database, four_cells(tmp_path), scenario="Q500")
     assert set(zones(database, "Q500")) == {"preostala"}

@@ -65,6 +65,28 @@ def test_a_layer_drawn_from_another_table_than_its_own_stops_the_registry(tmp_pa
         read_layers(tmp_path / "layers.toml")
 
 
+@pytest.mark.parametrize(
+    ("declared", "replaced", "said"),
+    [
+        ('capacity = "capacity"', 'capacity = "name"', "no shelters layer with an integer field"),
+        ('bridged = "water_bodies"', 'bridged = "streets"', "bridged 'streets' is no layer of"),
+        (
+            'address_roles = ["civil_protection", "admin"]',
+            'address_roles = ["civil_protection", "admin", "mayor_office"]',
+            "must see the roads and the shelters",
+        ),
+    ],
+)
+def test_a_road_network_that_names_the_wrong_layers_stops_the_registry(
+    tmp_path, declared, replaced, said
+):
+    text = LAYERS_FILE.read_text(encoding="utf-8")
+    assert declared in text
+    (tmp_path / "layers.toml").write_text(text.replace(declared, replaced), encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=said):
+        read_layers(tmp_path / "layers.toml")
+
+
 def test_road_condition_is_coloured_by_its_five_classes():
     classes = all_styles()["road_condition"]["classes"]
     assert [c["value"] for c in classes] == [1, 2, 3, 4, 5]

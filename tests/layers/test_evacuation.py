@@ -1,0 +1,124 @@
+"""Evacuation on the hand-made road network of tests/network_fixture.py (its drawing and
+distances there), where every route, place and cut-off is known."""
+
+from __future__ import annotations
+
+import pytest
+import shapely
+from sqlalchemy import text
+
+from etl.load import LoadOptions, load_file
+from layers.exposure import exposure_report
+from tests.network_fixture import BUILDINGS
+
+
+def test_the_network_is_cut_at_every_crossing_and_touch(network):
+    with network.reader.connect() as conn:
+        edges = conn.execute(text("SELECT count(*), sum(length_m) FROM road_edge")).one()
+        junctions = conn.scalar(text("SELECT count(*) FROM road_vertex"))
+    assert edges[0] == 9  # the ring in five, each straight road in two
+    assert edges[1] == pytest.approx(2000 + 500 + 500)
+    assert junctions == 6
+
+
+def test_water_over_the_driving_limit_closes_the_roads_it_touches(network):
+    report = exposure_report(network.reader, "Q100", "civil_protection")
+    closed = report.evacuation.closed
+    assert sorted(closed["name"]) == ["Navpična", "Vodoravna"]
+    assert closed.length.sum() == pytest.approx(200 + 400)  # N1 and V2; the 0.2 m leaves V1 open
+
+
+def test_each_evacuee_goes_to_the_nearest_dry_shelter_with_room(network):
+    """Most severe first, nearest first: Globoka 3 (2.0 m) to the school, 605 m from its
+    pick-up 95 m south (its own road is closed); Srednja 2 (1.0 m) to the fire station, 280 m
+    from N2, 100 m west through water; Plitva 1 finds the fire station full (13 places left for 25) and goes to
+    the school (975 m); Plitva 8 finds no room anywhere."""
+    report = exposure_report(network.reader, "Q100", "civil_protection")
+    rows = report.addresses.set_index("address")
+    assert rows.loc["Globoka 3", ["shelter", "access"]].tolist() == ["Suha šola", "shelter"]
+    assert rows.loc["Globoka 3", "route_km"] == pytest.approx(0.605)
+    assert rows.loc["Globoka 3", "water_m"] == pytest.approx(95)
+    assert rows.loc["Srednja 2", "shelter"] == "Gasilski dom"
+    assert rows.loc["Srednja 2", "route_km"] == pytest.approx(0.280)
+    assert rows.loc["Srednja 2", "water_m"] == pytest.approx(100)
+    assert rows.loc["Plitva 1", ["shelter", "water_m"]].tolist() == ["Suha šola", 0]
+    assert rows.loc["Plitva 1", "route_km"] == pytest.approx(0.975)
+    assert rows.loc["Plitva 8", "access"] == "no_room"
+    assert rows.loc["Plitva 8", "route_km"] == pytest.approx(0.340)  # to the nearest, full
+    shelters = report.evacuation.shelters.set_index("name")
+    assert shelters.loc["Suha šola", ["evacuees", "left"]].tolist() == [55, 5]
+    assert shelters.loc["Gasilski dom", ["evacuees", "left"]].tolist() == [137, 13]
+    assert shelters.loc["Mokri dom", "state"] == "flooded"
+    assert report.evacuation.unplaced == 40
+
+
+def test_routes_follow_open_roads_only(network):
+    evacuation = exposure_report(network.reader, "Q100", "civil_protection").evacuation
+    routes = evacuation.routes.set_index("name")
+    assert routes["evacuees"].to_dict() == {"Gasilski dom": 137, "Suha šola": 55}
+    closed = shapely.union_all(evacuation.closed.geometry.to_numpy())
+    for route in routes.geometry:
+        assert route.intersection(closed).length == pytest.approx(0)
+    # Globoka 3 and Plitva 1 reach the school by A and B, and by V1, E and A
+    assert routes.loc["Suha šola", "geometry"].length == pytest.approx(100 + 600 + 100 + 200)
+
+
+def test_buildings_and_places_no_open_road_joins_to_a_shelter_are_cut_off(network):
+    evacuation = exposure_report(network.reader, "Q100", "civil_protection").evacuation
+    assert evacuation.cut_off_buildings == 3  # Globoka 3, Srednja 2 and the dry Suha 5
+    assert evacuation.cut_off_residents == 30 + 137 + 7
+    assert evacuation.cut_off_dry == 1
+    assert evacuation.cut_off_places == ["Otok"]
+
+
+def test_water_at_the_driving_limit_closes_a_road(network):
+    """Q10: 0.3 m north-east closes V2 as 1.0 m did; 0.7 m south-west closes N1."""
+    evacuation = exposure_report(network.reader, "Q10", "civil_protection").evacuation
+    assert sorted(evacuation.closed["name"]) == ["Navpična", "Vodoravna"]
+    assert evacuation.cut_off_buildings == 3
+
+
+def test_with_no_dry_shelter_everyone_is_a_boats_work(network):
+    with network.writer.begin() as conn:
+        conn.execute(text("DELETE FROM shelter WHERE name <> 'Mokri dom'"))
+    report = exposure_report(network.reader, "Q100", "civil_protection")
+    assert set(report.addresses["access"]) == {"cut_off"}
+    assert report.evacuation.routes.empty
+    assert report.evacuation.cut_off_buildings == len(BUILDINGS)
+
+
+def test_a_roads_load_rebuilds_the_network_and_says_so(network, tmp_path):
+    path = tmp_path / "ceste.geojson"
+    path.write_text(
+        '{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name":'
+        ' "urn:ogc:def:crs:EPSG::3794"}}, "features": [{"type": "Feature", "properties":'
+        ' {"IME": "Nova", "KATEGORIJA": "javna pot", "STANJE": 2}, "geometry": {"type":'
+        ' "LineString", "coordinates": [[565950, 141950], [566450, 142450]]}}]}',
+        encoding="utf-8",
+    )
+    report = load_file(
+        network.writer, path, "roads", LoadOptions(progress=False, licence="CC0", provider="x")
+    )
+    assert any("1 odsekov · edges" in note for note in report.notes)
+    with network.reader.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM road_edge")) == 1
+
+
+def test_the_plan_is_made_only_for_those_who_read_the_addresses(network):
+    assert exposure_report(network.reader, "Q100", "planner").evacuation is None
+
+
+def test_a_dry_shelter_on_a_closed_road_takes_no_one(network):
+    with network.writer.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO shelter (name, kind, capacity, geom)"
+                " VALUES ('Otok', 'kulturni dom', 900, ST_Point(566150, 142060, 3794))"
+            )
+        )  # in the dry cell, nearest to V2, which the water closes
+    shelters = exposure_report(network.reader, "Q100", "civil_protection").evacuation.shelters
+    states = shelters.set_index("name")["state"].to_dict()
+    assert states == {
+        "Gasilski dom": "open", "Mokri dom": "flooded", "Otok": "cut_off", "Suha šola": "open",
+    }  # fmt: skip
+    assert shelters.set_index("name")["evacuees"].isna().to_dict()["Otok"]
