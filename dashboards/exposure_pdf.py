@@ -80,7 +80,8 @@ def map_png(engine: Engine, report: ExposureReport, area: shapely.Geometry, role
     handles.append(
         Line2D([], [], color="#1d1d1b", linestyle="--", label="Območje poročila · Report area")
     )
-    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
+    # beside the map, not on it: the page is wider than the map, and the legend has grown
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     out = io.BytesIO()
     figure.savefig(out, format="png", bbox_inches="tight", pad_inches=0.05)
     return out.getvalue()
