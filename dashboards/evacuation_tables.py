@@ -30,8 +30,8 @@ def evacuation_figures(report: ExposureReport) -> list[tuple[str, str, str, obje
     depth = number(evacuation.drivable_depth_m, 1)
     places = ", ".join(evacuation.cut_off_places) or "—"
     return [
-        ("closed_km", f"Zaprte ceste (voda nad {depth} m)",
-         f"Roads closed (water over {evacuation.drivable_depth_m:g} m)",
+        ("closed_km", f"Zaprte ceste v občini (voda nad {depth} m)",
+         f"Roads closed in the municipality (water over {evacuation.drivable_depth_m:g} m)",
          round(float(evacuation.closed.length.sum()) / 1000, 2), "km"),
         ("cut_off_buildings", "Odrezane stavbe (brez odprte ceste do zbirnega mesta)",
          "Buildings cut off (no open road to a shelter)", evacuation.cut_off_buildings, ""),
@@ -59,7 +59,7 @@ def evacuation_table(report: ExposureReport) -> Table:
 
 
 SHELTER_STATE = {
-    "open": "suho, dostopno · dry, reached",
+    "open": "suho, ob odprti cesti · dry, on an open road",
     "flooded": "pod vodo · flooded",
     "cut_off": "odrezano · cut off",
 }

@@ -200,7 +200,7 @@ def address_rows(report: ExposureReport) -> list[list[object]]:
     ]
 
 
-ACCESS_TEXT = {"no_room": "ni prostora · no room", "cut_off": "ni poti · no route"}
+ACCESS_TEXT = {"no_room": "ni prostora · no room", "no_route": "ni poti · no route"}
 
 
 def _evacuation_cells(row: dict) -> list[str]:

@@ -8,7 +8,9 @@ from pathlib import Path
 from sqlalchemy import Engine, make_url, text
 
 from etl.readings import air_quality_unrolled, roll_up_air_quality
+from layers.network import network_unbuilt, rebuild_network
 from layers.open_data import drop_open_views, make_open_views, open_views_stale
+from layers.registry import network_layer
 from layers.search import entries_stale, rebuild_all
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,9 @@ def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
             rebuild_all(conn)
         if air_quality_unrolled(conn):  # readings stored before their means were kept
             roll_up_air_quality(conn)
+        roads = network_layer()
+        if roads and network_unbuilt(conn, roads):  # roads loaded before their graph existed
+            rebuild_network(conn, roads)
         if open_views_stale(conn):  # dropped above, or the registry changed
             make_open_views(conn)
     if reader_url:

@@ -2,11 +2,12 @@
 open road joins to a shelter, and for each exposed building the nearest dry shelter by road
 that has room for its occupants, with the route's length.
 
-A road is closed where any zone of the scenario deeper than the network's ``drivable_depth_m``
-touches it, anywhere in the municipality (the flood loader keeps that depth as a zone edge, so
-the answer is exact), except on its bridges: where it crosses a river or lake of the network's
-``bridged`` layer, which the flood's depth raster fills too. A shelter any zone touches, or
-whose road is closed, is not used.
+A road is closed where any zone of the scenario whose water may be deeper than the network's
+``drivable_depth_m`` touches it, anywhere in the municipality, except on its bridges: where it
+crosses a river or lake of the network's ``bridged`` layer, which the flood's depth raster fills
+too. The flood loader keeps that depth as an edge between zones, so for a flood loaded since the
+answer is exact; for an older load, whose zone spans the limit, it errs towards closing. A
+shelter any zone touches, or whose road is closed, is not used.
 
 A building or a place is picked up on the nearest open road that leads to a shelter: when the
 road in front of it is closed, that is the distance through water a boat or a wading crew covers
@@ -31,13 +32,15 @@ from layers.registry import address_layer, layer, layer_for, network_layer
 from layers.report_area import area_cte, quoted
 from layers.spec import STORAGE_SRID
 
-# a road's part over a river or lake is a bridge: only the rest of it can be under water
+# a road is closed by a zone whose water may be deeper than the limit (the depths are stored as
+# real, the limit compared as one); its part over a river or lake is a bridge, never closed
 CLOSED_SQL = """
 WITH bridged AS MATERIALIZED (SELECT ST_Union({bridged_geom}) AS geom FROM {bridged})
 SELECT e.id, s.{name} AS name, ST_AsBinary(e.geom) AS wkb
   FROM road_edge e JOIN {roads} s ON s.{key} = e.segment_id, bridged b
  WHERE EXISTS (SELECT 1 FROM {flood} f
-                WHERE f.{scenario} = :scenario AND f.depth_from_m >= :depth
+                WHERE f.{scenario} = :scenario
+                  AND coalesce(f.depth_to_m, 'Infinity') > CAST(:depth AS real)
                   AND ST_Intersects(f.geom, e.geom)
                   AND ST_Intersects(f.geom, CASE WHEN ST_Intersects(e.geom, b.geom)
                                                  THEN ST_Difference(e.geom, b.geom)
@@ -188,6 +191,9 @@ class _Routes:
         ``pick_up``) and the junction the route enters the pick-up road by.
         """
         picked = at["edge"].to_numpy()
+        if not len(self.edges):  # no road network: nothing is reached by road
+            nowhere = np.full((len(self.starts), len(at)), np.inf)
+            return nowhere, np.zeros(nowhere.shape, int)
         edges = self.edges.iloc[np.maximum(picked, 0)]
         source, target = edges["source"].to_numpy(), edges["target"].to_numpy()
         length, along = edges["length_m"].to_numpy(), at["along"].to_numpy()
@@ -223,34 +229,33 @@ def plan_evacuation(
     """The evacuation of ``scenario`` over the report's area (``params``: its ``area`` and
     ``srid``). ``addresses`` (``ExposureReport.addresses``) gain each one's ``shelter``, the
     route's length ``route_km``, the way through water to its pick-up road ``water_m`` and
-    its ``access``: "shelter", "no_room" or "cut_off".
+    its ``access``: "shelter", "no_room" or "no_route" (no open road leads to any shelter).
     """
     network, names = network_layer().network, _names()
     values = {"scenario": scenario, "depth": network.drivable_depth_m}
     closed = _geo(pd.read_sql(text(CLOSED_SQL.format(**names)), conn, params=values))
-    routes = _Routes(conn, set(closed.pop("id").astype(int)))
+    graph = _Routes(conn, set(closed.pop("id").astype(int)))
     shelters = _geo(pd.read_sql(text(SHELTERS_SQL.format(**names)), conn, params=values))
-    usable = _usable(routes, shelters)
-    routes.search(conn, routes.start(shelters.geometry.to_numpy()[usable]))
+    usable = _usable(graph, shelters)
+    graph.search(conn, graph.start(shelters.geometry.to_numpy()[usable]))
     residents = address_layer().exposure.sums[0].column
     homes = _spots(conn, address_layer().id, [residents], params)
-    at = routes.pick_up(homes)
-    costs, entry = routes.costs(at)
+    at = graph.pick_up(homes)
+    costs, entry = graph.costs(at)
     label = layer(network.settlements).label_field
     places = _spots(conn, network.settlements, [label], params)
     columns = pd.Index(homes["id"]).get_indexer(addresses["id"])
     capacity = shelters["capacity"].to_numpy()[usable]
-    placed, unplaced = _place(addresses, residents, costs[:, columns], capacity)
+    need = addresses[residents].fillna(0).to_numpy()
+    placed, unplaced = _place(addresses, need, costs[:, columns], capacity)
     addresses["water_m"] = at["water_m"].to_numpy()[columns]
     _mark(addresses, placed, costs[:, columns], shelters["name"].to_numpy()[usable])
-    evacuees = np.bincount(
-        placed[placed >= 0], addresses[residents].to_numpy()[placed >= 0], len(usable)
-    ).astype(int)
+    evacuees = np.bincount(placed[placed >= 0], need[placed >= 0], len(usable)).astype(int)
     shelters.loc[usable, "evacuees"] = evacuees
     shelters["left"] = shelters["capacity"] - shelters["evacuees"]
     drawn = gpd.GeoDataFrame(
         {"name": shelters["name"].to_numpy()[usable], "evacuees": evacuees},
-        geometry=routes.lines(placed, entry[:, columns], at["edge"].to_numpy()[columns]),
+        geometry=graph.lines(placed, entry[:, columns], at["edge"].to_numpy()[columns]),
         crs=STORAGE_SRID,
     )
     cut_off = at["cut_off"].to_numpy()
@@ -262,18 +267,18 @@ def plan_evacuation(
         cut_off_buildings=int(cut_off.sum()),
         cut_off_residents=int(homes.loc[cut_off, residents].sum()),
         cut_off_dry=int((cut_off & ~homes["id"].isin(addresses["id"])).sum()),
-        cut_off_places=sorted(places.loc[routes.pick_up(places)["cut_off"].to_numpy(), label]),
+        cut_off_places=sorted(places.loc[graph.pick_up(places)["cut_off"].to_numpy(), label]),
         unplaced=unplaced,
     )
 
 
-def _usable(routes: _Routes, shelters: gpd.GeoDataFrame) -> np.ndarray:
+def _usable(graph: _Routes, shelters: gpd.GeoDataFrame) -> np.ndarray:
     """The shelters evacuees can be taken to (their positions): those the water does not
     reach on an open road. Each shelter's ``state`` says which: "open", "flooded" or
     "cut_off"; ``evacuees`` is set to 0 for the open ones, left empty for the others.
     """
-    street = routes.street(shelters.geometry.to_numpy())
-    cut_off = routes.closed[street] if len(routes.edges) else np.ones(len(shelters), bool)
+    street = graph.street(shelters.geometry.to_numpy())
+    cut_off = graph.closed[street] if len(graph.edges) else np.ones(len(shelters), bool)
     flooded = ~shelters["dry"].to_numpy(bool)
     shelters["state"] = np.select([flooded, cut_off], ["flooded", "cut_off"], "open")
     shelters["evacuees"] = np.where(shelters["state"] == "open", 0, np.nan)
@@ -287,16 +292,15 @@ def _geo(frame: pd.DataFrame) -> gpd.GeoDataFrame:
 
 
 def _place(
-    addresses: pd.DataFrame, residents: str, costs: np.ndarray, capacity: np.ndarray
+    addresses: pd.DataFrame, need: np.ndarray, costs: np.ndarray, capacity: np.ndarray
 ) -> tuple[np.ndarray, int]:
-    """The shelter each address's occupants go to (-1: none), most severe class first and
-    nearest first, each building whole in the nearest shelter with room; and how many
+    """The shelter each address's ``need`` of places go to (-1: none), most severe class first
+    and nearest first, each building whole in the nearest shelter with room; and how many
     evacuees with a road to a shelter found none with room.
     """
     nearest = costs.min(axis=0, initial=np.inf)
     left = capacity.astype(float).copy()
     placed = np.full(len(addresses), -1)
-    need = addresses[residents].fillna(0).to_numpy()
     unplaced, preferred = 0, np.argsort(costs, axis=0)  # each address's shelters, nearest first
     for i in np.lexsort((nearest, addresses["rank"].to_numpy())):
         if not np.isfinite(nearest[i]):
@@ -323,4 +327,4 @@ def _mark(
     addresses["shelter"] = None
     addresses.loc[at, "shelter"] = names[placed[at]]
     addresses["route_km"] = np.where(np.isfinite(route), route / 1000, np.nan)
-    addresses["access"] = np.select([at, np.isfinite(nearest)], ["shelter", "no_room"], "cut_off")
+    addresses["access"] = np.select([at, np.isfinite(nearest)], ["shelter", "no_room"], "no_route")

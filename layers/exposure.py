@@ -250,7 +250,9 @@ def exposure_report(
         "area": None if area is None else shapely.to_wkb(area),
         "srid": STORAGE_SRID,
     }
-    with engine.connect() as conn:
+    # one snapshot for every statement: a load that commits meanwhile (the roads' graph is
+    # numbered anew with each) never mixes into the report
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         found = conn.execute(text(sql), params).scalar_one()
         addresses = _addresses(conn, role, params)
         evacuation = None

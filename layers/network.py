@@ -22,12 +22,12 @@ SNAP_M = 0.5  # line ends this close are one junction
 EDGES_SQL = "SELECT id, source, target, length_m AS cost, length_m AS reverse_cost FROM road_edge"
 
 PIECES_SQL = """
-CREATE TEMP TABLE network_piece ON COMMIT DROP AS
+CREATE TEMP TABLE network_piece AS
   WITH part AS (SELECT (ST_Dump(ST_SnapToGrid({geom}, :grid))).geom FROM {table}),
        noded AS (SELECT (ST_Dump(ST_Node(ST_Collect(geom)))).geom FROM part)
   SELECT row_number() OVER () AS id, geom FROM noded WHERE ST_Length(geom) > 0"""
 ENDS_SQL = """
-CREATE TEMP TABLE network_end ON COMMIT DROP AS
+CREATE TEMP TABLE network_end AS
   SELECT piece, side, ST_ClusterDBSCAN(geom, eps := :snap, minpoints := 1) OVER () + 1 AS vertex,
          geom
     FROM (SELECT id AS piece, 0 AS side, ST_StartPoint(geom) AS geom FROM network_piece
@@ -45,7 +45,7 @@ INSERT INTO road_edge (id, segment_id, source, target, length_m, geom)
     FROM network_piece p
     JOIN network_end a ON a.piece = p.id AND a.side = 0
     JOIN network_end b ON b.piece = p.id AND b.side = 1
-   WHERE a.vertex <> b.vertex"""  # a piece shorter than the snap joins nothing
+   WHERE a.vertex <> b.vertex"""  # a piece shorter than the snap: both its ends one junction
 PARTS_SQL = """
 SELECT sum(size) AS junctions, sum(size) - max(size) AS apart
   FROM (SELECT count(*) AS size FROM pgr_connectedComponents(:edges) GROUP BY component) c"""
@@ -76,13 +76,15 @@ def rebuild_network(conn: Connection, spec: LayerSpec) -> NetworkSize:
         "geom": quote(spec.geometry_column),
         "key": quote(spec.id_column),
     }
+    # one rebuild at a time: a second waits, then sees what the first committed (readers do not)
+    conn.execute(text("LOCK TABLE road_edge, road_vertex IN SHARE ROW EXCLUSIVE MODE"))
     conn.execute(text("DELETE FROM road_edge"))
     conn.execute(text("DELETE FROM road_vertex"))
     conn.execute(text(PIECES_SQL.format(**names)), {"grid": GRID_M})
     conn.execute(text(ENDS_SQL), {"snap": SNAP_M})
     conn.execute(text(VERTICES_SQL))
     conn.execute(text(EDGES_INSERT_SQL.format(**names)))
-    conn.execute(text("DROP TABLE network_piece, network_end"))
+    conn.execute(text("DROP TABLE network_piece, network_end"))  # a rebuild may follow in it
     conn.exec_driver_sql("ANALYZE road_edge")
     conn.exec_driver_sql("ANALYZE road_vertex")
     edges = conn.scalar(text("SELECT count(*) FROM road_edge"))
@@ -90,3 +92,12 @@ def rebuild_network(conn: Connection, spec: LayerSpec) -> NetworkSize:
         return NetworkSize(0, 0, 0)
     junctions, apart = conn.execute(text(PARTS_SQL), {"edges": EDGES_SQL}).one()
     return NetworkSize(int(junctions), edges, int(apart))
+
+
+def network_unbuilt(conn: Connection, spec: LayerSpec) -> bool:
+    """Whether ``spec``'s table holds roads but no graph was made of them (a database that had
+    its roads before the graph existed).
+    """
+    quote = conn.dialect.identifier_preparer.quote
+    has_roads = conn.scalar(text(f"SELECT EXISTS (SELECT FROM {quote(spec.load_table)})"))  # noqa: S608
+    return bool(has_roads) and not conn.scalar(text("SELECT EXISTS (SELECT FROM road_edge)"))

@@ -8,6 +8,7 @@ import shapely
 from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
+from etl.schema import migrate
 from layers.exposure import exposure_report
 from tests.network_fixture import BUILDINGS
 
@@ -82,7 +83,7 @@ def test_with_no_dry_shelter_everyone_is_a_boats_work(network):
     with network.writer.begin() as conn:
         conn.execute(text("DELETE FROM shelter WHERE name <> 'Mokri dom'"))
     report = exposure_report(network.reader, "Q100", "civil_protection")
-    assert set(report.addresses["access"]) == {"cut_off"}
+    assert set(report.addresses["access"]) == {"no_route"}
     assert report.evacuation.routes.empty
     assert report.evacuation.cut_off_buildings == len(BUILDINGS)
 
@@ -122,3 +123,40 @@ def test_a_dry_shelter_on_a_closed_road_takes_no_one(network):
         "Gasilski dom": "open", "Mokri dom": "flooded", "Otok": "cut_off", "Suha šola": "open",
     }  # fmt: skip
     assert shelters.set_index("name")["evacuees"].isna().to_dict()["Otok"]
+
+
+def test_a_zone_loaded_without_the_driving_depth_as_an_edge_closes_its_roads(network):
+    """A zone of 0–0.5 m (as floods loaded before the limit was an edge) may be deeper than
+    0.3 m: the road through it is closed, erring towards caution."""
+    with network.writer.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO flood_zone (scenario, return_period, hazard_class, depth_from_m,"
+                " depth_to_m, geom) VALUES ('Q50', 50, 'majhna', 0, 0.5,"
+                " ST_Multi(ST_MakeEnvelope(566000, 142100, 566100, 142200, 3794)))"
+            )
+        )
+    closed = exposure_report(network.reader, "Q50", "civil_protection").evacuation.closed
+    # all four that cross the north-west cell: V1 and N2 too, which its 0.2 m of Q100 leaves open
+    assert sorted(closed["name"]) == ["Navpična", "Navpična", "Vodoravna", "Vodoravna"]
+    assert closed.length.sum() == pytest.approx(200 + 300 + 100 + 400)
+
+
+def test_occupants_not_known_take_no_place_and_spoil_no_count(network):
+    with network.writer.begin() as conn:
+        conn.execute(text("UPDATE building SET occupants = NULL WHERE address = 'Plitva 1'"))
+    shelters = exposure_report(network.reader, "Q100", "civil_protection").evacuation.shelters
+    by_name = shelters.set_index("name")
+    assert by_name.loc["Suha šola", ["evacuees", "left"]].tolist() == [30, 30]
+    assert by_name.loc["Gasilski dom", "evacuees"] == 137
+
+
+def test_roads_loaded_before_their_graph_get_one_when_the_schema_is_migrated(network):
+    with network.writer.begin() as conn:
+        conn.execute(text("DELETE FROM road_edge"))
+        conn.execute(text("DELETE FROM road_vertex"))
+    report = exposure_report(network.reader, "Q100", "civil_protection")
+    assert set(report.addresses["access"]) == {"no_route"}  # no graph: no road leads anywhere
+    migrate(network.writer)
+    with network.reader.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM road_edge")) == 9
