@@ -73,12 +73,15 @@ class Outage:
             )
 
     async def _try_again(self) -> None:
+        retried = self._pending
         try:
-            done = self._pending()
+            done = retried()
             if inspect.isawaitable(done):
                 await done
         except DATABASE_ERRORS:
             return
+        if self._pending is not retried:
+            return  # a newer gesture failed while this one was done: it is the one to do again
         self._pending = None
         self.notice.visible = False
         self._retry.stop()
