@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import panel as pn
 
 from dashboards.outage import Outage
+
+
+def run(coroutine) -> None:
+    """Run ``coroutine`` to its end in a thread of its own: the suite's earlier tests may
+    leave an event loop running in this one."""
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, coroutine).result()
 
 
 def test_a_gesture_that_fails_while_another_is_retried_is_not_forgotten():
@@ -26,10 +34,10 @@ def test_a_gesture_that_fails_while_another_is_retried_is_not_forgotten():
         done.append("second")
 
     second_gesture = outage.guarded(second)
-    asyncio.run(outage.guarded(first)(None))
+    run(outage.guarded(first)(None))
     assert outage.notice.visible
     outage._retry = pn.io.PeriodicCallback(callback=lambda: None, period=1000)  # not started
-    asyncio.run(outage._try_again())  # the first is done; the second failed meanwhile
+    run(outage._try_again())  # the first is done; the second failed meanwhile
     assert done == ["first"] and outage.notice.visible  # still waiting, for the second
-    asyncio.run(outage._try_again())
+    run(outage._try_again())
     assert done == ["first", "second"] and not outage.notice.visible
