@@ -21,7 +21,7 @@ from dashboards.downloads import Made, download_button
 from dashboards.evacuation_map import EvacuationOverlay, overlay_legend
 from dashboards.exposure_pdf import report_pdf
 from dashboards.exposure_tables import report_csv, report_tables
-from dashboards.map import LayerMap
+from dashboards.map import MAP_HEIGHT_PX, LayerMap
 from dashboards.map_scale import add_cursor_position
 from dashboards.measure import TO_GRID, Measure, draw_on_double_click
 from dashboards.outline import Outline
@@ -40,7 +40,6 @@ from layers.store import FeatureStore
 WHOLE = "Vsa občina · Whole municipality"
 DRAWN = "Narisano območje · Drawn area"
 DEFAULT_SCENARIO = "Q100"  # the design flood of Slovenian practice
-MAP_HEIGHT_PX = 600  # the address list goes below the map
 DISTRICT_COLOUR = "#1b1464"  # the chosen district's outline: no layer's style uses it
 DRAW_HINT = (
     "<p class='hint'>Območje narišete z orodjem za risanje v orodni vrstici karte: dvoklik začne, "

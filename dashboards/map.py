@@ -37,6 +37,8 @@ from styles import legend_html, theme
 TAP_RADIUS_PX = 6
 ZOOM_MARGIN = 0.3  # around a feature zoomed to, of its size
 ZOOM_MIN_SPAN_M = 400  # true metres: a street's width of context around a point or a house
+# a map with more of the page below it (a table, an address list) is this tall
+MAP_HEIGHT_PX = 600
 ASSUMED_WIDTH_PX = 1200  # the server does not know the browser's width; this sets the detail
 NO_DETAILS = (
     "<p class='hint'>Kliknite objekt na karti za podrobnosti.<br>"

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from dashboards.alerts import AlertList
 from dashboards.feature_table import FeatureTable
 from dashboards.history import SensorHistory, readings_at
-from dashboards.map import LayerMap
+from dashboards.map import MAP_HEIGHT_PX, LayerMap
 from dashboards.map_scale import add_cursor_position
 from dashboards.measure import Measure
 from dashboards.permalink import Permalink
@@ -85,8 +85,9 @@ class PlannerDashboard(pn.viewable.Viewer):
         super().__init__(**params)
         self.profile, self.role, self.title = profile, role, title
         self.map = LayerMap(
-            store, visible_to(role), role, municipality_extent(store.engine), basemap_url
-        )
+            store, visible_to(role), role, municipality_extent(store.engine), basemap_url,
+            height=MAP_HEIGHT_PX,
+        )  # fmt: skip
         self.search = SearchBox(self.map, role)
         # the alerts concern the sensors: for whoever may see their readings
         sees_readings = any(spec.dense for spec in visible_to(role))

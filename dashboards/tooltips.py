@@ -8,7 +8,8 @@ readings) has something only where its pixel holds a number.
 Bokeh finds what is under the pointer from each layer's data on the screen, which it works out
 when it paints; a layer hidden since the page was built has none until its first paint, and a
 pointer over it before then threw in Bokeh's own hit test. ``hit_testable_when_shown`` works it
-out as the layer is shown.
+out as the layer is shown. The same holds between new data's arrival and the next paint (a
+measured line, a pan's features): a layer above is then taken to have nothing under the pointer.
 """
 
 from __future__ import annotations
@@ -28,8 +29,17 @@ if (vars.image_index != null &&
   return false;
 }
 const at = {type: "point", sx: vars.sx, sy: vars.sy};
+const hit_of = (renderer) => {
+  try {
+    return cb_context.index.find_one(renderer)?.hit_test(at);
+  } catch (error) {
+    // data sent since the last paint has no place on the screen yet: nothing to hit there
+    if (error instanceof TypeError) return null;
+    throw error;
+  }
+};
 return !above.some((renderer) => {
-  const hit = cb_context.index.find_one(renderer)?.hit_test(at);
+  const hit = hit_of(renderer);
   if (hit == null || hit.is_empty()) return false;
   const pixel = hit.image_indices[0];
   return pixel == null || holds_number(renderer.data_source, renderer.glyph.image.field, pixel);
