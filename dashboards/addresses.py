@@ -65,7 +65,7 @@ class AddressList(pn.viewable.Viewer):
         self.table.value = pd.DataFrame(
             [[i, *row] for i, row in zip(frame["id"], rows, strict=True)], columns=self.names
         )
-        residents = self.spec.exposure.sums[0]
+        residents = self.spec.exposure.occupants
         self.summary.object = (
             f"<p class='totals' role='status'><b>{number(len(frame))}</b> naslovov · addresses;"
             f" {residents.label}: <b>{number(int(frame[residents.column].sum()))}</b></p>"

@@ -21,7 +21,7 @@ def _people(report: ExposureReport, access: str, through_water: bool = False) ->
     chosen = frame["access"] == access
     if through_water:
         chosen &= frame["water_m"] > 0
-    return int(frame.loc[chosen, address_layer().exposure.sums[0].column].sum())
+    return int(frame.loc[chosen, address_layer().exposure.occupants.column].sum())
 
 
 def evacuation_figures(report: ExposureReport) -> list[tuple[str, str, str, object, str]]:

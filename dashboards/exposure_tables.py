@@ -188,13 +188,14 @@ def address_rows(report: ExposureReport) -> list[list[object]]:
     frame = report.addresses
     spec = address_layer()
     labels = {n: value_label(spec, n) for n in spec.exposure.addresses}
+    routed = network_layer() is not None  # as the headings (``address_columns``) are
     return [
         [
             *(labels[n](row[n]) for n in spec.exposure.addresses),
             class_short(row["hazard_class"]),
             depth_text(row["depth_from_m"], row["depth_to_m"]),
             row["district"] if isinstance(row["district"], str) else "—",  # none: off the map
-            *(_evacuation_cells(row) if report.evacuation is not None else []),
+            *(_evacuation_cells(row) if routed else []),
         ]
         for row in frame.to_dict("records")
     ]
@@ -287,6 +288,6 @@ def addresses_csv(report: ExposureReport, convention: str = "en") -> str:
     names = []
     for name, _ in address_columns():
         names += ["depth_from_m", "depth_to_m"] if name == "depth" else [name]
-    names += ["access"] if report.evacuation is not None else []
+    names += ["access"] if network_layer() else []
     frame = report.addresses.assign(scenario=report.scenario)
     return csv_text(frame, ["scenario", *names], convention)

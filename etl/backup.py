@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 
-from layers.db import database_urls, get_engine
+from layers.db import database_urls, get_engine, quoted
 from layers.errors import ConfigurationError, GisError
 from layers.settings import read_settings
 
@@ -251,11 +251,6 @@ def server_engine(writer_url: str) -> Engine:
     return engine_on(writer_url, "postgres", isolation_level="AUTOCOMMIT")
 
 
-def quoted(conn: Connection, name: str) -> str:
-    """``name`` quoted as an SQL identifier."""
-    return conn.dialect.identifier_preparer.quote(name)
-
-
 def restore_backup(backup: Path) -> str:
     """Restore ``backup`` (a folder, or its manifest) over the configured database.
 
@@ -281,7 +276,7 @@ def restore_backup(backup: Path) -> str:
         files = checked_files(backup, manifest, Path(plain))
         drop_database(server, restoring)  # what a restore that broke off left
         with server.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {quoted(conn, restoring)} TEMPLATE {TEMPLATE}"))
+            conn.execute(text(f"CREATE DATABASE {quoted(restoring)} TEMPLATE {TEMPLATE}"))
         try:
             restore_dump(files[DUMP], writer_url, restoring, set(manifest["tables"]))
             check_restored(writer_url, restoring, manifest)
@@ -315,7 +310,7 @@ def check_restored(writer_url: str, database: str, manifest: dict) -> None:
 def drop_database(server: Engine, name: str) -> None:
     """Drop the database ``name`` if it exists."""
     with server.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {quoted(conn, name)}"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {quoted(name)}"))
 
 
 def switch(server: Engine, live: str, restored: str, made_at: str) -> str:
@@ -325,7 +320,7 @@ def switch(server: Engine, live: str, restored: str, made_at: str) -> str:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     before = f"{live}_before_{stamp}"
     with server.connect() as conn:
-        old, new = quoted(conn, live), quoted(conn, restored)
+        old, new = quoted(live), quoted(restored)
         grants = conn.execute(
             text(
                 "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END,"
@@ -347,9 +342,9 @@ def switch(server: Engine, live: str, restored: str, made_at: str) -> str:
             ),
             {"live": live},
         )
-        conn.execute(text(f"ALTER DATABASE {old} RENAME TO {quoted(conn, before)}"))
+        conn.execute(text(f"ALTER DATABASE {old} RENAME TO {quoted(before)}"))
         conn.execute(text(f"ALTER DATABASE {new} RENAME TO {old}"))
-        conn.execute(text(f"ALTER DATABASE {quoted(conn, before)} ALLOW_CONNECTIONS true"))
+        conn.execute(text(f"ALTER DATABASE {quoted(before)} ALLOW_CONNECTIONS true"))
     log.info("restored the backup of %s; the database it replaced is now %s", made_at, before)
     return before
 

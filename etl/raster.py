@@ -34,6 +34,7 @@ from tqdm import tqdm
 from etl.crs import parse_crs
 from etl.load import Load, Loader, LoadOptions, Plan, Staged
 from etl.validate import SLOVENIA_3794
+from layers.db import quoted
 from layers.errors import LoadError
 from layers.registry import HAZARD_CLASSES, network_layer
 from layers.spec import STORAGE_SRID, LayerSpec
@@ -331,13 +332,12 @@ def stage_zones(conn: Connection, zones: list[dict]) -> None:
 
 def swap_scenario(conn: Connection, spec: LayerSpec, scenario: str, return_period: int) -> None:
     """Replace the scenario's rows with the staged zones, cut into small pieces for the index."""
-    quote = conn.dialect.identifier_preparer.quote  # names from the registry, quoted
-    table, part = quote(spec.load_table), quote(spec.partition_column)
+    table, part = quoted(spec.load_table), quoted(spec.partition_column)
     conn.execute(text(f"DELETE FROM {table} WHERE {part} = :s"), {"s": scenario})  # noqa: S608
     conn.execute(
         text(
             f"INSERT INTO {table} ({part}, return_period, hazard_class, depth_from_m,"  # noqa: S608
-            f" depth_to_m, {quote(spec.geometry_column)})"
+            f" depth_to_m, {quoted(spec.geometry_column)})"
             " SELECT :s, :rp, hazard_class, depth_from_m, depth_to_m,"
             " ST_Multi(ST_Subdivide(ST_SetSRID(ST_GeomFromWKB(wkb), :srid), :vertices))"
             " FROM raster_stage"

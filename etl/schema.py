@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, make_url, text
 
 from etl.readings import air_quality_unrolled, roll_up_air_quality
+from layers.db import quoted
 from layers.network import network_unbuilt, rebuild_network
 from layers.open_data import drop_open_views, make_open_views, open_views_stale
 from layers.registry import network_layer
@@ -87,11 +88,10 @@ def grant_reading(engine: Engine, reader: str | None) -> None:
         exists = conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": reader})
         if not reader or reader == current or not exists:
             return
-        quote = conn.dialect.identifier_preparer.quote
-        role, schema = quote(reader), quote(conn.scalar(text("SELECT current_schema()")))
+        role, schema = quoted(reader), quoted(conn.scalar(text("SELECT current_schema()")))
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
         conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
-        private = ", ".join(f"{schema}.{quote(t)}" for t in PRIVATE_TABLES)
+        private = ", ".join(f"{schema}.{quoted(t)}" for t in PRIVATE_TABLES)
         conn.exec_driver_sql(f"REVOKE ALL ON {private} FROM {role}")
         definers = conn.scalars(
             text(

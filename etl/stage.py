@@ -23,6 +23,7 @@ from sqlalchemy import Connection, text
 from etl import pgcopy
 from etl.ewkb import to_ewkb
 from etl.validate import Prepared
+from layers.db import quoted
 from layers.spec import LayerSpec
 
 if TYPE_CHECKING:
@@ -70,9 +71,8 @@ class Stage:
 
     def __init__(self, conn: Connection, spec: LayerSpec, *, mode: str, dry_run: bool) -> None:
         self.conn, self.spec, self.mode = conn, spec, mode
-        quote = conn.dialect.identifier_preparer.quote
-        self.table = quote(spec.load_table)  # names from the registry, quoted
-        self.names = [quote(f.name) for f in spec.loaded_fields] + [quote(spec.geometry_column)]
+        self.table = quoted(spec.load_table)  # names from the registry, quoted
+        self.names = [quoted(f.name) for f in spec.loaded_fields] + [quoted(spec.geometry_column)]
         # The geometry has the layer's type and SRID, so rows move into the layer as they are.
         types = [pgcopy.sql_type(ARROW_TYPES[f.type]) for f in spec.loaded_fields]
         types.append(f"geometry({spec.geometry}, {int(spec.srid)})")

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from layers.errors import ConfigurationError
@@ -23,6 +24,14 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_ENV_FILE = ROOT / ".local" / "db.env"
+_NAMES = postgresql.dialect().identifier_preparer
+
+
+def quoted(name: str) -> str:
+    """A table's, column's or database's name (from the registry, the catalogue or the
+    operator) as an SQL identifier, quoted where PostgreSQL needs it.
+    """
+    return _NAMES.quote(name)
 
 
 @dataclass(frozen=True)

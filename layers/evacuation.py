@@ -27,9 +27,10 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
+from layers.db import quoted
 from layers.network import EDGES_SQL
 from layers.registry import address_layer, layer, layer_for, network_layer
-from layers.report_area import area_cte, quoted
+from layers.report_area import area_cte, at_points
 from layers.spec import STORAGE_SRID
 
 # a road is closed by a zone whose water may be deeper than the limit (the depths are stored as
@@ -110,9 +111,7 @@ def _spots(conn: Connection, layer_id: str, columns: list[str], params: dict) ->
         geom=quoted(spec.geometry_column),
         table=quoted(spec.read_table),
     )
-    frame = pd.read_sql(text(sql), conn, params=params)
-    spots = shapely.points(frame.pop("x").to_numpy(float), frame.pop("y").to_numpy(float))
-    return gpd.GeoDataFrame(frame, geometry=spots, crs=STORAGE_SRID)
+    return at_points(pd.read_sql(text(sql), conn, params=params))
 
 
 class _Routes:
@@ -238,7 +237,7 @@ def plan_evacuation(
     shelters = _geo(pd.read_sql(text(SHELTERS_SQL.format(**names)), conn, params=values))
     usable = _usable(graph, shelters)
     graph.search(conn, graph.start(shelters.geometry.to_numpy()[usable]))
-    residents = address_layer().exposure.sums[0].column
+    residents = address_layer().exposure.occupants.column
     homes = _spots(conn, address_layer().id, [residents], params)
     at = graph.pick_up(homes)
     costs, entry = graph.costs(at)

@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, text
 
+from layers.db import quoted
 from layers.evacuation import Evacuation, plan_evacuation
 from layers.queries import check_access
 from layers.registry import (
@@ -36,7 +37,7 @@ from layers.registry import (
     layer_for,
     network_layer,
 )
-from layers.report_area import area_cte, quoted
+from layers.report_area import area_cte, at_points
 from layers.settings import LJUBLJANA
 from layers.spec import STORAGE_SRID, Exposure, LayerSpec
 
@@ -178,7 +179,7 @@ class ExposureReport:
         institutions that hold them by day (``Presence.day``), and by night the residents at
         home with those that hold them then (``Presence.night``).
         """
-        residents = address_layer().exposure.sums[0]
+        residents = address_layer().exposure.occupants
         day, night = 0, int(self.total(address_layer().id, residents.name, hazard_class))
         for spec in (s for s in exposed_layers() if s.exposure.presence):
             presence = spec.exposure.presence
@@ -280,6 +281,4 @@ def _addresses(conn: Connection, role: str, params: dict) -> gpd.GeoDataFrame | 
     spec = address_layer()
     districts = layer_for("report_areas")
     sql = f"WITH {_ctes()} {addresses_sql(spec, districts)} ORDER BY e.rank, district, e.id"
-    frame = pd.read_sql(text(sql), conn, params=params)
-    spots = gpd.points_from_xy(frame.pop("x"), frame.pop("y"), crs=STORAGE_SRID)
-    return gpd.GeoDataFrame(frame, geometry=spots)
+    return at_points(pd.read_sql(text(sql), conn, params=params))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from layers.db import quoted
 from layers.spec import LayerSpec
 
 GRID_M = 0.01  # coordinates are snapped to a centimetre first, so equal ends compare equal
@@ -70,11 +71,10 @@ class NetworkSize:
 
 def rebuild_network(conn: Connection, spec: LayerSpec) -> NetworkSize:
     """Make the graph of ``spec``'s table again, in the caller's transaction."""
-    quote = conn.dialect.identifier_preparer.quote  # names from the registry, quoted
     names = {
-        "table": quote(spec.load_table),
-        "geom": quote(spec.geometry_column),
-        "key": quote(spec.id_column),
+        "table": quoted(spec.load_table),
+        "geom": quoted(spec.geometry_column),
+        "key": quoted(spec.id_column),
     }
     # one rebuild at a time: a second waits, then sees what the first committed (readers do not)
     conn.execute(text("LOCK TABLE road_edge, road_vertex IN SHARE ROW EXCLUSIVE MODE"))
@@ -98,6 +98,5 @@ def network_unbuilt(conn: Connection, spec: LayerSpec) -> bool:
     """Whether ``spec``'s table holds roads but no graph was made of them (a database that had
     its roads before the graph existed).
     """
-    quote = conn.dialect.identifier_preparer.quote
-    has_roads = conn.scalar(text(f"SELECT EXISTS (SELECT FROM {quote(spec.load_table)})"))  # noqa: S608
+    has_roads = conn.scalar(text(f"SELECT EXISTS (SELECT FROM {quoted(spec.load_table)})"))  # noqa: S608
     return bool(has_roads) and not conn.scalar(text("SELECT EXISTS (SELECT FROM road_edge)"))

@@ -25,6 +25,7 @@ import pyogrio
 from sqlalchemy import Connection, Engine, text
 
 from layers.catalog import newest_loads
+from layers.db import quoted
 from layers.queries import read_columns
 from layers.registry import visible_to
 from layers.selection import Scope, features
@@ -110,22 +111,20 @@ def open_views_stale(conn: Connection) -> bool:
 
 def drop_open_views(conn: Connection) -> None:
     """Drop the open views, which would stop a migration changing a table they read."""
-    quote = conn.dialect.identifier_preparer.quote
     for view in _held_views(conn):
-        conn.exec_driver_sql(f"DROP VIEW {quote(view)}")
+        conn.exec_driver_sql(f"DROP VIEW {quoted(view)}")
 
 
 def make_open_views(conn: Connection) -> None:
     """Make the open views afresh: a view per open layer, in the schema of its table, and the
     air quality's hourly means.
     """
-    quote = conn.dialect.identifier_preparer.quote
     drop_open_views(conn)
     for spec in open_layers():
-        columns = ", ".join(quote(c) for c in view_columns(spec))
+        columns = ", ".join(quoted(c) for c in view_columns(spec))
         conn.exec_driver_sql(
-            f"CREATE VIEW {quote(view_name(spec))} AS"  # noqa: S608 (registry names, quoted)
-            f" SELECT {columns} FROM {quote(spec.read_table)}"
+            f"CREATE VIEW {quoted(view_name(spec))} AS"  # noqa: S608 (registry names, quoted)
+            f" SELECT {columns} FROM {quoted(spec.read_table)}"
         )
     conn.exec_driver_sql(AIR_QUALITY_VIEW)
 

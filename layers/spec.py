@@ -143,6 +143,13 @@ class Exposure:
         return tuple(m for m in self.measures if m.kind == "sum")
 
     @property
+    def occupants(self) -> Measure:
+        """The sum of the people a feature holds (the buildings' residents): whom the address
+        list warns and the evacuation moves.
+        """
+        return self.sums[0]
+
+    @property
     def clipped(self) -> bool:
         """Whether the section's measures are clipped to each class (all of them are, or none)."""
         return any(m.clipped for m in self.measures)
