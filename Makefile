@@ -44,6 +44,7 @@ bench: python-env js-env db mqtt load
 	$(PY) benchmarks/exports.py
 	$(PY) benchmarks/feed.py
 	$(PY) benchmarks/ogc.py
+	$(PY) benchmarks/browser.py
 
 lint: python-env
 	$(VENV)/bin/ruff check .

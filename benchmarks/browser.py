@@ -1,0 +1,302 @@
+"""Benchmark: what a person at the map feels, in Chromium against the served dashboards.
+
+    python benchmarks/browser.py [--gestures 20] [--sessions 1,5,20]      (make bench)
+
+The server runs as ``make run`` serves it (``app.py`` on a free port, over the project's
+database with the sample ``make bench`` loads); each session is a planner signed in through the
+form, in a Chromium context of its own. For two maps, the sensor readings and the buildings,
+at the municipality's extent where the planner opens, printed beside the targets:
+
+- open to map drawn: from the navigation to the paint after the last message of the opening;
+- pan-to-paint and zoom-to-paint (a drag of the map, a turn of the mouse wheel): from the
+  gesture to the paint after the last message it brought, median and p95, and the bytes it
+  brought over the websocket;
+- the same pans with 1, 5 and 20 sessions panning at once (opened one after the other;
+  ``--gestures`` pans in all, spread over the sessions, at least three each), and the server's
+  resident memory per open session.
+
+The page itself times what it receives (a wrapper of its WebSocket, installed before Bokeh's
+scripts run): a message counts as drawn two animation frames after it arrived, when Bokeh has
+painted it. A page is open once nothing more has come for ``QUIET_S``; a gesture is over
+once the map says it has drawn the view the page shows (``dashboards.map.drawn_tag``) and
+the page has painted that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from playwright.async_api import async_playwright
+
+from dashboards.users import User, hash_password, save_users
+from layers.db import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / ".local" / "screenshots"
+QUIET_S = 1.5  # no message for this long: the gesture's answer is complete
+GESTURE_TIMEOUT_S = 120
+PAN_PX = (100, 250)
+MAPS = {  # what the planner shows, as its link in the address bar says it
+    "odčitki · readings": "layers=municipality,sensor_readings",
+    "stavbe · buildings": "layers=municipality,buildings",
+}
+TARGETS = {"open": "≤ 2 s", "pan": "≤ 250 / 400 ms", "bytes": "≤ 300 kB", "crowd": "p95 ≤ 1 s"}
+
+# what the page received and when it painted it; the time of the last gesture
+WATCH_JS = """
+(() => {
+  const frames = [];
+  window.__bench = {frames, gesture: 0};
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", ({data}) => {
+        const size = typeof data === "string" ? data.length : data.byteLength ?? data.size;
+        const frame = {at: performance.now(), size, painted: null};
+        frames.push(frame);
+        requestAnimationFrame(() => requestAnimationFrame(() => {
+          frame.painted = performance.now();
+        }));
+      });
+    }
+  };
+  for (const type of ["pointerup", "wheel"]) {
+    addEventListener(type, () => { window.__bench.gesture = performance.now(); }, true);
+  }
+})();
+"""
+# once the map carries the tag of its view drawn (``dashboards.map.drawn_tag``) for the view
+# it shows, and has painted it: when, by the page's clock
+DRAWN_VIEW_JS = """async () => {
+  const scale_bar = Bokeh.documents[0].get_model_by_name("scale_bar");
+  const plot = Bokeh.index.find_one(scale_bar).parent.model;
+  const box = () => [plot.x_range.start, plot.y_range.start, plot.x_range.end, plot.y_range.end];
+  const drawn = () => plot.tags.includes("drawn:" + box().map((v) => v.toFixed(3)).join(","));
+  while (!drawn()) await new Promise((resolve) => setTimeout(resolve, 10));
+  await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  return performance.now();
+}"""
+# the messages since ``since`` (ms of the page's clock): painted when, how many bytes
+SINCE_JS = """(since) => {
+  const after = window.__bench.frames.filter((f) => f.at > since);
+  return {now: performance.now(), gesture: window.__bench.gesture,
+          last: after.length ? after[after.length - 1].at : null,
+          painted: after.length ? after[after.length - 1].painted : null,
+          bytes: after.reduce((sum, f) => sum + f.size, 0)};
+}"""
+
+
+@dataclass
+class Gestures:
+    """What gestures took: seconds from each to its paint, and the bytes each brought."""
+
+    seconds: list[float] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+
+    def add(self, other: Gestures) -> None:
+        self.seconds += other.seconds
+        self.sizes += other.sizes
+
+    def line(self) -> str:
+        ms = np.array(self.seconds) * 1000
+        return (
+            f"{np.median(ms):>6.0f} / {np.percentile(ms, 95):>6.0f} ms"
+            f"  {statistics.median(self.sizes) / 1000:>8,.0f} kB  ({len(ms)} gestures)"
+        )
+
+
+async def settled(page, since: float) -> tuple[float, int]:
+    """Wait until the page has heard nothing for ``QUIET_S`` after ``since``, and painted what
+    it heard; return when that paint was (page's clock, ms) and the bytes it heard."""
+    deadline = time.monotonic() + GESTURE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        seen = await page.evaluate(SINCE_JS, since)
+        quiet = seen["last"] is not None and seen["now"] - seen["last"] > QUIET_S * 1000
+        if quiet and seen["painted"] is not None:
+            return seen["painted"], seen["bytes"]
+        await page.wait_for_timeout(100)
+    raise SystemExit(f"{page.url}: no answer to a gesture within {GESTURE_TIMEOUT_S} s")
+
+
+async def signed_in(browser, base: str, password: str) -> dict:
+    """The cookies of a planner signed in through the form, for every session to share: the
+    benchmark times pages, not sign-ins (which are slowed on purpose)."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{base}/login?next=/planner")
+    await page.fill("#username", "planer")
+    await page.fill("#password", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}/planner*")
+    state = await context.storage_state()
+    await context.close()
+    return state
+
+
+async def open_map(browser, base: str, cookies: dict, query: str):
+    """A planner's page in a context of its own; and the seconds to the map drawn."""
+    context = await browser.new_context(
+        viewport={"width": 1600, "height": 1000}, storage_state=cookies
+    )
+    page = await context.new_page()
+    page.set_default_timeout(GESTURE_TIMEOUT_S * 1000)
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    await page.add_init_script(WATCH_JS)
+    await page.goto(f"{base}/planner?{query}")
+    drawn, _ = await settled(page, 0)  # the page's clock starts at the navigation
+    return page, drawn / 1000
+
+
+async def gesture(page, kind: str, turn: int, rng: np.random.Generator) -> tuple[float, int]:
+    """One pan (a drag of random direction and length) or zoom (the wheel at a random place
+    in the middle of the map, twice in and twice out); seconds to its paint and the bytes it
+    brought. A person seldom comes back to the very same view: nor do these."""
+    box = await page.locator(".bk-Canvas").first.bounding_box()
+    x, y = (
+        box["x"] + box["width"] * rng.uniform(0.3, 0.7),
+        box["y"] + box["height"] * rng.uniform(0.3, 0.7),
+    )
+    await page.mouse.move(x, y)
+    if kind == "pan":
+        angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(*PAN_PX)
+        await page.mouse.down()
+        await page.mouse.move(x + length * np.cos(angle), y + length * np.sin(angle), steps=6)
+        await page.mouse.up()
+    else:
+        await page.mouse.wheel(0, -400 if turn % 4 < 2 else 400)
+    started = (await page.evaluate(SINCE_JS, 0))["gesture"]
+    try:
+        painted = await asyncio.wait_for(page.evaluate(DRAWN_VIEW_JS), GESTURE_TIMEOUT_S)
+    except TimeoutError:
+        raise SystemExit(f"{page.url}: a {kind} not drawn within {GESTURE_TIMEOUT_S} s") from None
+    return (painted - started) / 1000, (await page.evaluate(SINCE_JS, started))["bytes"]
+
+
+async def gestures(page, kind: str, count: int, seed: int) -> Gestures:
+    done, rng = Gestures(), np.random.default_rng(seed)
+    for turn in range(count):
+        seconds, size = await gesture(page, kind, turn, rng)
+        done.seconds.append(seconds)
+        done.sizes.append(size)
+    return done
+
+
+def resident_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise SystemExit(f"no resident memory for process {pid}")
+
+
+async def measure(base: str, password: str, pid: int, count: int, crowds: list[int]) -> None:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        cookies = await signed_in(browser, base, password)
+        warm, _ = await open_map(browser, base, cookies, next(iter(MAPS.values())))
+        await warm.context.close()  # a live server has served pages before
+        for name, query in MAPS.items():
+            print(f"\n{name}")
+            opened = []
+            for _ in range(3):
+                page, seconds = await open_map(browser, base, cookies, query)
+                opened.append(seconds)
+                await page.context.close()
+            print(f"  {'open to map drawn':<28}{statistics.median(opened):>6.2f} s"
+                  f"  (median of 3; target {TARGETS['open']})")  # fmt: skip
+            page, _ = await open_map(browser, base, cookies, query)
+            for kind in ("pan", "zoom"):
+                done = await gestures(page, kind, count, seed=len(kind))
+                print(f"  {kind + '-to-paint, median / p95':<28}{done.line()}")
+            errors = page.errors
+            SHOTS.mkdir(parents=True, exist_ok=True)  # to look at what was measured
+            await page.screenshot(path=SHOTS / f"bench-{query.rsplit(',', 1)[-1]}.png")
+            await page.context.close()
+            for sessions in crowds:
+                before = resident_mib(pid)
+                pages = []  # opened one after the other, as people come to work
+                for _ in range(sessions):
+                    pages.append((await open_map(browser, base, cookies, query))[0])
+                after = resident_mib(pid)
+                each = max(3, -(-count // sessions))
+                crowd = Gestures()
+                for done in await asyncio.gather(
+                    *(gestures(p, "pan", each, sessions * 100 + i) for i, p in enumerate(pages))
+                ):
+                    crowd.add(done)
+                errors += [e for p in pages for e in p.errors]
+                # the server frees closed sessions meanwhile: a rough figure, not a ledger
+                print(f"  {f'{sessions} panning at once':<28}{crowd.line()}  server"
+                      f" {before:,.0f} → {after:,.0f} MiB with them open")  # fmt: skip
+                await asyncio.gather(*(p.context.close() for p in pages))
+            print(f"  page errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+        await browser.close()
+    print(
+        f"\ntargets: pan-to-paint {TARGETS['pan']}, {TARGETS['bytes']} a pan over the readings,"
+        f" 20 sessions {TARGETS['crowd']} and ≤ 15 MiB a session"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gestures", type=int, default=20)
+    parser.add_argument("--sessions", default="1,5,20")
+    args = parser.parse_args()
+    password, port = secrets.token_urlsafe(12), free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        users = Path(folder) / "users.json"
+        save_users({"planer": User("planer", "planner", hash_password(password))}, users)
+        server = subprocess.Popen(
+            [sys.executable, "app.py", "--port", str(port)],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "GIS_USERS_FILE": str(users),
+                "GIS_COOKIE_SECRET": secrets.token_urlsafe(32),
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:  # the server is up once it answers, the database with it
+                try:
+                    urllib.request.urlopen(f"{base}/health", timeout=5)
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise SystemExit(f"the server at {base} did not start") from None
+                    time.sleep(0.5)
+            crowds = [int(n) for n in args.sessions.split(",")]
+            print(f"Chromium against the planner's page, {args.gestures} gestures a measure")
+            asyncio.run(measure(base, password, server.pid, args.gestures, crowds))
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()
