@@ -45,6 +45,7 @@ bench: python-env js-env db mqtt load
 	$(PY) benchmarks/feed.py
 	$(PY) benchmarks/ogc.py
 	$(PY) benchmarks/browser.py
+	$(PY) benchmarks/browser.py --buildings 1000000 --sessions 1
 
 lint: python-env
 	$(VENV)/bin/ruff check .

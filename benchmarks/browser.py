@@ -1,11 +1,12 @@
 """Benchmark: what a person at the map feels, in Chromium against the served dashboards.
 
-    python benchmarks/browser.py [--gestures 20] [--sessions 1,5,20]      (make bench)
+    python benchmarks/browser.py [--gestures 20] [--sessions 1,5,20] [--buildings N]   (make bench)
 
 The server runs as ``make run`` serves it (``app.py`` on a free port, over the project's
 database with the sample ``make bench`` loads); each session is a planner signed in through the
 form, in a Chromium context of its own. For two maps, the sensor readings and the buildings,
-at the municipality's extent where the planner opens, printed beside the targets:
+at the municipality's extent where the planner opens (with ``--buildings``, the buildings'
+map only, over that many buildings in a schema of its own), printed beside the targets:
 
 - open to map drawn: from the navigation to the paint after the last message of the opening;
 - pan-to-paint and zoom-to-paint (a drag of the map, a turn of the mouse wheel): from the
@@ -39,10 +40,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from exposure import extra_buildings
 from playwright.async_api import async_playwright
+from scratch import scratch_schema
+from sqlalchemy import text
 
 from dashboards.users import User, hash_password, save_users
-from layers.db import ROOT
+from data.profiles import load_profile
+from etl.load import LoadOptions, load_file
+from etl.profile import load_profile_data
+from layers.db import ROOT, get_engine
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / ".local" / "screenshots"
@@ -203,15 +210,17 @@ def resident_mib(pid: int) -> float:
     raise SystemExit(f"no resident memory for process {pid}")
 
 
-async def measure(base: str, password: str, pid: int, count: int, crowds: list[int]) -> None:
+async def measure(
+    base: str, password: str, pid: int, count: int, crowds: list[int], maps: dict[str, str]
+) -> None:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
         )
         cookies = await signed_in(browser, base, password)
-        warm, _ = await open_map(browser, base, cookies, next(iter(MAPS.values())))
+        warm, _ = await open_map(browser, base, cookies, next(iter(maps.values())))
         await warm.context.close()  # a live server has served pages before
-        for name, query in MAPS.items():
+        for name, query in maps.items():
             print(f"\n{name}")
             opened = []
             for _ in range(3):
@@ -259,11 +268,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--gestures", type=int, default=20)
-    parser.add_argument("--sessions", default="1,5,20")
-    args = parser.parse_args()
+def serve_and_measure(database: dict[str, str], args, maps: dict[str, str]) -> None:
+    """Start the server over ``database`` (the project's own when empty) and measure ``maps``."""
     password, port = secrets.token_urlsafe(12), free_port()
     with tempfile.TemporaryDirectory() as folder:
         users = Path(folder) / "users.json"
@@ -273,6 +279,7 @@ def main() -> None:
             cwd=ROOT,
             env={
                 **os.environ,
+                **database,
                 "GIS_USERS_FILE": str(users),
                 "GIS_COOKIE_SECRET": secrets.token_urlsafe(32),
             },
@@ -290,12 +297,44 @@ def main() -> None:
                     if server.poll() is not None or time.monotonic() > deadline:
                         raise SystemExit(f"the server at {base} did not start") from None
                     time.sleep(0.5)
-            crowds = [int(n) for n in args.sessions.split(",")]
-            print(f"Chromium against the planner's page, {args.gestures} gestures a measure")
-            asyncio.run(measure(base, password, server.pid, args.gestures, crowds))
+            crowds = [int(n) for n in args.sessions.split(",") if n]
+            measured = measure(base, password, server.pid, args.gestures, crowds, maps)
+            asyncio.run(measured)
         finally:
             server.terminate()
             server.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gestures", type=int, default=20)
+    parser.add_argument("--sessions", default="1,5,20")
+    parser.add_argument(
+        "--buildings", type=int, default=0,
+        help="the buildings' map only, with this many buildings (the sample's and more"
+        " scattered over the municipality) in a schema of the benchmark's own",
+    )  # fmt: skip
+    args = parser.parse_args()
+    if not args.buildings:
+        print(
+            f"Chromium against the planner's page, the sample, {args.gestures} gestures a measure"
+        )
+        serve_and_measure({}, args, MAPS)
+        return
+    with scratch_schema("browser") as url:
+        engine = get_engine(url, "bench")
+        load_profile_data(engine, load_profile("ptuj"), progress=False)
+        with engine.connect() as conn:
+            have = conn.scalar(text("SELECT count(*) FROM building"))
+        with tempfile.TemporaryDirectory() as folder:
+            extra = extra_buildings(engine, args.buildings - have, Path(folder))
+            load_file(engine, extra, "buildings", LoadOptions(mode="append", progress=False))
+        print(
+            f"Chromium against the planner's page, {args.buildings:,} buildings,"
+            f" {args.gestures} gestures a measure"
+        )
+        buildings = {k: v for k, v in MAPS.items() if "buildings" in v}
+        serve_and_measure({"DATABASE_URL": url, "DATABASE_READER_URL": url}, args, buildings)
 
 
 if __name__ == "__main__":

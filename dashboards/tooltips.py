@@ -8,8 +8,8 @@ readings) has something only where its pixel holds a number.
 Bokeh finds what is under the pointer from each layer's data on the screen, which it works out
 when it paints; a layer hidden since the page was built has none until its first paint, and a
 pointer over it before then threw in Bokeh's own hit test. ``hit_testable_when_shown`` works it
-out as the layer is shown. The same holds between new data's arrival and the next paint (a
-measured line, a pan's features): a layer above is then taken to have nothing under the pointer.
+out as the layer is shown, and as new data comes (a pan's features). Should a pointer still
+meet data that has no place on the screen yet, a layer above is taken to have nothing under it.
 """
 
 from __future__ import annotations
@@ -47,15 +47,20 @@ return !above.some((renderer) => {
 """
 
 
-# runs as a microtask after the change, so before the next pointer event; cb_obj is the renderer
+# runs as a microtask after the change (after Bokeh's own handlers of it), so before the next
+# pointer event; cb_obj is the renderer
 MAP_WHEN_SHOWN_JS = "if (cb_obj.visible) cb_context.index.find_one(cb_obj)?.map_data();"
+MAP_NEW_DATA_JS = "if (renderer.visible) cb_context.index.find_one(renderer)?.map_data();"
 
 
 def hit_testable_when_shown(renderers: Iterable[GlyphRenderer]) -> None:
-    """Have each of ``renderers`` put its data on the screen the moment it is shown."""
+    """Have each of ``renderers`` put its data on the screen the moment it is shown, and the
+    moment new data comes (Bokeh's own hover threw on a pointer that moved between the two)."""
     shown = CustomJS(code=MAP_WHEN_SHOWN_JS)
     for renderer in renderers:
         renderer.js_on_change("visible", shown)
+        new_data = CustomJS(args={"renderer": renderer}, code=MAP_NEW_DATA_JS)
+        renderer.data_source.js_on_change("data", new_data)
 
 
 def one_tooltip_at_a_time(plot: figure) -> None:
