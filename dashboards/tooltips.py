@@ -48,19 +48,17 @@ return !above.some((renderer) => {
 
 
 # runs as a microtask after the change (after Bokeh's own handlers of it), so before the next
-# pointer event; cb_obj is the renderer
-MAP_WHEN_SHOWN_JS = "if (cb_obj.visible) cb_context.index.find_one(cb_obj)?.map_data();"
-MAP_NEW_DATA_JS = "if (renderer.visible) cb_context.index.find_one(renderer)?.map_data();"
+# pointer event
+MAP_DATA_JS = "if (renderer.visible) cb_context.index.find_one(renderer)?.map_data();"
 
 
 def hit_testable_when_shown(renderers: Iterable[GlyphRenderer]) -> None:
     """Have each of ``renderers`` put its data on the screen the moment it is shown, and the
     moment new data comes (Bokeh's own hover threw on a pointer that moved between the two)."""
-    shown = CustomJS(code=MAP_WHEN_SHOWN_JS)
     for renderer in renderers:
-        renderer.js_on_change("visible", shown)
-        new_data = CustomJS(args={"renderer": renderer}, code=MAP_NEW_DATA_JS)
-        renderer.data_source.js_on_change("data", new_data)
+        mapped = CustomJS(args={"renderer": renderer}, code=MAP_DATA_JS)
+        renderer.js_on_change("visible", mapped)
+        renderer.data_source.js_on_change("data", mapped)
 
 
 def one_tooltip_at_a_time(plot: figure) -> None:
