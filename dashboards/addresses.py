@@ -28,8 +28,9 @@ from layers.registry import address_layer
 from layers.selection import Scope, outlines
 
 PAGE_ROWS = 12
-# what a GeoPackage of them holds: the declared fields, the class and the zone's depths
-KEPT = ("hazard_class", "depth_from_m", "depth_to_m", "district", "geometry")
+# what a GeoPackage of them holds: the declared fields, the class, the depth at the building
+# and the zone's depths
+KEPT = ("hazard_class", "depth_m", "depth_from_m", "depth_to_m", "district", "geometry")
 EVACUATION_KEPT = ("shelter", "route_km", "water_m", "access")  # with a road network
 
 

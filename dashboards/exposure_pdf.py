@@ -251,13 +251,14 @@ def report_pdf(
             "če jo poplavna cona vsaj deloma prekriva, in šteje enkrat, v najhujšem razredu; "
             "prebivalci so vsi prijavljeni prebivalci takih stavb (zgornja ocena). Podnevi so "
             "šteti ljudje v šolah, vrtcih, domovih starejših in bolnišnici po njihovi zmogljivosti, "
-            "ponoči prebivalci doma ter ljudje v domovih in bolnišnici. · Classes by "
+            "ponoči prebivalci doma ter ljudje v domovih in bolnišnici. Globina vode pri "
+            "stavbi je vrednost rastra globin na točki stavbe, v njenem razredu. · Classes by "
             "water depth; a building touched by a zone counts once, in its most severe class; "
             "residents are all registered occupants of exposed buildings (an upper estimate). By "
             "day the people in schools, kindergartens, retirement homes and the hospital are "
-            "counted at their capacity; by night the residents at home and those in care."
-            + EVACUATION_METHOD
-            * (report.evacuation is not None),
+            "counted at their capacity; by night the residents at home and those in care. "
+            "The water depth at a building is the depth raster's value at a point of it in "
+            "its class." + EVACUATION_METHOD * (report.evacuation is not None),
             styles["body"],
         )
     )

@@ -126,13 +126,13 @@ def list_table(report: ExposureReport, spec: LayerSpec) -> Table:
         [
             *(label(r[n]) for label, n in zip(labels, listed, strict=True)),
             class_short(r["hazard_class"]),
+            water_depth(r),
         ]
         for r in report.rows(spec.id)
     ]
     exposure = spec.exposure
-    return Table(
-        spec.id, exposure.title_sl, exposure.title_en, [*headers, ("Razred", "Class")], rows
-    )
+    headers += [("Razred", "Class"), DEPTH_HEADING]
+    return Table(spec.id, exposure.title_sl, exposure.title_en, headers, rows)
 
 
 def district_table(report: ExposureReport) -> Table:
@@ -149,12 +149,29 @@ def district_table(report: ExposureReport) -> Table:
     return Table("by_district", "Po četrtnih skupnostih", "By district community", headers, rows)
 
 
+def missing(value: float | None) -> bool:
+    return value is None or value != value  # value != value: NaN, a missing number in a frame
+
+
 def depth_text(low: float | None, high: float | None) -> str:
     """A zone's depths, ``0,5–1,5 m``, or ``nad 1,5 m · over 1.5 m`` where it has no bottom."""
-    if high is None or high != high:  # high != high: a missing number
+    if missing(high):
         return f"nad {number(low, 1)} m · over {low:g} m"
     return f"{number(low, 1)}–{number(high, 1)} m"
 
+
+def water_depth(row: dict) -> str:
+    """The water depth at a building or site, ``1,24 m``; for a flood loaded before its depths
+    were kept, its zone's band; none known, a dash."""
+    if not missing(row["depth_m"]):
+        return f"{number(row['depth_m'], 2)} m"
+    if "depth_from_m" in row:
+        return depth_text(row["depth_from_m"], row["depth_to_m"])
+    return "—"
+
+
+# at a point on each building or site (``layers.exposure.depth_at``)
+DEPTH_HEADING = ("Globina vode", "Water depth")
 
 # where each address's occupants go (``layers.evacuation``), when a road network is declared
 EVACUATION_COLUMNS = [
@@ -175,7 +192,7 @@ def address_columns() -> list[tuple[str, tuple[str, str]]]:
     found = [
         *declared,
         ("hazard_class", ("Razred", "Class")),
-        ("depth", ("Globina vode", "Water depth")),
+        ("depth", DEPTH_HEADING),
         ("district", ("Četrtna skupnost", "District")),
     ]
     if network_layer():
@@ -193,7 +210,7 @@ def address_rows(report: ExposureReport) -> list[list[object]]:
         [
             *(labels[n](row[n]) for n in spec.exposure.addresses),
             class_short(row["hazard_class"]),
-            depth_text(row["depth_from_m"], row["depth_to_m"]),
+            water_depth(row),
             row["district"] if isinstance(row["district"], str) else "—",  # none: off the map
             *(_evacuation_cells(row) if routed else []),
         ]
@@ -248,6 +265,8 @@ def csv_lines(report: ExposureReport, spec: LayerSpec) -> Iterator[tuple]:
             item = row[spec.label_field]
             for name in (n for n in exposure.listed if n != spec.label_field):
                 yield row["hazard_class"], item, name, row[name], ""
+            if not missing(row["depth_m"]):
+                yield row["hazard_class"], item, "depth", row["depth_m"], "m"
             continue
         item = row[exposure.group_by] if exposure.group_by else ""
         for m in exposure.measures:
@@ -287,7 +306,7 @@ def addresses_csv(report: ExposureReport, convention: str = "en") -> str:
     """The exposed addresses, one a line, with a point on each building in D96/TM."""
     names = []
     for name, _ in address_columns():
-        names += ["depth_from_m", "depth_to_m"] if name == "depth" else [name]
+        names += ["depth_m", "depth_from_m", "depth_to_m"] if name == "depth" else [name]
     names += ["access"] if network_layer() else []
     frame = report.addresses.assign(scenario=report.scenario)
     return csv_text(frame, ["scenario", *names], convention)

@@ -3,7 +3,9 @@
 A scenario's raster becomes the rows of that scenario (the layer's partition) in the layer's
 table: the water depth of each cell is put in a class by the depth breaks of ``styles.toml``
 (and the scenario's return period), the cells of a class are turned into polygons, and PostGIS
-cuts them into small pieces for the index. ``etl.load`` runs it in the load's one transaction.
+cuts them into small pieces for the index. The depths themselves are kept too, as raster tiles
+(``etl.depth_tiles``), for the depth at each building. ``etl.load`` runs it in the load's one
+transaction.
 The raster is read a window at a time, so its size is bounded by the disk, not by memory.
 """
 
@@ -32,11 +34,12 @@ from sqlalchemy import Connection, text
 from tqdm import tqdm
 
 from etl.crs import parse_crs
+from etl.depth_tiles import depth_tiles
 from etl.load import Load, Loader, LoadOptions, Plan, Staged
 from etl.validate import SLOVENIA_3794
 from layers.db import quoted
 from layers.errors import LoadError
-from layers.registry import HAZARD_CLASSES, network_layer
+from layers.registry import DEPTH_TABLE, HAZARD_CLASSES, network_layer
 from layers.spec import STORAGE_SRID, LayerSpec
 from styles import style
 
@@ -305,13 +308,16 @@ def zone_polygons(
 
 
 def create_stage(conn: Connection) -> None:
-    """The temporary table the zones are staged in, from which they replace the scenario's rows."""
+    """The temporary tables the zones and the depth tiles are staged in, from which they
+    replace the scenario's rows.
+    """
     conn.execute(
         text(
             "CREATE TEMP TABLE raster_stage (hazard_class text, depth_from_m real,"
             " depth_to_m real, wkb bytea) ON COMMIT DROP"
         )
     )
+    conn.execute(text("CREATE TEMP TABLE depth_stage (wkb bytea) ON COMMIT DROP"))
 
 
 def stage_zones(conn: Connection, zones: list[dict]) -> None:
@@ -330,8 +336,18 @@ def stage_zones(conn: Connection, zones: list[dict]) -> None:
     )
 
 
+def stage_depths(conn: Connection, depth: np.ma.MaskedArray, transform: Affine) -> int:
+    """A window's wet tiles into the stage; how many there were."""
+    tiles = [{"wkb": wkb} for wkb in depth_tiles(depth, transform, STORAGE_SRID)]
+    if tiles:
+        conn.execute(text("INSERT INTO depth_stage VALUES (:wkb)"), tiles)
+    return len(tiles)
+
+
 def swap_scenario(conn: Connection, spec: LayerSpec, scenario: str, return_period: int) -> None:
-    """Replace the scenario's rows with the staged zones, cut into small pieces for the index."""
+    """Replace the scenario's rows with the staged zones, cut into small pieces for the index,
+    and its depth tiles with the staged ones.
+    """
     table, part = quoted(spec.load_table), quoted(spec.partition_column)
     conn.execute(text(f"DELETE FROM {table} WHERE {part} = :s"), {"s": scenario})  # noqa: S608
     conn.execute(
@@ -344,7 +360,12 @@ def swap_scenario(conn: Connection, spec: LayerSpec, scenario: str, return_perio
         ),
         {"s": scenario, "rp": return_period, "srid": STORAGE_SRID, "vertices": SUBDIVIDE_VERTICES},
     )
+    depths = quoted(DEPTH_TABLE)
+    conn.execute(text(f"DELETE FROM {depths} WHERE scenario = :s"), {"s": scenario})  # noqa: S608
+    moved = f"INSERT INTO {depths} (scenario, rast) SELECT :s, ST_RastFromWKB(wkb) FROM depth_stage"  # noqa: S608
+    conn.execute(text(moved), {"s": scenario})
     conn.exec_driver_sql(f"ANALYZE {table}")
+    conn.exec_driver_sql(f"ANALYZE {depths}")
 
 
 def plan_load(path: Path, spec: LayerSpec, options: LoadOptions) -> Plan:
@@ -373,7 +394,7 @@ def stage_load(conn: Connection, load: Load) -> Staged:
     return_period = scenario_return_period(path, spec.id, scenario)
     bands = depth_bands(spec.style_key, return_period)
     hectares = dict.fromkeys(HAZARD_CLASSES, 0.0)
-    seen = DepthRange()
+    seen, tiles = DepthRange(), 0
     create_stage(conn)
     with depth_view(path, spec.id, load.options.crs) as (view, source_crs):
         check_extent(view, path, spec.id)
@@ -384,6 +405,7 @@ def stage_load(conn: Connection, load: Load) -> Staged:
             seen.check(depth, path, spec.id)
             zones = zone_polygons(depth, transform, bands)
             stage_zones(conn, zones)
+            tiles += stage_depths(conn, depth, transform)
             load.report.loaded += len(zones)
             for zone in zones:
                 hectares[zone["hazard_class"]] += zone["geometry"].area / 1e4
@@ -391,6 +413,7 @@ def stage_load(conn: Connection, load: Load) -> Staged:
     load.report.notes.extend(
         f"{scenario} {name}: {area:,.1f} ha" for name, area in hectares.items() if area
     )
+    load.report.notes.append(f"{scenario}: {tiles:,} tiles of water depth")
     return Staged(
         source_crs.to_string(),
         put=lambda _load_id: swap_scenario(conn, spec, scenario, return_period),

@@ -31,6 +31,7 @@ from layers.db import quoted
 from layers.evacuation import Evacuation, plan_evacuation
 from layers.queries import check_access
 from layers.registry import (
+    DEPTH_TABLE,
     HAZARD_CLASSES,
     address_layer,
     exposed_layers,
@@ -91,13 +92,29 @@ def _clipped_sql(spec: LayerSpec, exposure: Exposure) -> str:
           ORDER BY {", ".join(["z.rank", *group])}) t"""  # noqa: S608 (registry names, quoted)
 
 
+def depth_at(point: str) -> str:
+    """The water depth in metres at ``point`` (SQL of a point in EPSG:3794) in the report's
+    scenario: the raster's cell there or, where the point itself is dry but its feature reaches
+    into the water, the nearest wet cell of that tile; none for a flood loaded before its depths
+    were kept (the zone's band then says how deep). To the centimetre: a cell's 0.2 m is
+    0.20000000298 as the raster's single precision holds it.
+    """
+    return f"""(SELECT round(max(ST_NearestValue(d.rast, q.point))::numeric, 2)::float8
+               FROM (SELECT {point} AS point OFFSET 0) q
+               JOIN {quoted(DEPTH_TABLE)} d ON ST_ConvexHull(d.rast) && q.point
+              WHERE d.scenario = :scenario)"""  # noqa: S608
+
+
 def _listed_sql(spec: LayerSpec, exposure: Exposure) -> str:
-    """Each exposed feature by name, in the most severe class it stands in."""
+    """Each exposed feature by name, in the most severe class it stands in, with the depth
+    there.
+    """
     key, geom = quoted(spec.id_column), quoted(spec.geometry_column)
     fields = ", ".join(f"x.{quoted(n)}" for n in exposure.listed)
     return f"""SELECT json_agg(row_to_json(t) ORDER BY t.rank, t.{quoted(spec.label_field)})
       FROM (
-         SELECT DISTINCT ON (x.{key}) {fields}, z.hazard_class, z.rank
+         SELECT DISTINCT ON (x.{key}) {fields}, z.hazard_class, z.rank,
+                {depth_at(f"ST_PointOnSurface(x.{geom})")} AS depth_m
            FROM {quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
           ORDER BY x.{key}, z.rank) t"""  # noqa: S608 (registry names, quoted)
 
@@ -123,22 +140,36 @@ ZONES_SQL = """
      WHERE NOT ST_IsEmpty(geom))"""  # empty: a zone that only touches the area's edge
 
 
+# a point of building ``e`` inside the deepest zone of its class (the zones carry no key, and
+# carrying their shapes through the addresses' sort spilled it to disk)
+IN_CLASS_SQL = """SELECT ST_PointOnSurface(ST_Intersection(e.shape, z.geom)) FROM zone z
+                   WHERE z.rank = e.rank AND ST_Intersects(e.shape, z.geom)
+                   ORDER BY z.depth_from_m DESC LIMIT 1"""
+
+
 def addresses_sql(spec: LayerSpec, districts: LayerSpec) -> str:
     """Each exposed feature of ``spec`` with its declared address fields, the most severe class
-    it touches and the deepest of its zones there, a point on it (``x``, ``y``) and the district that point
-    lies in.
+    it touches and the deepest of its zones there, a point on it (``x``, ``y``), the district
+    that point lies in, and the water depth at the building: at that point or, where the
+    building reaches into deeper water than there (a house on a class's edge), at a point of it
+    in that deeper zone, so that the depth lies in the building's class.
     """
     key, geom = quoted(spec.id_column), quoted(spec.geometry_column)
     fields = ", ".join(f"x.{quoted(n)}" for n in spec.exposure.addresses)
     names = ", ".join(f"e.{quoted(n)}" for n in spec.exposure.addresses)
+    # OFFSET 0 (here and in ``depth_at``): a value worked out once, not once for each mention
     return f"""SELECT e.id, {names}, e.hazard_class, e.rank, e.depth_from_m, e.depth_to_m,
+           CASE WHEN p.here >= e.depth_from_m AND p.here < coalesce(e.depth_to_m, 'Infinity')
+                THEN p.here ELSE {depth_at(f"({IN_CLASS_SQL})")} END AS depth_m,
            ST_X(e.spot) AS x, ST_Y(e.spot) AS y,
            (SELECT d.{quoted(districts.label_field)} FROM {quoted(districts.read_table)} d
              WHERE ST_Intersects(d.{quoted(districts.geometry_column)}, e.spot) LIMIT 1) AS district
       FROM (SELECT DISTINCT ON (x.{key}) x.{key} AS id, {fields}, z.hazard_class, z.rank,
-                   z.depth_from_m, z.depth_to_m, ST_PointOnSurface(x.{geom}) AS spot
+                   z.depth_from_m, z.depth_to_m, x.{geom} AS shape,
+                   ST_PointOnSurface(x.{geom}) AS spot
               FROM {quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
-             ORDER BY x.{key}, z.rank, z.depth_from_m DESC) e"""  # noqa: S608 (registry names, quoted)
+             ORDER BY x.{key}, z.rank, z.depth_from_m DESC) e
+      CROSS JOIN LATERAL (SELECT {depth_at("e.spot")} AS here OFFSET 0) p"""  # noqa: S608 (registry names, quoted)
 
 
 @dataclass
@@ -246,11 +277,7 @@ def exposure_report(
         ``role`` may not see the flood hazard layer.
     """
     sql, allowed = report_sql(role)
-    params = {
-        "scenario": scenario,
-        "area": None if area is None else shapely.to_wkb(area),
-        "srid": STORAGE_SRID,
-    }
+    params = report_params(scenario, area)
     # one snapshot for every statement: a load that commits meanwhile (the roads' graph is
     # numbered anew with each) never mixes into the report
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
@@ -266,6 +293,23 @@ def exposure_report(
     }
     made_at = dt.datetime.now(LJUBLJANA)
     return ExposureReport(scenario, area_name, made_at, sections, addresses, evacuation)
+
+
+def report_params(scenario: str, area: shapely.Geometry | None) -> dict:
+    """The values the report's statements are bound to."""
+    return {
+        "scenario": scenario,
+        "area": None if area is None else shapely.to_wkb(area),
+        "srid": STORAGE_SRID,
+    }
+
+
+def address_list(
+    engine: Engine, scenario: str, role: str, area: shapely.Geometry | None = None
+) -> gpd.GeoDataFrame | None:
+    """The exposed addresses of ``scenario`` alone, as the report lists them (for timing it)."""
+    with engine.connect() as conn:
+        return _addresses(conn, role, report_params(scenario, area))
 
 
 def may_read_addresses(role: str) -> bool:

@@ -236,3 +236,5 @@ def visible_to(role: str) -> list[LayerSpec]:
 
 # the hazard layer's classes, most severe first: the report ranks them in this order
 HAZARD_CLASSES: tuple[str, ...] = layer_for("hazard").field("hazard_class").allowed
+# the hazard layer's water depths, as raster tiles per scenario (etl/migrations/0015_flood_depth.sql)
+DEPTH_TABLE = "flood_depth"

@@ -146,6 +146,8 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 -- the roads as a network for evacuation routes (etl/migrations/0014_road_network.sql)
 CREATE EXTENSION IF NOT EXISTS pgrouting;
+-- the flood rasters' depths themselves (etl/migrations/0015_flood_depth.sql)
+CREATE EXTENSION IF NOT EXISTS postgis_raster;
 GRANT CONNECT ON DATABASE :"db" TO gis_reader;
 -- the dashboards' role creates nothing, not even temporary tables (the owner, the ETL, still may)
 REVOKE TEMPORARY ON DATABASE :"db" FROM PUBLIC;
@@ -170,6 +172,8 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 -- the roads as a network for evacuation routes (etl/migrations/0014_road_network.sql)
 CREATE EXTENSION IF NOT EXISTS pgrouting;
+-- the flood rasters' depths themselves (etl/migrations/0015_flood_depth.sql)
+CREATE EXTENSION IF NOT EXISTS postgis_raster;
 SQL
     psql_admin -d postgres -c "ALTER DATABASE gis_template IS_TEMPLATE true"
 }

@@ -98,6 +98,7 @@ def test_the_pdf_holds_the_scenario_the_counts_the_sites_and_the_sources(dashboa
     assert "scenarij Q100" in words
     assert "207" in words and "137" in words  # residents: all, and in srednja
     assert "OŠ Globoka" in words and "Vrtec Plitvi" in words
+    assert "Globina vode" in words and "2,00 m" in words  # at the sites and the buildings
     assert "q100.tif" in words and "ARSO (fixture)" in words  # the catalogue's source
     assert f"{dashboard.report.made_at:%Y-%m-%d %H:%M}" in words
     assert any(page.images for page in reader.pages), "the map is in the PDF"
@@ -116,6 +117,12 @@ def test_the_csv_adds_up_to_the_report_and_is_audited(dashboard, flood_database)
     assert {r["scenario"] for r in rows} == {"Q100"}
     sites = {r["item"]: r["hazard_class"] for r in rows if r["section"] == "critical_sites"}
     assert sites == {"OŠ Globoka": "velika", "Vrtec Plitvi": "majhna"}
+    depths = {
+        r["item"]: (r["value"], r["unit"])
+        for r in rows
+        if r["section"] == "critical_sites" and r["measure"] == "depth"
+    }
+    assert depths == {"OŠ Globoka": ("2", "m"), "Vrtec Plitvi": ("0.2", "m")}
 
 
 def test_the_slovenian_csv_parts_fields_on_semicolons_with_decimal_commas(dashboard):
@@ -137,10 +144,10 @@ def test_the_slovenian_csv_parts_fields_on_semicolons_with_decimal_commas(dashbo
 def test_the_exposed_addresses_are_listed_with_their_class_depth_and_district(dashboard):
     listed = dashboard.addresses.table.value
     assert [tuple(r) for r in listed[["address", "hazard_class", "depth", "district"]].values] == [
-        ("Globoka 3", "Velika · High", "nad 1,5 m · over 1.5 m", "Zahod"),
-        ("Meja 4", "Velika · High", "nad 1,5 m · over 1.5 m", "Zahod"),
-        ("Srednja 2", "Srednja · Medium", "0,5–1,5 m", "—"),
-        ("Plitva 1", "Majhna · Low", "0,0–0,3 m", "Zahod"),  # the zone below a closed road
+        ("Globoka 3", "Velika · High", "2,00 m", "Zahod"),
+        ("Meja 4", "Velika · High", "2,00 m", "Zahod"),  # on the edge: the depth of its class
+        ("Srednja 2", "Srednja · Medium", "1,00 m", "—"),
+        ("Plitva 1", "Majhna · Low", "0,20 m", "Zahod"),
     ]  # most severe first; Suha 5 stays dry, Daleč 6 is off the flood's map
     assert "<b>4</b> naslovov" in dashboard.addresses.summary.object
     assert "<b>207</b>" in dashboard.addresses.summary.object
@@ -193,6 +200,7 @@ def test_the_addresses_export_in_both_conventions_and_as_geopackage_audited(
     assert [r["address"] for r in rows] == ["Globoka 3", "Meja 4", "Srednja 2", "Plitva 1"]
     assert sum(int(r["occupants"]) for r in rows) == 207
     assert rows[2]["depth_from_m"] == "0,5" and rows[2]["e_d96tm"].count(",") == 1
+    assert [r["depth_m"] for r in rows] == ["2,0", "2,0", "1,0", "0,2"]
     international = dashboard.addresses.exported_file("csv_en")[1].decode("utf-8-sig")
     assert list(csv.DictReader(io.StringIO(international)))[2]["depth_to_m"] == "1.5"
     name, content = dashboard.addresses.exported_file("gpkg")
@@ -200,7 +208,8 @@ def test_the_addresses_export_in_both_conventions_and_as_geopackage_audited(
     path.write_bytes(content)
     said = ogrinfo(path, "-so", "-al")  # read as any GIS reads it: by GDAL
     assert "Feature Count: 4" in said and 'ID["EPSG",3794]' in said
-    assert all(f"{column}:" in said for column in ("address", "hazard_class", "district"))
+    columns = ("address", "hazard_class", "depth_m", "district")
+    assert all(f"{column}:" in said for column in columns)
     with flood_database.writer.connect() as conn:
         audited = conn.execute(
             text("SELECT action, detail FROM audit_event WHERE detail LIKE 'addresses;%'")

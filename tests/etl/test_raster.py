@@ -11,7 +11,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 from rasterio.warp import calculate_default_transform, reproject
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from etl.__main__ import main
 from etl.load import LoadOptions, load_file
@@ -148,6 +148,54 @@ def test_a_raster_in_another_crs_lands_in_the_same_place(database, tmp_path, crs
     assert set(found) == {"majhna", "srednja", "velika"}
     _, x, y = found["velika"]
     assert (x, y) == pytest.approx((566050, 142050), abs=25)  # within a quarter of a cell
+
+
+def gdal_reads_back(database, scenario: str, out: Path) -> Path:
+    """The scenario's depth tiles as one GeoTIFF, by GDAL's own PostGIS raster driver."""
+    url = make_url(database.writer_url)
+    where = f"scenario=$${scenario}$$"  # dollar-quoted: the option's value is in quotes
+    source = (
+        f"PG:host={url.host} port={url.port} dbname={url.database} user={url.username}"
+        f" password={url.password} schema={database.schema} table=flood_depth column=rast"
+        f" where='{where}' mode=2"
+    )
+    subprocess.run(["gdal_translate", "-q", source, str(out)], check=True, timeout=120)
+    return out
+
+
+def test_the_depths_are_kept_as_tiles_that_gdal_reads_back(database, tmp_path):
+    """Each wet cell's depth is kept where it lies, as the file gives it: PostGIS's own
+    ``ST_Value`` and Debian's ``gdal_translate`` read back what the GeoTIFF holds; dry tiles
+    are not kept, and a dry run keeps none."""
+    rng = np.random.default_rng(7)
+    depths = rng.uniform(0.05, 3.0, (150, 200)).astype("float32")
+    depths[:, :70] = NODATA  # the first column of 64-cell tiles is dry, the second partly
+    path = write_tif(tmp_path / "q100.tif", depths, transform=from_origin(*ORIGIN, 10.0, 10.0))
+    load(database, path, dry_run=True)
+    assert database.count("flood_depth") == 0
+    report = load(database, path)
+    assert database.count("flood_depth") == 9  # 3 rows of tiles × 3 wet columns of them
+    assert "Q100: 9 tiles of water depth" in report.notes
+    cells = rng.integers((0, 70), (150, 200), size=(20, 2))
+    with database.writer.connect() as conn:
+        for row, col in cells:
+            x, y = ORIGIN[0] + (col + 0.5) * 10, ORIGIN[1] - (row + 0.5) * 10
+            kept = conn.scalar(
+                text(
+                    "SELECT ST_Value(rast, ST_SetSRID(ST_Point(:x, :y), 3794)) FROM flood_depth"
+                    " WHERE scenario = 'Q100' AND ST_Intersects(ST_ConvexHull(rast),"
+                    " ST_SetSRID(ST_Point(:x, :y), 3794))"
+                ),
+                {"x": x, "y": y},
+            )
+            assert kept == pytest.approx(float(depths[row, col]), abs=1e-6), (row, col)
+    with rasterio.open(gdal_reads_back(database, "Q100", tmp_path / "back.tif")) as back:
+        assert back.crs == rasterio.crs.CRS.from_epsg(3794)
+        assert tuple(back.bounds) == pytest.approx(
+            (ORIGIN[0] + 640, ORIGIN[1] - 1500, ORIGIN[0] + 2000, ORIGIN[1])
+        )
+        wet = np.where(depths[:, 64:] > 0, depths[:, 64:], 0)
+        assert np.array_equal(back.read(1), wet)
 
 
 def test_a_dry_run_checks_and_changes_nothing(database, tmp_path):

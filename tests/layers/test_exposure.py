@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import text
@@ -108,3 +109,39 @@ def test_a_hostile_scenario_name_finds_nothing_and_breaks_nothing(flood_database
         assert "NUL" in str(exc)
     with flood_database.writer.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM building")) == 6
+
+
+def depths(report) -> dict[str, float | None]:
+    frame = report.addresses
+    pairs = zip(frame["address"], frame["depth_m"], strict=True)
+    return {a: None if pd.isna(d) else round(d, 3) for a, d in pairs}
+
+
+def test_the_water_depth_at_each_building_and_site_is_the_rasters(flood_database):
+    with flood_database.writer.begin() as conn:  # its point on the shallow cell, its edge deep
+        conn.execute(
+            text(
+                "INSERT INTO building (address, use_class, occupants, geom) VALUES ('Rob 7',"
+                " 'enostanovanjska', 3, ST_Multi(ST_MakeEnvelope(566020, 142098, 566030, 142130, 3794)))"
+            )
+        )
+    report = exposure_report(flood_database.reader, "Q100", "civil_protection")
+    assert depths(report) == {
+        "Globoka 3": 2.0,
+        "Meja 4": 2.0,
+        "Rob 7": 2.0,  # counted as velika, so the depth of its velika part
+        "Srednja 2": 1.0,
+        "Plitva 1": 0.2,
+    }
+    sites = {r["name"]: round(r["depth_m"], 3) for r in report.rows("critical_sites")}
+    assert sites == {"OŠ Globoka": 2.0, "Vrtec Plitvi": 0.2}
+    shallower = exposure_report(flood_database.reader, "Q10", "civil_protection")
+    assert depths(shallower)["Globoka 3"] < 2.0  # each scenario its own depths
+
+
+def test_a_flood_loaded_before_its_depths_were_kept_gives_its_bands(flood_database):
+    with flood_database.writer.begin() as conn:
+        conn.execute(text("DELETE FROM flood_depth"))
+    report = exposure_report(flood_database.reader, "Q100", "civil_protection")
+    assert set(depths(report).values()) == {None}
+    assert [r["depth_m"] for r in report.rows("critical_sites")] == [None, None]
