@@ -27,15 +27,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,9 +37,9 @@ import numpy as np
 from exposure import extra_buildings
 from playwright.async_api import async_playwright
 from scratch import scratch_schema
+from served import served
 from sqlalchemy import text
 
-from dashboards.users import User, hash_password, save_users
 from data.profiles import load_profile
 from etl.load import LoadOptions, load_file
 from etl.profile import load_profile_data
@@ -267,47 +261,12 @@ async def measure(
     )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def serve_and_measure(database: dict[str, str], args, maps: dict[str, str]) -> None:
     """Start the server over ``database`` (the project's own when empty) and measure ``maps``."""
-    password, port = secrets.token_urlsafe(12), free_port()
-    with tempfile.TemporaryDirectory() as folder:
-        users = Path(folder) / "users.json"
-        save_users({"planer": User("planer", "planner", hash_password(password))}, users)
-        server = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port)],
-            cwd=ROOT,
-            env={
-                **os.environ,
-                **database,
-                "GIS_USERS_FILE": str(users),
-                "GIS_COOKIE_SECRET": secrets.token_urlsafe(32),
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:  # the server is up once it answers, the database with it
-                try:
-                    urllib.request.urlopen(f"{base}/health", timeout=5)
-                    break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit(f"the server at {base} did not start") from None
-                    time.sleep(0.5)
-            crowds = [int(n) for n in args.sessions.split(",") if n]
-            measured = measure(base, password, server.pid, args.gestures, crowds, maps)
-            asyncio.run(measured)
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+    crowds = [int(n) for n in args.sessions.split(",") if n]
+    with served(database) as server:
+        measured = measure(server.base, server.password, server.pid, args.gestures, crowds, maps)
+        asyncio.run(measured)
 
 
 def main() -> None:

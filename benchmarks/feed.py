@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,12 +34,11 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 from scratch import scratch_schema
+from served import served
 from sqlalchemy import text
 
-from dashboards.users import User, hash_password, save_users
 from etl.broker import Broker
 from etl.load import LoadOptions, load_file
 from layers.db import ROOT, database_urls, get_engine, read_env_file
@@ -200,36 +197,13 @@ def publish_to_visible(engine, client, end: pd.Timestamp) -> None:
     )
 
 
-def publish_to_page(url: str, client, folder: Path) -> None:
+def publish_to_page(url: str, client) -> None:
     """Publish to the planner's map in Chromium, as a person at the map sees a reading come."""
     engine = get_engine(url, "bench")
     boundary = ROOT / "data" / "real" / "gurs-obcine" / "11028039-ptuj.geojson"
     load_file(engine, boundary, "municipality", LoadOptions(progress=False))
-    password = secrets.token_urlsafe(12)
-    users = folder / "users.json"
-    save_users({"planer": User("planer", "planner", hash_password(password))}, users)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port)],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DATABASE_URL": url,
-            "DATABASE_READER_URL": url,
-            "GIS_USERS_FILE": str(users),
-            "GIS_COOKIE_SECRET": secrets.token_urlsafe(32),
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        waits = _timed_in_browser(base, password, client)
-    finally:
-        app.terminate()
-        app.wait(timeout=60)
+    with served({"DATABASE_URL": url, "DATABASE_READER_URL": url}) as server:
+        waits = _timed_in_browser(server.base, server.password, client)
     print(
         f"publish to the planner's map in Chromium, {len(waits)} readings one at a time: median"
         f" {statistics.median(waits):.2f} s, p95 {np.percentile(waits, 95):.2f} s (target ≤ 5 s)"
@@ -250,12 +224,6 @@ def _timed_in_browser(base: str, password: str, client) -> list[float]:
                 lambda f: frames.append((time.perf_counter(), f if isinstance(f, str) else "")),
             ),
         )
-        while True:  # the server is up once it answers
-            try:
-                page.goto(f"{base}/health")
-                break
-            except PlaywrightError:
-                time.sleep(0.5)
         shown = (
             "/planner?layers=sensor_readings&sensor_readings.how=max&sensor_readings.window=hour"
         )
@@ -330,7 +298,7 @@ def main() -> None:
         try:
             sustained(engine, client, args.readings, end, Path(folder))
             publish_to_visible(engine, client, end)
-            publish_to_page(url, client, Path(folder))
+            publish_to_page(url, client)
             survives(engine, service, client, args.readings, end)
         finally:
             client.disconnect()
