@@ -8,20 +8,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dashboards.tables import Table, number
+from dashboards.tables import Table, class_short, number
 from layers.evacuation import Evacuation
 from layers.exposure import ExposureReport
 from layers.registry import address_layer
 
+ACCESS_TEXT = {"no_room": "ni prostora · no room", "no_route": "ni poti · no route"}
+
 
 def _people(report: ExposureReport, access: str, through_water: bool = False) -> int:
     """The occupants of the exposed addresses with ``access``, those first taken through water
-    when ``through_water``."""
+    when ``through_water``; without, the people in care by night with that access too."""
     frame = report.addresses
     chosen = frame["access"] == access
     if through_water:
-        chosen &= frame["water_m"] > 0
-    return int(frame.loc[chosen, address_layer().exposure.occupants.column].sum())
+        return int(frame.loc[chosen & (frame["water_m"] > 0), _residents()].sum())
+    return int(frame.loc[chosen, _residents()].sum()) + _cared(report, "night", access)
+
+
+def _residents() -> str:
+    return address_layer().exposure.occupants.column
+
+
+def _cared(report: ExposureReport, time: str, access: str) -> int:
+    """The people the institutions hold at ``time`` ("day" or "night") with ``access``."""
+    cared = report.evacuation.cared
+    return int(cared.loc[cared[f"access_{time}"] == access, time].sum())
 
 
 def evacuation_figures(report: ExposureReport) -> list[tuple[str, str, str, object, str]]:
@@ -40,13 +52,19 @@ def evacuation_figures(report: ExposureReport) -> list[tuple[str, str, str, obje
         ("cut_off_residents", "Prebivalci odrezanih stavb", "Residents of buildings cut off",
          evacuation.cut_off_residents, ""),
         ("cut_off_places", "Odrezana naselja", "Settlements cut off", places, ""),
-        ("placed", "Evakuirani z mestom v zbirnem mestu", "Evacuees with a place in a shelter",
+        ("placed", "Evakuirani ponoči z mestom v zbirnem mestu (doma in v oskrbi)",
+         "Evacuees by night with a place in a shelter (at home and in care)",
          _people(report, "shelter"), ""),
         ("through_water", "od tega najprej čez vodo (čoln, gaz)",
          "of them first taken through water (boat, wading)",
          _people(report, "shelter", through_water=True), ""),
-        ("unplaced", "Evakuirani brez prostora v zbirnih mestih", "Evacuees with no room left",
-         evacuation.unplaced, ""),
+        ("unplaced", "Evakuirani ponoči brez prostora v zbirnih mestih",
+         "Evacuees by night with no room left", evacuation.unplaced, ""),
+        ("placed_day", "Evakuirani podnevi z mestom v zbirnem mestu (iz šol, vrtcev, domov, "
+         "bolnišnice)", "Evacuees by day with a place in a shelter (from schools, "
+         "kindergartens, homes, the hospital)", _cared(report, "day", "shelter"), ""),
+        ("unplaced_day", "Evakuirani podnevi brez prostora v zbirnih mestih",
+         "Evacuees by day with no room left", evacuation.unplaced_day, ""),
     ]  # fmt: skip
 
 
@@ -65,15 +83,19 @@ SHELTER_STATE = {
 }
 
 
+SHELTER_FIGURES = ("evacuees", "left", "evacuees_day", "left_day")
+SHOWN_FIGURES = ("evacuees", "evacuees_day")  # the room left is the capacity less them
+
+
 def shelter_table(report: ExposureReport) -> Table:
-    """Each shelter: its capacity, whether it is used, the evacuees placed and the room left."""
+    """Each shelter: its capacity, whether it is used, and the evacuees placed by night and by
+    day."""
     rows = [
         [
             row["name"],
             number(row["capacity"]),
             SHELTER_STATE[row["state"]],
-            number(int(row["evacuees"])) if row["state"] == "open" else "—",
-            number(int(row["left"])) if row["state"] == "open" else "—",
+            *(number(int(row[f])) if row["state"] == "open" else "—" for f in SHOWN_FIGURES),
         ]
         for row in report.evacuation.shelters.to_dict("records")
     ]
@@ -83,10 +105,44 @@ def shelter_table(report: ExposureReport) -> Table:
         ("Zbirno mesto", "Shelter"),
         ("Zmogljivost", "Capacity"),
         ("Stanje", "State"),
-        ("Evakuirani", "Evacuees"),
-        ("Prostih mest", "Room left"),
+        ("Evakuirani ponoči", "Evacuees by night"),
+        ("Evakuirani podnevi", "Evacuees by day"),
     ]
     return Table("evacuation_shelters", "Zbirna mesta", "Shelters", headers, rows)
+
+
+def _goes(row: dict, time: str) -> list[str]:
+    """The people an institution holds at ``time``, their shelter (or why none) and route."""
+    if not row[time]:
+        return ["—", "—", "—"]
+    access, route = row[f"access_{time}"], row[f"route_km_{time}"]
+    shelter = row[f"shelter_{time}"] if access == "shelter" else ACCESS_TEXT[access]
+    return [number(int(row[time])), shelter, "—" if route != route else number(route, 2)]
+
+
+def cared_table(report: ExposureReport) -> Table:
+    """Each exposed institution: where its people go by day and by night."""
+    rows = [
+        [row["name"], class_short(row["hazard_class"]), *_goes(row, "day"), *_goes(row, "night")]
+        for row in report.evacuation.cared.to_dict("records")
+    ]
+    headers = [
+        ("Ustanova", "Institution"),
+        ("Razred", "Class"),
+        ("Podnevi (oseb)", "By day (people)"),
+        ("Zbirno mesto podnevi", "Shelter by day"),
+        ("Pot (km)", "Route (km)"),
+        ("Ponoči (oseb)", "By night (people)"),
+        ("Zbirno mesto ponoči", "Shelter by night"),
+        ("Pot (km)", "Route (km)"),
+    ]
+    return Table(
+        "evacuation_institutions",
+        "Ustanove: kam podnevi in ponoči",
+        "Institutions: where their people go by day and by night",
+        headers,
+        rows,
+    )
 
 
 def evacuation_csv_lines(report: ExposureReport) -> Iterator[tuple]:
@@ -98,5 +154,21 @@ def evacuation_csv_lines(report: ExposureReport) -> Iterator[tuple]:
         yield "evacuation_shelters", "", row["name"], "capacity", int(row["capacity"]), ""
         yield "evacuation_shelters", "", row["name"], "state", row["state"], ""
         if row["state"] == "open":
-            yield "evacuation_shelters", "", row["name"], "evacuees", int(row["evacuees"]), ""
-            yield "evacuation_shelters", "", row["name"], "left", int(row["left"]), ""
+            for figure in SHELTER_FIGURES:
+                yield "evacuation_shelters", "", row["name"], figure, int(row[figure]), ""
+    for row in report.evacuation.cared.to_dict("records"):
+        for time in ("day", "night"):
+            if row[time]:
+                item, hazard_class = row["name"], row["hazard_class"]
+                yield "evacuation_institutions", hazard_class, item, f"people_{time}", row[time], ""
+                for measure in ("shelter", "route_km", "access"):
+                    value = row[f"{measure}_{time}"]
+                    value = None if value != value else value  # NaN: no route
+                    yield (
+                        "evacuation_institutions",
+                        hazard_class,
+                        item,
+                        f"{measure}_{time}",
+                        value,
+                        "",
+                    )

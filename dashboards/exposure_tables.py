@@ -12,19 +12,19 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 
-from dashboards.evacuation_tables import evacuation_csv_lines, evacuation_table, shelter_table
+from dashboards.evacuation_tables import (
+    ACCESS_TEXT,
+    cared_table,
+    evacuation_csv_lines,
+    evacuation_table,
+    shelter_table,
+)
 from dashboards.exports import DecimalWriter, csv_text
-from dashboards.tables import Table, number
+from dashboards.tables import Table, class_short, number
 from layers.exposure import ZONE_AREA, ExposureReport
 from layers.registry import address_layer, exposed_layers, network_layer
 from layers.spec import LayerSpec
 from styles import style
-
-
-def class_short(hazard_class: str) -> str:
-    """``velika`` → ``Velika · High``: the class name without its depth range."""
-    english = {"velika": "High", "srednja": "Medium", "majhna": "Low", "preostala": "Residual"}
-    return f"{hazard_class.capitalize()} · {english.get(hazard_class, hazard_class)}"
 
 
 def value_label(spec: LayerSpec, column: str) -> Callable[[object], str]:
@@ -218,9 +218,6 @@ def address_rows(report: ExposureReport) -> list[list[object]]:
     ]
 
 
-ACCESS_TEXT = {"no_room": "ni prostora · no room", "no_route": "ni poti · no route"}
-
-
 def _evacuation_cells(row: dict) -> list[str]:
     """An address's shelter (or why it has none), route length and way through water."""
     route = row["route_km"]
@@ -246,6 +243,8 @@ def report_tables(report: ExposureReport) -> list[Table]:
         tables.append(district_table(report))
     if report.evacuation is not None:
         tables += [evacuation_table(report), shelter_table(report)]
+        if not report.evacuation.cared.empty:
+            tables.append(cared_table(report))
     for spec in shown(report):
         if spec.exposure.listed:
             tables.append(list_table(report, spec))

@@ -18,6 +18,12 @@ class Table:
     rows: list[list[object]]
 
 
+def class_short(hazard_class: str) -> str:
+    """``velika`` → ``Velika · High``: the class name without its depth range."""
+    english = {"velika": "High", "srednja": "Medium", "majhna": "Low", "preostala": "Residual"}
+    return f"{hazard_class.capitalize()} · {english.get(hazard_class, hazard_class)}"
+
+
 def number(value: object, decimals: int = 0) -> str:
     """``12556`` → ``12 556``; ``30.634`` → ``30,63``; text as it is."""
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -71,14 +71,20 @@ class Evacuation:
     drivable_depth_m: float
     closed: gpd.GeoDataFrame  # the roads closed by water: name, line (EPSG:3794)
     # every shelter: name, capacity, dry, state ("open", "flooded" or "cut_off": its road is
-    # closed), evacuees placed there and places left (the open ones only)
+    # closed), evacuees placed there by night and places left, and by day (evacuees_day,
+    # left_day; the open ones only)
     shelters: gpd.GeoDataFrame
     routes: gpd.GeoDataFrame  # the roads taken to each shelter: name, evacuees, lines
     cut_off_buildings: int  # buildings of the area with no open road to a dry shelter
     cut_off_residents: int
     cut_off_dry: int  # of them, buildings no water reaches: islands
     cut_off_places: list[str]  # settlements of the area with no open road to a dry shelter
-    unplaced: int  # evacuees with a road to a shelter, but none with room left
+    unplaced: int  # evacuees by night with a road to a shelter, but none with room left
+    unplaced_day: int  # the same by day
+    # the exposed institutions (``layers.exposure.in_care``) and where their people go by
+    # night and by day: name, hazard_class, rank, night, day (people), shelter_night,
+    # route_km_night, access_night and the same for the day (empty for a time with no one)
+    cared: pd.DataFrame
 
 
 def _names() -> dict[str, str]:
@@ -223,12 +229,20 @@ class _Routes:
 
 
 def plan_evacuation(
-    conn: Connection, scenario: str, params: dict, addresses: gpd.GeoDataFrame
+    conn: Connection,
+    scenario: str,
+    params: dict,
+    addresses: gpd.GeoDataFrame,
+    cared: pd.DataFrame,
 ) -> Evacuation:
     """The evacuation of ``scenario`` over the report's area (``params``: its ``area`` and
-    ``srid``). ``addresses`` (``ExposureReport.addresses``) gain each one's ``shelter``, the
-    route's length ``route_km``, the way through water to its pick-up road ``water_m`` and
-    its ``access``: "shelter", "no_room" or "no_route" (no open road leads to any shelter).
+    ``srid``), by night and by day, each with the shelters' places anew: by night the residents
+    at home (``addresses``, ``ExposureReport.addresses``) and the people in care (``cared``,
+    ``layers.exposure.in_care``: a retirement home, the hospital); by day the people the
+    institutions hold (schools, kindergartens and those in care). ``addresses`` gain each one's
+    ``shelter``, the route's length ``route_km``, the way through water to its pick-up road
+    ``water_m`` and its ``access``: "shelter", "no_room" or "no_route" (no open road leads to
+    any shelter). The routes drawn are the night's.
     """
     network, names = network_layer().network, _names()
     values = {"scenario": scenario, "depth": network.drivable_depth_m}
@@ -240,23 +254,45 @@ def plan_evacuation(
     residents = address_layer().exposure.occupants.column
     homes = _spots(conn, address_layer().id, [residents], params)
     at = graph.pick_up(homes)
-    costs, entry = graph.costs(at)
-    label = layer(network.settlements).label_field
-    places = _spots(conn, network.settlements, [label], params)
     columns = pd.Index(homes["id"]).get_indexer(addresses["id"])
-    capacity = shelters["capacity"].to_numpy()[usable]
-    need = addresses[residents].fillna(0).to_numpy()
-    placed, unplaced = _place(addresses, need, costs[:, columns], capacity)
+    home_costs, home_entry = (grid[:, columns] for grid in graph.costs(at))
+    sites = _cared_spots(conn, cared, params)
+    site_at = graph.pick_up(sites)
+    site_costs, site_entry = graph.costs(site_at)
+    capacity, shelter_names = (
+        shelters["capacity"].to_numpy()[usable],
+        shelters["name"].to_numpy()[usable],
+    )
+    by_night, by_day = cared["night"].to_numpy() > 0, cared["day"].to_numpy() > 0
+    need = np.concatenate(
+        [addresses[residents].fillna(0).to_numpy(), cared["night"][by_night]]
+    ).astype(float)
+    ranks = np.concatenate([addresses["rank"].to_numpy(), cared["rank"][by_night]]).astype(int)
+    costs = np.hstack([home_costs, site_costs[:, by_night]])
+    placed, unplaced = _place(ranks, need, costs, capacity)
     addresses["water_m"] = at["water_m"].to_numpy()[columns]
-    _mark(addresses, placed, costs[:, columns], shelters["name"].to_numpy()[usable])
+    marked = _marks(placed, costs, shelter_names)
+    for column in marked.columns:
+        addresses[column] = marked[column].to_numpy()[: len(addresses)]
+    day_need = cared["day"][by_day].to_numpy(float)
+    placed_day, unplaced_day = _place(
+        cared["rank"][by_day].to_numpy(int), day_need, site_costs[:, by_day], capacity
+    )
     evacuees = np.bincount(placed[placed >= 0], need[placed >= 0], len(usable)).astype(int)
+    in_day = np.bincount(placed_day[placed_day >= 0], day_need[placed_day >= 0], len(usable))
     shelters.loc[usable, "evacuees"] = evacuees
+    shelters.loc[usable, "evacuees_day"] = in_day.astype(int)
     shelters["left"] = shelters["capacity"] - shelters["evacuees"]
+    shelters["left_day"] = shelters["capacity"] - shelters["evacuees_day"]
+    entry = np.hstack([home_entry, site_entry[:, by_night]])
+    own = np.concatenate([at["edge"].to_numpy()[columns], site_at["edge"].to_numpy()[by_night]])
     drawn = gpd.GeoDataFrame(
-        {"name": shelters["name"].to_numpy()[usable], "evacuees": evacuees},
-        geometry=graph.lines(placed, entry[:, columns], at["edge"].to_numpy()[columns]),
+        {"name": shelter_names, "evacuees": evacuees},
+        geometry=graph.lines(placed, entry, own),
         crs=STORAGE_SRID,
     )
+    label = layer(network.settlements).label_field
+    places = _spots(conn, network.settlements, [label], params)
     cut_off = at["cut_off"].to_numpy()
     return Evacuation(
         drivable_depth_m=network.drivable_depth_m,
@@ -268,7 +304,40 @@ def plan_evacuation(
         cut_off_dry=int((cut_off & ~homes["id"].isin(addresses["id"])).sum()),
         cut_off_places=sorted(places.loc[graph.pick_up(places)["cut_off"].to_numpy(), label]),
         unplaced=unplaced,
+        unplaced_day=unplaced_day,
+        cared=_cared_plans(
+            cared,
+            (by_night, marked.iloc[len(addresses) :]),
+            (by_day, _marks(placed_day, site_costs[:, by_day], shelter_names)),
+        ),
     )
+
+
+def _cared_spots(conn: Connection, cared: pd.DataFrame, params: dict) -> gpd.GeoDataFrame:
+    """A point on each of ``cared``'s features, in its order."""
+    found = [
+        _spots(conn, layer_id, [layer(layer_id).label_field], params).assign(layer=layer_id)
+        for layer_id in cared["layer"].unique()
+    ]
+    if not found:
+        return gpd.GeoDataFrame(geometry=[], crs=STORAGE_SRID)
+    spots = pd.concat(found, ignore_index=True)
+    at = pd.MultiIndex.from_frame(spots[["layer", "id"]]).get_indexer(
+        pd.MultiIndex.from_frame(cared[["layer", "id"]])
+    )
+    return gpd.GeoDataFrame(geometry=spots.geometry.to_numpy()[at], crs=STORAGE_SRID)
+
+
+def _cared_plans(cared: pd.DataFrame, *plans: tuple[np.ndarray, pd.DataFrame]) -> pd.DataFrame:
+    """``cared`` with where each one's people go by night and by day (``_marks``'s columns,
+    ``_night`` and ``_day``); empty for a time it holds no one.
+    """
+    frame = cared.drop(columns=["layer", "id"]).reset_index(drop=True)
+    for (held, marks), time in zip(plans, ("night", "day"), strict=True):
+        for column in marks.columns:
+            frame[f"{column}_{time}"] = None
+            frame.loc[held, f"{column}_{time}"] = marks[column].to_numpy()
+    return frame
 
 
 def _usable(graph: _Routes, shelters: gpd.GeoDataFrame) -> np.ndarray:
@@ -291,17 +360,17 @@ def _geo(frame: pd.DataFrame) -> gpd.GeoDataFrame:
 
 
 def _place(
-    addresses: pd.DataFrame, need: np.ndarray, costs: np.ndarray, capacity: np.ndarray
+    ranks: np.ndarray, need: np.ndarray, costs: np.ndarray, capacity: np.ndarray
 ) -> tuple[np.ndarray, int]:
-    """The shelter each address's ``need`` of places go to (-1: none), most severe class first
-    and nearest first, each building whole in the nearest shelter with room; and how many
-    evacuees with a road to a shelter found none with room.
+    """The shelter each evacuated place's ``need`` of places go to (-1: none), most severe
+    class (lowest rank) first and nearest first, each place whole in the nearest shelter with
+    room; and how many evacuees with a road to a shelter found none with room.
     """
     nearest = costs.min(axis=0, initial=np.inf)
     left = capacity.astype(float).copy()
-    placed = np.full(len(addresses), -1)
-    unplaced, preferred = 0, np.argsort(costs, axis=0)  # each address's shelters, nearest first
-    for i in np.lexsort((nearest, addresses["rank"].to_numpy())):
+    placed = np.full(len(ranks), -1)
+    unplaced, preferred = 0, np.argsort(costs, axis=0)  # each place's shelters, nearest first
+    for i in np.lexsort((nearest, ranks)):
         if not np.isfinite(nearest[i]):
             continue  # no open road leads to any shelter
         reached = (s for s in preferred[:, i] if np.isfinite(costs[s, i]))
@@ -313,17 +382,20 @@ def _place(
     return placed, unplaced
 
 
-def _mark(
-    addresses: pd.DataFrame, placed: np.ndarray, costs: np.ndarray, names: np.ndarray
-) -> None:
-    """Each address's shelter, route length (to the nearest shelter when none had room) and
-    access, written into ``addresses``.
+def _marks(placed: np.ndarray, costs: np.ndarray, names: np.ndarray) -> pd.DataFrame:
+    """Each evacuated place's shelter, route length (to the nearest shelter when none had
+    room) and access.
     """
     nearest = costs.min(axis=0, initial=np.inf)
     at = placed >= 0
     route = nearest.copy()
     route[at] = costs[placed[at], np.flatnonzero(at)]
-    addresses["shelter"] = None
-    addresses.loc[at, "shelter"] = names[placed[at]]
-    addresses["route_km"] = np.where(np.isfinite(route), route / 1000, np.nan)
-    addresses["access"] = np.select([at, np.isfinite(nearest)], ["shelter", "no_room"], "no_route")
+    shelter = np.full(len(placed), None, dtype=object)
+    shelter[at] = names[placed[at]]
+    return pd.DataFrame(
+        {
+            "shelter": shelter,
+            "route_km": np.where(np.isfinite(route), route / 1000, np.nan),
+            "access": np.select([at, np.isfinite(nearest)], ["shelter", "no_room"], "no_route"),
+        }
+    )

@@ -106,14 +106,14 @@ def depth_at(point: str) -> str:
 
 
 def _listed_sql(spec: LayerSpec, exposure: Exposure) -> str:
-    """Each exposed feature by name, in the most severe class it stands in, with the depth
-    there.
+    """Each exposed feature by name (and key, ``id``), in the most severe class it stands in,
+    with the depth there.
     """
     key, geom = quoted(spec.id_column), quoted(spec.geometry_column)
     fields = ", ".join(f"x.{quoted(n)}" for n in exposure.listed)
     return f"""SELECT json_agg(row_to_json(t) ORDER BY t.rank, t.{quoted(spec.label_field)})
       FROM (
-         SELECT DISTINCT ON (x.{key}) {fields}, z.hazard_class, z.rank,
+         SELECT DISTINCT ON (x.{key}) x.{key} AS id, {fields}, z.hazard_class, z.rank,
                 {depth_at(f"ST_PointOnSurface(x.{geom})")} AS depth_m
            FROM {quoted(spec.read_table)} x JOIN zone z ON ST_Intersects(x.{geom}, z.geom)
           ORDER BY x.{key}, z.rank) t"""  # noqa: S608 (registry names, quoted)
@@ -211,16 +211,11 @@ class ExposureReport:
         home with those that hold them then (``Presence.night``).
         """
         residents = address_layer().exposure.occupants
-        day, night = 0, int(self.total(address_layer().id, residents.name, hazard_class))
-        for spec in (s for s in exposed_layers() if s.exposure.presence):
-            presence = spec.exposure.presence
-            for row in self.rows(spec.id):
-                if hazard_class not in (None, row["hazard_class"]):
-                    continue
-                held = row[presence.column] or 0
-                day += held if row[presence.by] in presence.day else 0
-                night += held if row[presence.by] in presence.night else 0
-        return day, night
+        night = int(self.total(address_layer().id, residents.name, hazard_class))
+        cared = in_care(self.sections)
+        if hazard_class is not None:
+            cared = cared[cared["hazard_class"] == hazard_class]
+        return int(cared["day"].sum()), night + int(cared["night"].sum())
 
     def by_district(self) -> pd.DataFrame:
         """Exposed addresses and their occupants per district and hazard class (InaSAFE's
@@ -236,6 +231,29 @@ class ExposureReport:
         grouped = frame.groupby(["district", "rank", "hazard_class"], sort=True)
         figures = grouped.agg(count=("id", "size"), **{m.name: (m.column, "sum") for m in sums})
         return figures.reset_index().drop(columns="rank")
+
+
+CARED_COLUMNS = ["layer", "id", "name", "hazard_class", "rank", "day", "night"]
+
+
+def in_care(sections: dict[str, list[dict] | None]) -> pd.DataFrame:
+    """The exposed features that hold people (``Presence``: schools by day, a hospital day and
+    night), a row each: its layer, key, name, class and rank, and the people it holds by day
+    and by night.
+    """
+    rows = []
+    for spec in (s for s in exposed_layers() if s.exposure.presence):
+        presence = spec.exposure.presence
+        for row in sections.get(spec.id) or []:
+            held = row[presence.column] or 0
+            day = held if row[presence.by] in presence.day else 0
+            night = held if row[presence.by] in presence.night else 0
+            if day or night:
+                name = row[spec.label_field]
+                rows.append(
+                    [spec.id, row["id"], name, row["hazard_class"], row["rank"], day, night]
+                )
+    return pd.DataFrame(rows, columns=CARED_COLUMNS)
 
 
 def report_sql(role: str) -> tuple[str, list[LayerSpec]]:
@@ -282,15 +300,17 @@ def exposure_report(
     # numbered anew with each) never mixes into the report
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         found = conn.execute(text(sql), params).scalar_one()
+        data = found if isinstance(found, dict) else json.loads(found)
+        sections = {ZONE_AREA: data.get(ZONE_AREA) or []}
+        sections |= {
+            spec.id: (data.get(spec.id) or []) if spec in allowed else None
+            for spec in exposed_layers()
+        }
         addresses = _addresses(conn, role, params)
         evacuation = None
         if addresses is not None and network_layer():
-            evacuation = plan_evacuation(conn, scenario, params, addresses)
-    data = found if isinstance(found, dict) else json.loads(found)
-    sections = {ZONE_AREA: data.get(ZONE_AREA) or []}
-    sections |= {
-        spec.id: (data.get(spec.id) or []) if spec in allowed else None for spec in exposed_layers()
-    }
+            cared = in_care(sections)
+            evacuation = plan_evacuation(conn, scenario, params, addresses, cared)
     made_at = dt.datetime.now(LJUBLJANA)
     return ExposureReport(scenario, area_name, made_at, sections, addresses, evacuation)
 

@@ -271,7 +271,21 @@ def test_the_evacuation_is_drawn_tabled_printed_and_exported(network):
         for r in rows
         if r["section"] == "evacuation_shelters" and r["item"] == "Suha šola"
     }
-    assert school == {"capacity": "60", "state": "open", "evacuees": "55", "left": "5"}
+    assert school == {
+        "capacity": "60", "state": "open", "evacuees": "55", "left": "5",
+        "evacuees_day": "0", "left_day": "60",
+    }  # fmt: skip
+    assert figures["placed_day"] == "60" and figures["unplaced_day"] == "300"
+    kindergarten = {
+        r["measure"]: r["value"]
+        for r in rows
+        if r["section"] == "evacuation_institutions" and r["item"] == "Vrtec Plitvi"
+    }
+    assert kindergarten == {
+        "people_day": "60", "shelter_day": "Gasilski dom", "route_km_day": "0.29",
+        "access_day": "shelter",
+    }  # fmt: skip
+    assert "Ustanove: kam podnevi in ponoči" in pane
     addresses = page.addresses.exported_file("csv_sl")[1].decode("utf-8-sig")
     by_address = {r["address"]: r for r in csv.DictReader(io.StringIO(addresses), delimiter=";")}
     assert by_address["Srednja 2"]["shelter"] == "Gasilski dom"

@@ -53,6 +53,50 @@ def test_each_evacuee_goes_to_the_nearest_dry_shelter_with_room(network):
     assert report.evacuation.unplaced == 40
 
 
+def test_by_day_the_institutions_people_go_to_shelters_with_their_places_anew(network):
+    """By day the school (300 pupils, 2.0 m) and the kindergarten (60, 0.2 m) of the flood
+    fixture are evacuated, the shelters empty again: the kindergarten goes to the fire station
+    (290 m: the junction J by V1, then N2); the school finds no shelter that takes it whole
+    (the fire station 150, the school by P 60). By night they hold no one."""
+    evacuation = exposure_report(network.reader, "Q100", "civil_protection").evacuation
+    cared = evacuation.cared.set_index("name")
+    assert cared.loc["Vrtec Plitvi", ["day", "shelter_day", "access_day"]].tolist() == [
+        60, "Gasilski dom", "shelter",
+    ]  # fmt: skip
+    assert cared.loc["Vrtec Plitvi", "route_km_day"] == pytest.approx(0.29)
+    assert cared.loc["OŠ Globoka", ["day", "access_day"]].tolist() == [300, "no_room"]
+    assert cared["night"].tolist() == [0, 0] and cared["access_night"].isna().all()
+    assert evacuation.unplaced_day == 300
+    shelters = evacuation.shelters.set_index("name")
+    assert shelters.loc["Gasilski dom", ["evacuees_day", "left_day"]].tolist() == [60, 90]
+    assert shelters.loc["Gasilski dom", ["evacuees", "left"]].tolist() == [137, 13]  # by night
+
+
+def test_by_night_the_people_in_care_are_placed_with_the_residents(network):
+    """A retirement home of 20 on V1 in the 0.2 m cell: by night its residents are placed
+    beside those at home, most severe class first, nearest first. Nearer to the junction J
+    than Plitva 1 and 8, it finds the fire station full (13 places left) and takes the school
+    by P (30 left); Plitva 1 then finds no room either."""
+    with network.writer.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO critical_site (name, kind, capacity, geom) VALUES"
+                " ('Dom Plitvi', 'dom starejših', 20, ST_SetSRID(ST_Point(566030, 142170), 3794))"
+            )
+        )
+    report = exposure_report(network.reader, "Q100", "civil_protection")
+    cared = report.evacuation.cared.set_index("name")
+    assert cared.loc["Dom Plitvi", ["day", "night", "shelter_night"]].tolist() == [
+        20, 20, "Suha šola",
+    ]  # fmt: skip
+    assert report.people() == (300 + 60 + 20, 30 + 137 + 25 + 40 + 20)
+    rows = report.addresses.set_index("address")
+    assert rows.loc["Plitva 1", "access"] == "no_room"
+    assert report.evacuation.unplaced == 25 + 40
+    shelters = report.evacuation.shelters.set_index("name")
+    assert shelters.loc["Suha šola", ["evacuees", "left"]].tolist() == [30 + 20, 10]
+
+
 def test_routes_follow_open_roads_only(network):
     evacuation = exposure_report(network.reader, "Q100", "civil_protection").evacuation
     routes = evacuation.routes.set_index("name")
