@@ -89,6 +89,12 @@ class FootprintImage:
         """The class code of the feature drawn last at each pixel, 0 where there is none."""
         codes = np.array([self.codes.get(c, self.other) for c in classes], dtype="float32")
         width, height = viewport.canvas_px
+        view = shapely.box(viewport.xmin, viewport.ymin, viewport.xmax, viewport.ymax)
+        if not len(frame.sindex.query(view)):
+            # the features were read by the view's box in the layer's CRS, which reaches past
+            # the view's corners: all of them may lie there, and datashader refuses an empty
+            # frame (shapely's "Geometry type combination is not supported ([])")
+            return np.zeros((height, width), np.uint8)
         canvas = ds.Canvas(
             plot_width=width,
             plot_height=height,

@@ -39,3 +39,12 @@ def test_lines_are_drawn_along_their_length():
     grid = image_of(Geometry.LINE, [shapely.LineString([(0, 25), (100, 25)])], [""])
     drawn_rows = np.flatnonzero(grid.any(axis=1))
     assert len(drawn_rows) <= 2 and np.count_nonzero(grid[drawn_rows[0]]) >= 199
+
+
+def test_features_read_past_the_views_corners_leave_it_empty():
+    """Read by the view's box in the layer's CRS, which reaches past the view's corners, every
+    feature may lie outside the view: the image is empty, not an error that leaves the map as
+    it was (datashader refused it, and a pan over a million buildings was never drawn)."""
+    corner = shapely.box(110, 60, 120, 70)
+    grid = image_of(Geometry.POLYGON, [corner], ["enostanovanjska"])
+    assert grid.shape == (100, 200) and not grid.any()
