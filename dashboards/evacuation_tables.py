@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dashboards.tables import Table, class_short, number
+from dashboards.tables import Table, class_short, missing, number
 from layers.evacuation import Evacuation
 from layers.exposure import ExposureReport
 from layers.registry import address_layer
@@ -117,7 +117,7 @@ def _goes(row: dict, time: str) -> list[str]:
         return ["—", "—", "—"]
     access, route = row[f"access_{time}"], row[f"route_km_{time}"]
     shelter = row[f"shelter_{time}"] if access == "shelter" else ACCESS_TEXT[access]
-    return [number(int(row[time])), shelter, "—" if route != route else number(route, 2)]
+    return [number(int(row[time])), shelter, "—" if missing(route) else number(route, 2)]
 
 
 def cared_table(report: ExposureReport) -> Table:
@@ -163,7 +163,7 @@ def evacuation_csv_lines(report: ExposureReport) -> Iterator[tuple]:
                 yield "evacuation_institutions", hazard_class, item, f"people_{time}", row[time], ""
                 for measure in ("shelter", "route_km", "access"):
                     value = row[f"{measure}_{time}"]
-                    value = None if value != value else value  # NaN: no route
+                    value = None if missing(value) else value  # no route
                     yield (
                         "evacuation_institutions",
                         hazard_class,

@@ -20,7 +20,7 @@ from dashboards.evacuation_tables import (
     shelter_table,
 )
 from dashboards.exports import DecimalWriter, csv_text
-from dashboards.tables import Table, class_short, number
+from dashboards.tables import Table, class_short, missing, number
 from layers.exposure import ZONE_AREA, ExposureReport
 from layers.registry import address_layer, exposed_layers, network_layer
 from layers.spec import LayerSpec
@@ -149,10 +149,6 @@ def district_table(report: ExposureReport) -> Table:
     return Table("by_district", "Po četrtnih skupnostih", "By district community", headers, rows)
 
 
-def missing(value: float | None) -> bool:
-    return value is None or value != value  # value != value: NaN, a missing number in a frame
-
-
 def depth_text(low: float | None, high: float | None) -> str:
     """A zone's depths, ``0,5–1,5 m``, or ``nad 1,5 m · over 1.5 m`` where it has no bottom."""
     if missing(high):
@@ -223,7 +219,7 @@ def _evacuation_cells(row: dict) -> list[str]:
     route = row["route_km"]
     return [
         row["shelter"] if row["access"] == "shelter" else ACCESS_TEXT[row["access"]],
-        "—" if route != route else number(route, 2),  # route != route: no route
+        "—" if missing(route) else number(route, 2),  # no route
         number(row["water_m"]) if row["water_m"] > 0 else "—",
     ]
 

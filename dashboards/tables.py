@@ -24,6 +24,11 @@ def class_short(hazard_class: str) -> str:
     return f"{hazard_class.capitalize()} · {english.get(hazard_class, hazard_class)}"
 
 
+def missing(value: float | None) -> bool:
+    """Whether a figure is missing: None, or NaN as a frame holds a missing number."""
+    return value is None or value != value  # only NaN differs from itself
+
+
 def number(value: object, decimals: int = 0) -> str:
     """``12556`` → ``12 556``; ``30.634`` → ``30,63``; text as it is."""
     if isinstance(value, bool) or not isinstance(value, int | float):
