@@ -29,7 +29,9 @@ from bokeh.transform import factor_cmap
 
 from dashboards.footprints import DRAW, IMAGE_ABOVE, FootprintImage
 from dashboards.labels import MapLabels
-from layers.queries import Viewport, read_columns
+from dashboards.tables import number
+from dashboards.theme import html_pane
+from layers.queries import MAX_FEATURES, Viewport, read_columns
 from layers.spec import Geometry, LayerSpec
 from styles import style
 
@@ -166,13 +168,27 @@ def polygon_glyph(entry: dict) -> MultiPolygons:
 GLYPHS = {Geometry.POINT: point_glyph, Geometry.LINE: line_glyph, Geometry.POLYGON: polygon_glyph}
 
 
+def cut_short(features: int) -> str:
+    """What the layer's card says of a view of ``features`` read: nothing, or that the view
+    holds more than are drawn (the read stops at ``MAX_FEATURES``)."""
+    if features < MAX_FEATURES:
+        return ""
+    most = number(MAX_FEATURES)
+    return (
+        f"<p class='hint' role='status'>V pogledu je več kot {most} objektov; narisanih je"
+        f" {most}: približajte. · More than {MAX_FEATURES:,} features in view; {MAX_FEATURES:,}"
+        " are drawn: zoom in.</p>"
+    )
+
+
 class VectorLayer:
     """One vector layer on one session's map: its glyph, hover and the features in view.
 
     ``fetch`` reads the layer's features for a viewport (the session's feature store, role and
     part); the glyph takes its look from the layer's style in the map's theme. A view of more
     than ``IMAGE_ABOVE`` lines or polygons is drawn as one image (``dashboards.footprints``):
-    it shows no tooltips, and a click still finds the feature at the point.
+    it shows no tooltips, and a click still finds the feature at the point. A view holding
+    more than ``MAX_FEATURES`` draws only that many, and says so in the layer's card.
     """
 
     answers_taps = True  # a click on a feature shows its details
@@ -187,6 +203,7 @@ class VectorLayer:
     ) -> None:
         self.spec, self._fetch = spec, fetch
         self.style = style(spec.style_key, theme_name)
+        self.notice = html_pane("", margin=(0, 10), css_classes=["layer-notice"])
         self.renderer: GlyphRenderer = plot.add_glyph(
             ColumnDataSource(columns(spec, None)),
             GLYPHS[spec.geometry](self.style),
@@ -236,6 +253,7 @@ class VectorLayer:
             drawings += [self.image.clear] if self.image else []
             vectors = columns(self.spec, frame)
         drawings.append(partial(setattr, self.renderer.data_source, "data", vectors))
+        drawings.append(partial(setattr, self.notice, "object", cut_short(len(frame))))
 
         def draw() -> None:
             for drawing in drawings:
@@ -269,7 +287,7 @@ class VectorLayer:
         return opacity * float(self.style.get("fill_alpha", 1.0))
 
     def controls(self) -> list:
-        return []
+        return [self.notice]
 
     def link_state(self) -> dict[str, str]:
         return {}

@@ -58,6 +58,24 @@ def test_zoomed_in_the_buildings_are_vectors_again(planner, sample_database):
     assert buildings.image.source.data["image"] == []
 
 
+def test_a_view_holding_more_than_are_drawn_says_so_in_its_card(
+    planner, sample_database, monkeypatch
+):
+    """The read stops at ``MAX_FEATURES`` (here 5,000 of the 12,556 buildings in view): the
+    buildings' card says that not all are drawn, and says nothing once the view holds fewer."""
+    monkeypatch.setattr("layers.queries.MAX_FEATURES", 5_000)
+    monkeypatch.setattr("dashboards.vector.MAX_FEATURES", 5_000)
+    layer_map = planner.map
+    layer_map.refresh()
+    notice = layer_map.layers["buildings"].notice.object
+    assert "več kot 5 000 objektov" in notice and "More than 5,000 features" in notice
+    assert layer_map.layers["roads"].notice.object == ""  # 1,298 roads: all drawn
+    x, y = TO_MERCATOR(*SQUARE_IN_PTUJ)
+    layer_map.viewport = Viewport(x - 300, y - 200, x + 300, y + 200, 1200)
+    layer_map.refresh()
+    assert layer_map.layers["buildings"].notice.object == ""
+
+
 def test_toggling_a_layer_fetches_or_drops_its_rows(planner, sample_database):
     layer_map = planner.map
     layer_map.toggles["water_mains"].value = True
