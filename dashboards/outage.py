@@ -1,5 +1,7 @@
 """What a page does when the database goes away: it says so in both languages, keeps what it
-shows, and does what was asked by itself once the database is back.
+shows, and does what was asked by itself once the database is back. A gesture that fails for
+any other reason is said to have failed, in the same place, until the next one succeeds: a map
+that silently stays where it was looks like a map still drawing.
 
 No error text reaches the browser: the detail goes to the server's log. Gestures on a page (a
 pan, a click, a layer switched on, a scenario chosen) run through ``Outage.guarded``; anything
@@ -25,6 +27,11 @@ NOTICE = (
     " prikazano in nadaljuje sama, ko bo baza spet dosegljiva. · The database cannot be reached:"
     " the page shows what it last had and carries on by itself once the database is back.</div>"
 )
+FAILED = (
+    "<div class='outage-banner' role='alert'>Zadnjega dejanja ni bilo mogoče izvesti: stran kaže"
+    " prejšnje, podrobnosti so v dnevniku strežnika. · The last action could not be done: the"
+    " page shows what it had before, and the server's log has the detail.</div>"
+)
 RETRY_SECONDS = 5
 
 
@@ -40,7 +47,8 @@ class Outage:
     def guarded(self, action: Callable) -> Callable:
         """``action`` (plain or async), which, when the database cannot be reached, shows the
         notice and is done again once it can (only the latest such gesture: it is what the
-        person wants now)."""
+        person wants now); which, failing otherwise, says it failed until a gesture succeeds.
+        """
 
         def waiting(event: object) -> None:
             log.warning("a gesture waits for the database", exc_info=True)
@@ -54,6 +62,10 @@ class Outage:
                     await action(event)
                 except DATABASE_ERRORS:
                     waiting(event)
+                except Exception:  # any other fault: said on the page, the detail in the log
+                    self._failed()
+                else:
+                    self._succeeded()
 
             return run_async
 
@@ -62,11 +74,24 @@ class Outage:
                 action(event)
             except DATABASE_ERRORS:
                 waiting(event)
+            except Exception:  # any other fault: said on the page, the detail in the log
+                self._failed()
+            else:
+                self._succeeded()
 
         return run
 
+    def _failed(self) -> None:
+        log.exception("a gesture failed")
+        if self._pending is None:  # the database's notice, while it is away, says more
+            self.notice.object, self.notice.visible = FAILED, True
+
+    def _succeeded(self) -> None:
+        if self.notice.object == FAILED:
+            self.notice.visible = False
+
     def _show(self) -> None:
-        self.notice.visible = True
+        self.notice.object, self.notice.visible = NOTICE, True
         if self._retry is None and pn.state.curdoc and pn.state.curdoc.session_context:
             self._retry = pn.state.add_periodic_callback(
                 self._try_again, period=RETRY_SECONDS * 1000

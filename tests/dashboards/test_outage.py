@@ -41,3 +41,41 @@ def test_a_gesture_that_fails_while_another_is_retried_is_not_forgotten():
     assert done == ["first"] and outage.notice.visible  # still waiting, for the second
     run(outage._try_again())
     assert done == ["first", "second"] and not outage.notice.visible
+
+
+def test_a_gesture_that_fails_otherwise_says_so_until_one_succeeds(caplog):
+    """A fault that is no outage (a pan's image that could not be made) is said on the page,
+    with its detail in the log only; the next gesture that succeeds takes the notice away."""
+    outage = Outage()
+
+    def pan(event) -> None:
+        if event == "bad":
+            raise ValueError("Geometry type combination is not supported ([])")
+
+    async def zoom(event) -> None:
+        pan(event)
+
+    guarded_pan, guarded_zoom = outage.guarded(pan), outage.guarded(zoom)
+    guarded_pan("bad")
+    assert outage.notice.visible and "could not be done" in outage.notice.object
+    assert "Geometry type" not in outage.notice.object  # no error text to the browser
+    assert "Geometry type" in caplog.text
+    guarded_pan("good")
+    assert not outage.notice.visible
+    run(guarded_zoom("bad"))
+    assert outage.notice.visible and "ni bilo mogoče" in outage.notice.object
+    run(guarded_zoom("good"))
+    assert not outage.notice.visible
+
+
+def test_a_fault_while_the_database_is_away_leaves_the_databases_notice():
+    outage = Outage()
+
+    def away(_event) -> None:
+        raise OSError("the database is away")
+
+    outage.guarded(away)(None)
+    outage.guarded(lambda _event: 1 / 0)(None)
+    assert outage.notice.visible and "database cannot be reached" in outage.notice.object
+    outage.guarded(lambda _event: None)(None)
+    assert outage.notice.visible  # a success elsewhere does not hide the outage
