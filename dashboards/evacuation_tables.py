@@ -111,13 +111,21 @@ def shelter_table(report: ExposureReport) -> Table:
     return Table("evacuation_shelters", "Zbirna mesta", "Shelters", headers, rows)
 
 
+def shelter_cells(shelter: str | None, access: str, route_km: float) -> list[str]:
+    """Where a place's people go, as written: the shelter (or why none) and the route's length
+    (a dash where no open road leads to any shelter)."""
+    return [
+        shelter if access == "shelter" else ACCESS_TEXT[access],
+        "—" if missing(route_km) else number(route_km, 2),
+    ]
+
+
 def _goes(row: dict, time: str) -> list[str]:
     """The people an institution holds at ``time``, their shelter (or why none) and route."""
     if not row[time]:
         return ["—", "—", "—"]
-    access, route = row[f"access_{time}"], row[f"route_km_{time}"]
-    shelter = row[f"shelter_{time}"] if access == "shelter" else ACCESS_TEXT[access]
-    return [number(int(row[time])), shelter, "—" if missing(route) else number(route, 2)]
+    where = shelter_cells(row[f"shelter_{time}"], row[f"access_{time}"], row[f"route_km_{time}"])
+    return [number(int(row[time])), *where]
 
 
 def cared_table(report: ExposureReport) -> Table:

@@ -13,10 +13,10 @@ import io
 from collections.abc import Callable, Iterator
 
 from dashboards.evacuation_tables import (
-    ACCESS_TEXT,
     cared_table,
     evacuation_csv_lines,
     evacuation_table,
+    shelter_cells,
     shelter_table,
 )
 from dashboards.exports import DecimalWriter, csv_text
@@ -216,10 +216,8 @@ def address_rows(report: ExposureReport) -> list[list[object]]:
 
 def _evacuation_cells(row: dict) -> list[str]:
     """An address's shelter (or why it has none), route length and way through water."""
-    route = row["route_km"]
     return [
-        row["shelter"] if row["access"] == "shelter" else ACCESS_TEXT[row["access"]],
-        "—" if missing(route) else number(route, 2),  # no route
+        *shelter_cells(row["shelter"], row["access"], row["route_km"]),
         number(row["water_m"]) if row["water_m"] > 0 else "—",
     ]
 

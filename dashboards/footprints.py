@@ -89,8 +89,10 @@ class FootprintImage:
         """The class code of the feature drawn last at each pixel, 0 where there is none."""
         codes = np.array([self.codes.get(c, self.other) for c in classes], dtype="float32")
         width, height = viewport.canvas_px
+        coded = gpd.GeoDataFrame({"code": codes}, geometry=frame.geometry.array)
         view = shapely.box(viewport.xmin, viewport.ymin, viewport.xmax, viewport.ymax)
-        if not len(frame.sindex.query(view)):
+        # datashader keeps to the view by the same spatial index, built once for both
+        if not len(coded.sindex.query(view)):
             # the features were read by the view's box in the layer's CRS, which reaches past
             # the view's corners: all of them may lie there, and datashader refuses an empty
             # frame (shapely's "Geometry type combination is not supported ([])")
@@ -101,7 +103,6 @@ class FootprintImage:
             x_range=(viewport.xmin, viewport.xmax),
             y_range=(viewport.ymin, viewport.ymax),
         )
-        coded = gpd.GeoDataFrame({"code": codes}, geometry=frame.geometry.array)
         draw = getattr(canvas, DRAW[self.geometry])
         grid = draw(coded, geometry="geometry", agg=ds.last("code")).values
         return np.nan_to_num(grid, nan=0).astype(np.uint8)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import geopandas as gpd
 import pandas as pd
@@ -205,6 +206,13 @@ class ExposureReport:
         present = {row["hazard_class"] for row in self.rows(ZONE_AREA)}
         return [c for c in HAZARD_CLASSES if c in present]
 
+    @cached_property
+    def cared(self) -> pd.DataFrame:
+        """The exposed features that hold people (``in_care``), read once: the summary asks
+        for each class.
+        """
+        return in_care(self.sections)
+
     def people(self, hazard_class: str | None = None) -> tuple[int, int]:
         """How many people are exposed by day and by night, in a class or in all: the
         institutions that hold them by day (``Presence.day``), and by night the residents at
@@ -212,7 +220,7 @@ class ExposureReport:
         """
         residents = address_layer().exposure.occupants
         night = int(self.total(address_layer().id, residents.name, hazard_class))
-        cared = in_care(self.sections)
+        cared = self.cared
         if hazard_class is not None:
             cared = cared[cared["hazard_class"] == hazard_class]
         return int(cared["day"].sum()), night + int(cared["night"].sum())
