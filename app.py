@@ -7,11 +7,19 @@ Everything the pages need is served from here; nothing from elsewhere.
 
 from __future__ import annotations
 
+import os
+import sys
+
+# Python's own allocator for small objects keeps a whole megabyte for each object still alive in
+# it, and a page leaves a few long-lived ones behind: fifty planners' pages kept 250 MiB after
+# they closed. Under glibc's, a closed page's heap is given back page by page (dashboards.memory).
+if __name__ == "__main__" and os.environ.get("PYTHONMALLOC") != "malloc":
+    os.execve(sys.executable, sys.orig_argv, {**os.environ, "PYTHONMALLOC": "malloc"})
+
 import argparse
 import dataclasses
 import html
 import logging
-import sys
 
 import panel as pn
 from bokeh.settings import settings as bokeh_settings
@@ -22,7 +30,7 @@ from dashboards.civil_protection import CivilProtectionDashboard
 from dashboards.footprints import warm_up
 from dashboards.headers import header_transform
 from dashboards.health import HealthHandler, LoopWatch
-from dashboards.memory import release_memory
+from dashboards.memory import freeze_startup_heap, release_memory
 from dashboards.ogc import ogc_routes
 from dashboards.open_data import open_data_routes
 from dashboards.outage import log_exception
@@ -156,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         start=False,
     )
     server.io_loop.add_callback(watch.start)
+    freeze_startup_heap()
     server.start()
     server.io_loop.start()
     return 0

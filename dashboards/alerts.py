@@ -6,6 +6,7 @@ seconds, a small query.
 
 from __future__ import annotations
 
+import contextlib
 import html
 
 import pandas as pd
@@ -14,6 +15,7 @@ from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 from sqlalchemy import Engine
 
+from dashboards.access import off_loop
 from dashboards.map import LayerMap
 from dashboards.tables import number
 from layers.alerts import alert_rules, open_alerts
@@ -89,15 +91,25 @@ class AlertList(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["alert-list"],
         )
-        self.refresh()
+        self.shown: pd.DataFrame | None = None
+        with contextlib.suppress(DATABASE_ERRORS):  # the map says the database is away
+            self.show(read_alerts(layer_map.engine))
         if pn.state.curdoc and pn.state.curdoc.session_context:
             pn.state.add_periodic_callback(self.refresh, period=REFRESH_MS)
 
-    def refresh(self) -> None:
+    async def refresh(self) -> None:
+        """Read the open alerts on a worker thread; show them if they changed. Every page's list
+        refreshes on the one event loop, and a new list of buttons walks the page's whole
+        document: unchanged, nothing is sent."""
         try:
-            alerts = read_alerts(self.map.engine)
+            alerts = await off_loop(read_alerts, self.map.engine)
         except DATABASE_ERRORS:  # the map says the database is away; the list keeps its items
             return
+        if self.shown is None or not alerts.equals(self.shown):
+            self.show(alerts)
+
+    def show(self, alerts: pd.DataFrame) -> None:
+        self.shown = alerts
         self.marks.show(alerts)
         self.card.title = f"Opozorila · Alerts ({number(len(alerts), 0)})"
         self.items.objects = [self._button(row) for row in alerts.head(LISTED).itertuples()] or [

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import panel as pn
 
+from dashboards.access import off_loop
 from dashboards.alerts import AlertMarks, banner_html, read_alerts
 from dashboards.map import LayerMap
 from dashboards.planner import municipality_extent
@@ -165,7 +166,8 @@ class WallPage(pn.viewable.Viewer):
             "", stylesheets=[WALL_CSS], sizing_mode="stretch_width", margin=0
         )
         self.show_view()
-        self.tick()
+        self.update()
+        self.render()
         if pn.state.curdoc and pn.state.curdoc.session_context:
             pn.state.onload(self._start_timers)
 
@@ -191,8 +193,15 @@ class WallPage(pn.viewable.Viewer):
                 self.rotate, period=int(self.config.rotate_seconds * 1000)
             )
 
-    def tick(self) -> None:
-        """Recompute the tiles that are due; on a database error keep the last values and say so."""
+    async def tick(self) -> None:
+        """The timer: the due tiles recomputed on a worker thread, for the event loop serves
+        every page meanwhile; then drawn."""
+        await off_loop(self.update)
+        self.render()
+
+    def update(self) -> None:
+        """Recompute the tiles that are due; on a database error keep the last values and note
+        since when."""
         clock = time.monotonic()
         due = [i for i in self.indicators if self.due.get(i.id, 0) <= clock]
         try:
@@ -209,7 +218,6 @@ class WallPage(pn.viewable.Viewer):
             if self.down_since is None:
                 self.down_since = dt.datetime.now(dt.UTC)
                 log.warning("the database cannot be reached: %s", type(exc).__name__)
-        self.render()
 
     def render(self) -> None:
         now = dt.datetime.now(dt.UTC)

@@ -3,6 +3,7 @@ Ljubljana's, a legend per view; and the open alerts on the wall and in the plann
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import html
 
@@ -133,3 +134,20 @@ def test_the_planner_lists_the_open_alerts_and_a_click_zooms_to_one(city):
     assert xmin < x < xmax and ymin < y < ymax
     public = PlannerDashboard(FeatureStore(city.reader), load_profile("ptuj"), role="public")
     assert public.alerts is None  # the alerts concern the staff's sensors
+
+
+def test_the_alert_list_changes_only_when_the_alerts_do(city):
+    planner = PlannerDashboard(FeatureStore(city.reader), load_profile("ptuj"))
+    shown = planner.alerts.items.objects
+    asyncio.run(planner.alerts.refresh())
+    assert planner.alerts.items.objects is shown  # nothing new: nothing rebuilt, nothing sent
+    with city.writer.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO alert (rule, subject, value, geom) VALUES ('containers_full',"
+                " 'Četrt Center', 6, ST_SetSRID(ST_Point(566100, 142200), 3794))"
+            )
+        )
+    asyncio.run(planner.alerts.refresh())
+    assert planner.alerts.card.title == "Opozorila · Alerts (1)"
+    assert [b.label.split(" · ")[0] for b in planner.alerts.items.objects] == ["Četrt Center"]
