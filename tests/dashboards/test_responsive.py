@@ -18,6 +18,7 @@ from tests.dashboards.conftest import start_server, stop_server
 from tests.dashboards.test_access import signed_in
 
 PAGES = 5
+TARGET_MS = 100  # /health's answer while they are (the median)
 
 
 def health_ms(url: str) -> float:
@@ -77,13 +78,14 @@ def test_health_answers_while_five_pages_are_built(quiet_server):
     held = loop_held_ms(server.url)
     print(f"the event loop was held {held} ms at most")
     # Built on the event loop, a page held every request behind it for as long as it took:
-    # /health waited as long as the quickest page (3.2 s). What is left on the loop is sending
-    # each page. Measured against the pages of the same run, so that a busy machine slowing
-    # both does not make the answer.
+    # /health waited as long as the quickest page (3.2 s). Built and written on threads, the
+    # pages leave the loop their HTML and the interpreter's full collections; the worst wait
+    # is measured against the pages of the same run, so that a busy machine slowing both does
+    # not make the answer.
+    assert statistics.median(waits) < TARGET_MS
     quickest = min(opened)
     assert held < quickest / 2
     assert max(waits) < quickest / 2
-
 
 def test_a_pages_socket_is_compressed(server):
     planner = signed_in(server.url, "planner")
