@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import sys
 
-# Python's own allocator for small objects keeps a whole megabyte for each object still alive in
-# it, and a page leaves a few long-lived ones behind: fifty planners' pages kept 250 MiB after
-# they closed. Under glibc's, a closed page's heap is given back page by page (dashboards.memory).
+# Python's own allocator for small objects keeps each megabyte it took for as long as one
+# object in it lives, and a page leaves a few long-lived ones behind: fifty planners' pages kept
+# 250 MiB after they closed. Under glibc's, a closed page's heap goes back page by page
+# (dashboards.memory).
 if __name__ == "__main__" and os.environ.get("PYTHONMALLOC") != "malloc":
     os.execve(sys.executable, sys.orig_argv, {**os.environ, "PYTHONMALLOC": "malloc"})
 

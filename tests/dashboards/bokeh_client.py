@@ -70,7 +70,7 @@ async def _extensions(url: str, route: str, token: str, cookies: str) -> str:
         socket.close()
 
 
-def _on_a_thread(work):
+def on_a_thread(work):
     """Run the coroutine ``work`` on a thread of its own: the browser tests' driver keeps an
     event loop running on this one."""
     with ThreadPoolExecutor(1) as thread:
@@ -79,9 +79,9 @@ def _on_a_thread(work):
 
 def replay(url: str, route: str, token: str, cookies: str) -> str | int:
     """``pull_document`` from synchronous code."""
-    return _on_a_thread(pull_document(url, route, token, cookies))
+    return on_a_thread(pull_document(url, route, token, cookies))
 
 
 def extensions_agreed(url: str, route: str, token: str, cookies: str) -> str:
     """The extensions the server agrees to on ``route``'s websocket, offered compression."""
-    return _on_a_thread(_extensions(url, route, token, cookies))
+    return on_a_thread(_extensions(url, route, token, cookies))

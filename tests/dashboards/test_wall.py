@@ -3,7 +3,6 @@ Ljubljana's, a legend per view; and the open alerts on the wall and in the plann
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import html
 
@@ -20,6 +19,7 @@ from layers.settings import LJUBLJANA
 from layers.store import FeatureStore
 from styles import legend_entries
 from tests.conftest import catalogue_row
+from tests.dashboards.bokeh_client import on_a_thread
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -139,7 +139,7 @@ def test_the_planner_lists_the_open_alerts_and_a_click_zooms_to_one(city):
 def test_the_alert_list_changes_only_when_the_alerts_do(city):
     planner = PlannerDashboard(FeatureStore(city.reader), load_profile("ptuj"))
     shown = planner.alerts.items.objects
-    asyncio.run(planner.alerts.refresh())
+    on_a_thread(planner.alerts.refresh())
     assert planner.alerts.items.objects is shown  # nothing new: nothing rebuilt, nothing sent
     with city.writer.begin() as conn:
         conn.execute(
@@ -148,6 +148,6 @@ def test_the_alert_list_changes_only_when_the_alerts_do(city):
                 " 'Četrt Center', 6, ST_SetSRID(ST_Point(566100, 142200), 3794))"
             )
         )
-    asyncio.run(planner.alerts.refresh())
+    on_a_thread(planner.alerts.refresh())
     assert planner.alerts.card.title == "Opozorila · Alerts (1)"
     assert [b.label.split(" · ")[0] for b in planner.alerts.items.objects] == ["Četrt Center"]
