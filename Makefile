@@ -55,6 +55,7 @@ system-packages:
 	@scripts/system-packages.sh postgis pgrouting
 
 python-env: $(VENV)/.installed
+	@scripts/system-packages.sh jemalloc  # the server's allocator (app.py)
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

@@ -1,8 +1,8 @@
 """Memory that comes back: what a closed page held is returned to the system, not kept.
 
-Python frees a discarded session's objects, but glibc keeps the freed heap for reuse; after a
-busy hour of planners the server would hold its peak for good. After sessions are discarded the
-garbage (Bokeh's documents hold reference cycles) is collected and the free heap trimmed.
+After sessions are discarded their garbage (Bokeh's documents hold reference cycles) is
+collected here; the allocator the server runs on (jemalloc, chosen in ``app.py``) gives what
+it freed back to the system within a second.
 
 When: a page's timers hold its document until they wake once more (Bokeh stops a periodic
 callback at its next wake, not at once), so a collection at the discard found most of the page
@@ -17,17 +17,11 @@ collections (``gc.freeze``).
 
 from __future__ import annotations
 
-import ctypes
 import gc
 
 from tornado.ioloop import IOLoop
 
 from dashboards.access import SESSION_CHECK_SECONDS
-
-try:
-    _LIBC = ctypes.CDLL("libc.so.6")
-except OSError:  # not glibc: nothing to trim
-    _LIBC = None
 
 # a wall's map rotation wakes less often: its page goes at the next collection after
 LINGER_SECONDS = SESSION_CHECK_SECONDS + 1
@@ -56,9 +50,7 @@ def release_memory(session_context: object) -> None:  # Bokeh wants this name
 
 
 def _collect() -> None:
-    """Collect the discarded sessions' cycles and give the free heap back."""
+    """Collect the discarded sessions' cycles."""
     global _collection_due
     _collection_due = False
     gc.collect()
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)

@@ -7,10 +7,12 @@
 #   scripts/system-packages.sh gdal       GDAL's tools: the tests read our exports with them,
 #                                         the benchmarks time them as the baseline
 #   scripts/system-packages.sh mqtt       mosquitto, the live feeds' broker, and its clients
+#   scripts/system-packages.sh jemalloc   the allocator the server runs on: it gives closed
+#                                         pages' memory back (app.py)
 set -euo pipefail
 
-declare -A PACKAGE=([postgis]=postgresql-15-postgis-3 [pgrouting]=postgresql-15-pgrouting [browser]=chromium [npm]=npm [gdal]=gdal-bin [mqtt]="mosquitto mosquitto-clients")
-declare -A PRESENT=([postgis]=/usr/lib/postgresql/15/lib/postgis-3.so [pgrouting]=/usr/lib/postgresql/15/lib/libpgrouting-3.4.so [browser]=/usr/bin/chromium [npm]=/usr/bin/npm [gdal]=/usr/bin/ogrinfo [mqtt]=/usr/bin/mosquitto_pub)
+declare -A PACKAGE=([postgis]=postgresql-15-postgis-3 [pgrouting]=postgresql-15-pgrouting [browser]=chromium [npm]=npm [gdal]=gdal-bin [mqtt]="mosquitto mosquitto-clients" [jemalloc]=libjemalloc2)
+declare -A PRESENT=([postgis]=/usr/lib/postgresql/15/lib/postgis-3.so [pgrouting]=/usr/lib/postgresql/15/lib/libpgrouting-3.4.so [browser]=/usr/bin/chromium [npm]=/usr/bin/npm [gdal]=/usr/bin/ogrinfo [mqtt]=/usr/bin/mosquitto_pub [jemalloc]=/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2)
 
 missing=()
 for want in "$@"; do

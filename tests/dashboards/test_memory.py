@@ -9,7 +9,7 @@ from tests.dashboards.bokeh_client import cookie_header, page_token, replay
 from tests.dashboards.test_access import signed_in
 from tests.dashboards.test_wall_browser import resident_mib
 
-BOUND_MIB = 200  # under Python's own small-object allocator fifty sessions kept 250-270 MiB
+BOUND_MIB = 50  # 25-35 MiB; under glibc's allocator 70-140, under Python's own 250-270
 DISCARD_SECONDS = 50  # Bokeh discards a closed session after 15 s, looking every 17 s; its
 # memory is collected 11 s after (dashboards.memory)
 

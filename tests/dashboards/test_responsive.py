@@ -87,6 +87,7 @@ def test_health_answers_while_five_pages_are_built(quiet_server):
     assert held < quickest / 2
     assert max(waits) < quickest / 2
 
+
 def test_a_pages_socket_is_compressed(server):
     planner = signed_in(server.url, "planner")
     token = page_token(planner, "/planner")
