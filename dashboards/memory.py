@@ -9,9 +9,9 @@ callback at its next wake, not at once), so a collection at the discard found mo
 still held, and the memory stayed. The collection waits for the longest timer of a map's page,
 its session check; the sessions Bokeh discards together are collected once.
 
-How much: a collection walks every object the interpreter tracks, on the event loop. Over the
-libraries a server holds from its start (some 540,000 objects) that held every user for 0.4 s.
-What the server holds before its first page is never garbage, so it is left out of
+How much: a collection walks every object the interpreter tracks, on the event loop: over what
+a server holds from its start (some 540,000 objects) and its open pages', it held every user for
+0.4 s. What the server holds before its first page is never garbage, so it is left out of
 collections (``gc.freeze``).
 """
 

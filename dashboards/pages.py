@@ -88,6 +88,7 @@ def send_documents_off_loop() -> None:
 
 @_needs_document_lock
 def _pull_off_loop(session: ServerSession, message, connection) -> asyncio.Future:
+    # the default pool, not the builders': a browser's pull waited behind the pages being built
     return asyncio.get_running_loop().run_in_executor(
         None, _written_reply, connection.protocol, message.header["msgid"], session.document
     )
