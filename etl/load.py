@@ -31,6 +31,7 @@ from etl.rejects import refuse_empty_load
 from layers.catalog import last_checksum
 from layers.db import ROOT
 from layers.errors import LoadError
+from layers.exposure_store import hits_current, keep_hits
 from layers.network import rebuild_network
 from layers.open_data import write_downloads
 from layers.registry import LAYERS, layer
@@ -271,6 +272,8 @@ def _write(engine: Engine, loader: Loader, load: Load, checksum: str, started: f
             staged.put(load_id)
             if load.spec.network:  # the graph is never older than the roads
                 report.notes.append(rebuild_network(conn, load.spec).note())
+            if not hits_current(conn):  # the load wrote what the exposure report reads
+                keep_hits(conn)
             # recorded last, so that its duration is the whole load's
             entry = load_entry(
                 report,

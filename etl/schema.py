@@ -9,6 +9,7 @@ from sqlalchemy import Engine, make_url, text
 
 from etl.readings import air_quality_unrolled, roll_up_air_quality
 from layers.db import quoted
+from layers.exposure_store import hits_current, keep_hits, watch_sources
 from layers.network import network_unbuilt, rebuild_network
 from layers.open_data import drop_open_views, make_open_views, open_views_stale
 from layers.registry import network_layer
@@ -70,6 +71,9 @@ def migrate(engine: Engine, reader_url: str | None = None) -> list[str]:
             rebuild_network(conn, roads)
         if open_views_stale(conn):  # dropped above, or the registry changed
             make_open_views(conn)
+        watch_sources(conn)  # the registry may have given the report another layer
+        if not hits_current(conn):  # data written outside a load, or the report's statement changed
+            keep_hits(conn)
     if reader_url:
         grant_reading(engine, make_url(reader_url).username)
     return done

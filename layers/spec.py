@@ -136,6 +136,11 @@ class Exposure:
                 f"exposure {self.title_en!r}: measures counted once and measures clipped to "
                 "each class cannot share a section"
             )
+        if len({m.kind for m in self.measures if m.clipped}) > 1:
+            raise ValueError(
+                f"exposure {self.title_en!r}: a section measures its features' length or their "
+                "area, not both (the part of a feature inside a class is kept as one figure)"
+            )
 
     @property
     def sums(self) -> tuple[Measure, ...]:
@@ -153,6 +158,11 @@ class Exposure:
     def clipped(self) -> bool:
         """Whether the section's measures are clipped to each class (all of them are, or none)."""
         return any(m.clipped for m in self.measures)
+
+    @property
+    def clipped_kind(self) -> str:
+        """What a clipped section measures of a feature's part in a class: length or area."""
+        return next(m.kind for m in self.measures if m.clipped)
 
 
 @dataclass(frozen=True)

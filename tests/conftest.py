@@ -126,7 +126,7 @@ def database(etl_database: TestDatabase) -> TestDatabase:
             text(
                 f"TRUNCATE {tables}, sensor_key, dataset_load, indicator_snapshot, audit_event,"
                 " search_entry, feed_batch, feed_state, feed_dead_letter, alert, air_quality_hour,"
-                " road_edge, road_vertex, flood_depth"
+                " road_edge, road_vertex, flood_depth, flood_exposure"
                 " RESTART IDENTITY"
             )
         )

@@ -18,6 +18,7 @@ from rasterio.transform import from_origin
 from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
+from layers.exposure_store import keep_hits
 from layers.network import rebuild_network
 from layers.registry import layer
 
@@ -159,3 +160,4 @@ def build(database, folder: Path) -> None:
                 {"n": name, "k": kind, "c": capacity, "wkt": f"POINT({x} {y})"},
             )
         rebuild_network(conn, layer("roads"))  # as a load of the roads does
+        keep_hits(conn)  # as every load does

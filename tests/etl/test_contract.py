@@ -215,7 +215,12 @@ def zones_elsewhere(database, monkeypatch):
                 " depth_from_m real, depth_to_m real, geom geometry(MultiPolygon, 3794))"
             )
         )
-    spec = replace(layer("flood_hazard"), load_table="poplava", partition_column="scenarij")
+    spec = replace(
+        layer("flood_hazard"),
+        load_table="poplava",
+        read_table="poplava",
+        partition_column="scenarij",
+    )
     monkeypatch.setitem(LAYERS, "flood_hazard", spec)
     yield database
     with database.writer.begin() as conn:

@@ -119,6 +119,12 @@ def test_a_spec_that_contradicts_itself_is_refused_when_it_is_made():
             "x",
             measures=(Measure("n", "count", "n", "n"), Measure("km", "length", "km", "km")),
         )
+    with pytest.raises(ValueError, match="length or their area, not both"):
+        Exposure(
+            "x",
+            "x",
+            measures=(Measure("km", "length", "km", "km"), Measure("ha", "area", "ha", "ha")),
+        )
     with pytest.raises(ValueError, match="measures or a list"):
         Exposure("x", "x")
 
