@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow
 from sqlalchemy.exc import OperationalError
 
 from data.profiles import load_profile
@@ -303,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         in ``argparse``.
     """
     args = _parser().parse_args(argv)
+    # Arrow's own pool (mimalloc) keeps what each batch freed: a million polygons peaked 20 MiB
+    # higher on it than on the C library's allocator, and no faster
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         run(args)
