@@ -6,6 +6,9 @@ event loop: the Ptuj sample's 12,556 buildings at municipality zoom were 3 MB an
 of the loop per page. Here datashader rasterises the features at the view's pixel size instead,
 and the page gets one byte per pixel, the feature's class, coloured by Bokeh's colour mapper.
 Points need no image: they travel as two flat arrays of coordinates whatever their number.
+A view holding more features than a view reads is drawn from the layer's overview instead
+(``layers.overview``): datashader puts each feature's point in its pixel, from arrays the
+server holds, without reading the layer.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from functools import partial
 import datashader as ds
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from bokeh.models import GlyphRenderer, LinearColorMapper
 from bokeh.plotting import figure
 
 from dashboards.images import TRANSPARENT, add_image, image_columns, no_image
+from layers.overview import Overview
 from layers.queries import Viewport
 from layers.spec import Geometry
 
@@ -106,6 +111,34 @@ class FootprintImage:
         draw = getattr(canvas, DRAW[self.geometry])
         grid = draw(coded, geometry="geometry", agg=ds.last("code")).values
         return np.nan_to_num(grid, nan=0).astype(np.uint8)
+
+    def prepare_overview(
+        self, overview: Overview, inside: np.ndarray, viewport: Viewport
+    ) -> Callable[[], None]:
+        """The image of the overview's points ``inside`` the view, a pixel each, in the colour
+        of its class (the highest code where several meet); calling what is returned draws it.
+        """
+        codes_of_classes = np.array(
+            [self.codes.get(c, self.other) for c in overview.classes] + [self.other], np.float32
+        )  # a feature of no value (code -1) takes the last: the others' colour
+        points = pd.DataFrame(
+            {
+                "x": overview.x[inside],
+                "y": overview.y[inside],
+                "code": codes_of_classes[overview.codes[inside]],
+            }
+        )
+        width, height = viewport.canvas_px
+        canvas = ds.Canvas(
+            plot_width=width,
+            plot_height=height,
+            x_range=(viewport.xmin, viewport.xmax),
+            y_range=(viewport.ymin, viewport.ymax),
+        )
+        grid = canvas.points(points, "x", "y", agg=ds.max("code")).values
+        box = (viewport.xmin, viewport.ymin, viewport.xmax, viewport.ymax)
+        image = image_columns(box, image=np.nan_to_num(grid, nan=0).astype(np.uint8))
+        return partial(setattr, self.source, "data", image)
 
     def clear(self) -> None:
         if self.source.data["image"]:

@@ -19,7 +19,8 @@ from bokeh.plotting import figure
 
 from dashboards.dense import DenseLayer
 from dashboards.vector import VectorLayer
-from layers.filters import Filter
+from layers.filters import NO_FILTER, Filter
+from layers.overview import Overview
 from layers.queries import Viewport
 from layers.spec import LayerSpec
 from layers.store import FeatureStore
@@ -64,10 +65,18 @@ class MapContext:
     def fetch(self, spec: LayerSpec, viewport: Viewport):
         return self.store.features(spec, viewport, self.role, self.part(spec), self.where(spec))
 
+    def overview(self, spec: LayerSpec, column: str | None) -> Overview | None:
+        """The overview of a big layer drawn whole: none while a part or a filter is chosen,
+        which the overview does not know.
+        """
+        if self.part(spec) is not None or self.where(spec) != NO_FILTER:
+            return None
+        return self.store.overview(spec, self.role, column)
+
 
 RENDERERS: dict[str, Callable[[figure, LayerSpec, MapContext], Renderer]] = {
     "vector": lambda plot, spec, context: VectorLayer(
-        plot, spec, context.fetch, context.theme_name
+        plot, spec, context.fetch, context.overview, context.theme_name
     ),
     "dense_points": lambda plot, spec, context: DenseLayer(
         plot, spec, context.store.readings(spec), partial(context.redraw, spec), context.theme_name

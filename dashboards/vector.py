@@ -31,6 +31,7 @@ from dashboards.footprints import DRAW, IMAGE_ABOVE, FootprintImage
 from dashboards.labels import MapLabels
 from dashboards.tables import number
 from dashboards.theme import html_pane
+from layers.overview import Overview
 from layers.queries import MAX_FEATURES, Viewport, read_columns
 from layers.spec import Geometry, LayerSpec
 from styles import style
@@ -168,6 +169,11 @@ def polygon_glyph(entry: dict) -> MultiPolygons:
 GLYPHS = {Geometry.POINT: point_glyph, Geometry.LINE: line_glyph, Geometry.POLYGON: polygon_glyph}
 
 
+def _draw_all(drawings: list[Callable[[], None]]) -> None:
+    for drawing in drawings:
+        drawing()
+
+
 def cut_short(features: int) -> str:
     """What the layer's card says of a view of ``features`` read: nothing, or that the view
     holds more than are drawn (the read stops at ``MAX_FEATURES``)."""
@@ -181,6 +187,15 @@ def cut_short(features: int) -> str:
     )
 
 
+def overview_said(features: int) -> str:
+    """What the layer's card says of a view drawn from the layer's overview."""
+    return (
+        f"<p class='hint' role='status'>V pogledu je {number(features)} objektov, vsak kot"
+        f" točka: približajte za obrise. · {features:,} features in view, each a dot: zoom in"
+        " for their outlines.</p>"
+    )
+
+
 class VectorLayer:
     """One vector layer on one session's map: its glyph, hover and the features in view.
 
@@ -188,7 +203,9 @@ class VectorLayer:
     part); the glyph takes its look from the layer's style in the map's theme. A view of more
     than ``IMAGE_ABOVE`` lines or polygons is drawn as one image (``dashboards.footprints``):
     it shows no tooltips, and a click still finds the feature at the point. A view holding
-    more than ``MAX_FEATURES`` draws only that many, and says so in the layer's card.
+    more than a view reads (``MAX_FEATURES``) is drawn from the layer's overview, a dot for
+    each feature (``overview``: the session's, none while a part or a filter is chosen); with
+    a filter it draws only the first ``MAX_FEATURES``. The layer's card says either.
     """
 
     answers_taps = True  # a click on a feature shows its details
@@ -199,9 +216,10 @@ class VectorLayer:
         plot: figure,
         spec: LayerSpec,
         fetch: Callable[[LayerSpec, Viewport], gpd.GeoDataFrame],
+        overview: Callable[[LayerSpec, str | None], Overview | None],
         theme_name: str | None = None,
     ) -> None:
-        self.spec, self._fetch = spec, fetch
+        self.spec, self._fetch, self._overview = spec, fetch, overview
         self.style = style(spec.style_key, theme_name)
         self.notice = html_pane("", margin=(0, 10), css_classes=["layer-notice"])
         self.renderer: GlyphRenderer = plot.add_glyph(
@@ -244,6 +262,11 @@ class VectorLayer:
     def prepare(self, viewport: Viewport) -> Callable[[], None]:
         """The layer's features in ``viewport``, read and made ready to draw (as vectors, or as
         an image of a big view) without touching the page; calling what is returned draws them."""
+        if self.image:
+            overview = self._overview(self.spec, self.style.get("color_by"))
+            inside = overview.within(viewport) if overview else None
+            if inside is not None and np.count_nonzero(inside) > MAX_FEATURES:
+                return self._prepare_overview(overview, inside, viewport)
         frame = self._fetch(self.spec, viewport)
         drawings = [self.labels.prepare(frame, viewport)] if self.labels else []
         if self.image and len(frame) > IMAGE_ABOVE:
@@ -255,11 +278,19 @@ class VectorLayer:
         drawings.append(partial(setattr, self.renderer.data_source, "data", vectors))
         drawings.append(partial(setattr, self.notice, "object", cut_short(len(frame))))
 
-        def draw() -> None:
-            for drawing in drawings:
-                drawing()
+        return partial(_draw_all, drawings)
 
-        return draw
+    def _prepare_overview(
+        self, overview: Overview, inside: np.ndarray, viewport: Viewport
+    ) -> Callable[[], None]:
+        """The view drawn from the layer's overview: its image, and no vectors or labels."""
+        drawings = [self.labels.hide] if self.labels else []
+        drawings += [
+            self.image.prepare_overview(overview, inside, viewport),
+            partial(setattr, self.renderer.data_source, "data", columns(self.spec, None)),
+            partial(setattr, self.notice, "object", overview_said(np.count_nonzero(inside))),
+        ]
+        return partial(_draw_all, drawings)
 
     def hide(self) -> None:
         """Drop the rows too: a hidden layer holds nothing in the page."""

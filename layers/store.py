@@ -3,7 +3,8 @@
 ``app.py`` makes one store around its engine and hands it to every page. Viewport queries are
 cached for a minute, keyed by the hashable things themselves (the spec, the snapped viewport,
 the role, the part, the filter): users looking at the same place share one query, and no key holds a URL
-or a password. Dense layers' readings come from the process's reading caches of that engine.
+or a password. Big layers' overviews are held once for all sessions. Dense layers' readings come
+from the process's reading caches of that engine.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import geopandas as gpd
 from sqlalchemy import Engine
 
 from layers.filters import NO_FILTER, Filter
+from layers.overview import Overview, Overviews
 from layers.queries import Viewport, fetch_features
 from layers.readings import ReadingCache, reading_cache
 from layers.spec import LayerSpec
@@ -29,6 +31,7 @@ class FeatureStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cached = lru_cache(maxsize=CACHE_ITEMS)(self._fetch)
+        self._overviews = Overviews(engine)
         self._minute = -1
 
     def features(
@@ -60,6 +63,12 @@ class FeatureStore:
         _minute: int,
     ) -> gpd.GeoDataFrame:
         return fetch_features(self.engine, spec, viewport, role, part, where)
+
+    def overview(self, spec: LayerSpec, role: str, column: str | None) -> Overview | None:
+        """A point on each feature of a big layer, coloured by ``column``, shared by every
+        session (``layers.overview``); none for a layer no view holds too many of.
+        """
+        return self._overviews.get(spec, role, column)
 
     def readings(self, spec: LayerSpec) -> ReadingCache:
         """The process's reading cache of a dense layer."""

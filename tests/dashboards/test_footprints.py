@@ -8,6 +8,7 @@ import shapely
 from bokeh.plotting import figure
 
 from dashboards.footprints import FootprintImage, class_colours
+from layers.overview import Overview
 from layers.queries import Viewport
 from layers.spec import Geometry
 from styles import style
@@ -48,3 +49,20 @@ def test_features_read_past_the_views_corners_leave_it_empty():
     corner = shapely.box(110, 60, 120, 70)
     grid = image_of(Geometry.POLYGON, [corner], ["enostanovanjska"])
     assert grid.shape == (100, 200) and not grid.any()
+
+
+def test_an_overview_puts_each_point_in_its_pixel_in_its_class():
+    colours, codes = class_colours(style("buildings"), "fill_color")
+    overview = Overview(
+        x=np.array([10.2, 50.2, 50.2, 90.2, 150.0], np.float32),  # the last outside the view
+        y=np.array([10.2, 20.2, 20.2, 40.2, 20.0], np.float32),
+        codes=np.array([0, 1, 0, -1, 0], np.int32),  # -1: a feature with no value
+        classes=("enostanovanjska", "neznano"),
+    )
+    image = FootprintImage(figure(), Geometry.POLYGON, style("buildings"), "fill_color", "test")
+    image.prepare_overview(overview, overview.within(VIEW), VIEW)()
+    grid = image.source.data["image"][0]
+    assert grid.shape == (100, 200) and np.count_nonzero(grid) == 3  # two share a pixel
+    assert grid[20, 20] == codes["enostanovanjska"]
+    assert grid[40, 100] == len(colours)  # the highest code of the two: the others' colour
+    assert grid[80, 180] == len(colours)  # no value: the others' colour

@@ -58,22 +58,31 @@ def test_zoomed_in_the_buildings_are_vectors_again(planner, sample_database):
     assert buildings.image.source.data["image"] == []
 
 
-def test_a_view_holding_more_than_are_drawn_says_so_in_its_card(
-    planner, sample_database, monkeypatch
+def test_a_view_holding_more_than_a_view_reads_is_drawn_whole_from_the_overview(
+    sample_database, monkeypatch
 ):
-    """The read stops at ``MAX_FEATURES`` (here 5,000 of the 12,556 buildings in view): the
-    buildings' card says that not all are drawn, and says nothing once the view holds fewer."""
-    monkeypatch.setattr("layers.queries.MAX_FEATURES", 5_000)
-    monkeypatch.setattr("dashboards.vector.MAX_FEATURES", 5_000)
-    layer_map = planner.map
-    layer_map.refresh()
-    notice = layer_map.layers["buildings"].notice.object
-    assert "več kot 5 000 objektov" in notice and "More than 5,000 features" in notice
+    """Past ``MAX_FEATURES`` (here 5,000 of the 12,556 buildings in view) the buildings are
+    drawn from their overview, a dot each, all of them, and the card says so; with a filter the
+    read stops at ``MAX_FEATURES`` and the card says that not all are drawn; zoomed in, it says
+    nothing."""
+    for module in ("layers.queries", "layers.overview", "dashboards.vector"):
+        monkeypatch.setattr(f"{module}.MAX_FEATURES", 5_000)
+    layer_map = PlannerDashboard(FeatureStore(sample_database.reader), load_profile("ptuj")).map
+    buildings = layer_map.layers["buildings"]
+    dots = buildings.image.source.data["image"][0]
+    assert "vsak kot točka" in buildings.notice.object and "each a dot" in buildings.notice.object
+    assert 5_000 < np.count_nonzero(dots) <= sample_database.count("building")
+    assert buildings.renderer.data_source.data["xs"] == []
     assert layer_map.layers["roads"].notice.object == ""  # 1,298 roads: all drawn
+    buildings_filter = layer_map.filters["buildings"]
+    buildings_filter.follow_link("use_class:enostanovanjska")
+    layer_map.refresh()
+    notice = buildings.notice.object
+    assert "več kot 5 000 objektov" in notice and "More than 5,000 features" in notice
     x, y = TO_MERCATOR(*SQUARE_IN_PTUJ)
     layer_map.viewport = Viewport(x - 300, y - 200, x + 300, y + 200, 1200)
     layer_map.refresh()
-    assert layer_map.layers["buildings"].notice.object == ""
+    assert buildings.notice.object == ""
 
 
 def test_toggling_a_layer_fetches_or_drops_its_rows(planner, sample_database):
