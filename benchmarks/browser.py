@@ -1,12 +1,15 @@
 """Benchmark: what a person at the map feels, in Chromium against the served dashboards.
 
-    python benchmarks/browser.py [--gestures 20] [--sessions 1,5,20] [--buildings N]   (make bench)
+    python benchmarks/browser.py [--gestures 20] [--sessions 1,5,20] [--buildings N | --readings N]
+                                                                                 (make bench)
 
 The server runs as ``make run`` serves it (``app.py`` on a free port, over the project's
 database with the sample ``make bench`` loads); each session is a planner signed in through the
 form, in a Chromium context of its own. For two maps, the sensor readings and the buildings,
 at the municipality's extent where the planner opens (with ``--buildings``, the buildings'
-map only, over that many buildings in a schema of its own), printed beside the targets:
+map only, over that many buildings in a schema of its own; with ``--readings``, the readings'
+map only, over that many PM10 readings of the last week from 2,000 more sensors, the week
+shown), printed beside the targets:
 
 - open to map drawn: from the navigation to the paint after the last message of the opening;
 - pan-to-paint and zoom-to-paint (a drag of the map, a turn of the mouse wheel): from the
@@ -34,9 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from exposure import extra_buildings
 from playwright.async_api import async_playwright
 from scratch import scratch_schema
+from sensors import write_files
 from served import served
 from sqlalchemy import text
 
@@ -54,6 +59,7 @@ MAPS = {  # what the planner shows, as its link in the address bar says it
     "odčitki · readings": "layers=municipality,sensor_readings",
     "stavbe · buildings": "layers=municipality,buildings",
 }
+WEEK = {"odčitki · readings": MAPS["odčitki · readings"] + "&sensor_readings.window=week"}
 TARGETS = {"open": "≤ 2 s", "pan": "≤ 250 / 400 ms", "bytes": "≤ 300 kB", "crowd": "p95 ≤ 1 s"}
 
 # what the page received and when it painted it; the time of the last gesture
@@ -269,6 +275,16 @@ def serve_and_measure(database: dict[str, str], args, maps: dict[str, str]) -> N
         asyncio.run(measured)
 
 
+def load_readings(engine, readings: int) -> None:
+    """The sample, and ``readings`` PM10 readings of the last week from sensors of their own."""
+    load_profile_data(engine, load_profile("ptuj"), progress=False)
+    end = pd.Timestamp.now(tz="UTC").floor("min")
+    with tempfile.TemporaryDirectory() as folder:
+        sensors, parquet = write_files(Path(folder), readings, end, days=7)
+        load_file(engine, sensors, "sensors", LoadOptions(mode="append", progress=False))
+        load_file(engine, parquet, "sensor_readings", LoadOptions(progress=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--gestures", type=int, default=20)
@@ -278,7 +294,20 @@ def main() -> None:
         help="the buildings' map only, with this many buildings (the sample's and more"
         " scattered over the municipality) in a schema of the benchmark's own",
     )  # fmt: skip
+    parser.add_argument(
+        "--readings", type=int, default=0,
+        help="the readings' map only, over this many readings of the last week",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.readings:
+        with scratch_schema("browser") as url:
+            load_readings(get_engine(url, "bench"), args.readings)
+            print(
+                f"Chromium against the planner's page, {args.readings:,} readings of the week"
+                f" shown, {args.gestures} gestures a measure"
+            )
+            serve_and_measure({"DATABASE_URL": url, "DATABASE_READER_URL": url}, args, WEEK)
+        return
     if not args.buildings:
         print(
             f"Chromium against the planner's page, the sample, {args.gestures} gestures a measure"

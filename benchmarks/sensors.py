@@ -87,7 +87,11 @@ def numba_mean(x, y, value, xmin, ymin, xmax, ymax, width, height):  # pragma: n
     return total / np.maximum(count, 1), count
 
 
-def write_files(folder: Path, readings: int, end: pd.Timestamp) -> tuple[Path, Path]:
+def write_files(
+    folder: Path, readings: int, end: pd.Timestamp, days: int = DAYS
+) -> tuple[Path, Path]:
+    """``SENSORS`` PM10 sensors over the municipality and ``readings`` of theirs spread evenly
+    over the ``days`` before ``end``; and a million of them as CSV, for the ingest."""
     rng = np.random.default_rng(3)
     xmin, ymin, xmax, ymax = MUNICIPALITY
     sensors = gpd.GeoDataFrame(
@@ -104,8 +108,8 @@ def write_files(folder: Path, readings: int, end: pd.Timestamp) -> tuple[Path, P
     )
     sensors.to_file(folder / "senzorji.gpkg")
     per_sensor = readings // SENSORS
-    step = pd.Timedelta(days=DAYS) / per_sensor
-    times = pd.DatetimeIndex(end - pd.Timedelta(days=DAYS) + step * np.arange(per_sensor))
+    step = pd.Timedelta(days=days) / per_sensor
+    times = pd.DatetimeIndex(end - pd.Timedelta(days=days) + step * np.arange(per_sensor))
     frame = pd.DataFrame(
         {
             "sensor": pd.Categorical(np.repeat(sensors["ID"].to_numpy(), per_sensor)),
