@@ -54,6 +54,7 @@ from dashboards.pages import applications, send_documents_off_loop
 from dashboards.planner import PlannerDashboard
 from dashboards.signin import auth_options
 from dashboards.theme import html_pane
+from dashboards.vector import read_overviews
 from dashboards.wall import wall_or_wait
 from data.profiles import load_profile
 from layers.checks import check_database
@@ -140,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         engine = get_engine(urls.reader, "dashboards")
         check_database(engine)
         access = Access(settings, engine)
-        routes = build_routes(FeatureStore(engine), access, settings)
+        store = FeatureStore(engine)
+        routes = build_routes(store, access, settings)
         options = auth_options(access)
         pn.config.exception_handler = log_exception  # no error text to any browser
         pn.state.on_session_destroyed(release_memory)
@@ -148,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         # page) finds mistakes of the code, the same in every page: checking once is enough
         bokeh_settings.perform_document_validation.set_value(False)
         warm_up()
+        read_overviews(store)
         watch = LoopWatch()
         options["extra_patterns"] += [
             (r"/health", HealthHandler, {"engine": engine, "watch": watch}),

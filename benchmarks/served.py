@@ -1,5 +1,6 @@
 """The dashboards served for a benchmark: ``app.py`` on a free port, with one planner ("planer")
-whose password is made up for the run, stopped on the way out however the benchmark ends."""
+and one wall display ("stena"), their password and token made up for the run, stopped on the way
+out however the benchmark ends."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +29,7 @@ class Served:
     base: str  # http://127.0.0.1:port
     password: str  # the planner's
     pid: int
+    device_link: str  # the wall display's sign-in link, from the site's root
 
 
 def free_port() -> int:
@@ -39,10 +42,14 @@ def free_port() -> int:
 def served(database: dict[str, str]) -> Iterator[Served]:
     """The server over ``database`` (the variables pointing it there; none: the project's own
     database), once it answers."""
-    password, port = secrets.token_urlsafe(12), free_port()
+    password, token, port = secrets.token_urlsafe(12), secrets.token_urlsafe(32), free_port()
     with tempfile.TemporaryDirectory() as folder:
         users = Path(folder) / "users.json"
-        save_users({"planer": User("planer", "planner", hash_password(password))}, users)
+        accounts = {
+            "planer": User("planer", "planner", hash_password(password)),
+            "stena": User("stena", "mayor_office", hash_password(token), device=True),
+        }
+        save_users(accounts, users)
         server = subprocess.Popen(
             [sys.executable, "app.py", "--port", str(port)],
             cwd=ROOT,
@@ -58,7 +65,8 @@ def served(database: dict[str, str]) -> Iterator[Served]:
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(base, server)
-            yield Served(base, password, server.pid)
+            link = "/device?" + urllib.parse.urlencode({"name": "stena", "token": token})
+            yield Served(base, password, server.pid, link)
         finally:
             server.terminate()
             server.wait(timeout=60)

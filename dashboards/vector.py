@@ -10,6 +10,8 @@ under a second for both.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from collections.abc import Callable
 from functools import partial
 
@@ -26,6 +28,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 from bokeh.transform import factor_cmap
+from sqlalchemy.exc import DBAPIError
 
 from dashboards.footprints import DRAW, IMAGE_ABOVE, FootprintImage
 from dashboards.labels import MapLabels
@@ -33,8 +36,12 @@ from dashboards.tables import number
 from dashboards.theme import html_pane
 from layers.overview import Overview
 from layers.queries import MAX_FEATURES, Viewport, read_columns
+from layers.registry import LAYERS
 from layers.spec import Geometry, LayerSpec
+from layers.store import FeatureStore
 from styles import style
+
+log = logging.getLogger(__name__)
 
 CLASS_COLUMN = "_class"  # the style's class of each feature, as text, for the colour map
 
@@ -167,6 +174,24 @@ def polygon_glyph(entry: dict) -> MultiPolygons:
 
 
 GLYPHS = {Geometry.POINT: point_glyph, Geometry.LINE: line_glyph, Geometry.POLYGON: polygon_glyph}
+
+
+def read_overviews(store: FeatureStore) -> threading.Thread:
+    """Read the big layers' overviews now, on a thread of their own, so that the first page
+    over a million buildings does not wait the second or two it takes."""
+
+    def read() -> None:
+        for spec in LAYERS.values():
+            if spec.renderer == "vector" and spec.geometry in DRAW and not spec.partition_column:
+                colour_by = style(spec.style_key).get("color_by")
+                try:
+                    store.overview(spec, next(iter(spec.roles)), colour_by)
+                except DBAPIError:  # the first page that needs it reads it
+                    log.warning("the overview of %s was not read ahead", spec.id, exc_info=True)
+
+    thread = threading.Thread(target=read, name="overviews", daemon=True)
+    thread.start()
+    return thread
 
 
 def _draw_all(drawings: list[Callable[[], None]]) -> None:

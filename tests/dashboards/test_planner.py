@@ -9,8 +9,10 @@ from sqlalchemy import text
 
 from dashboards.footprints import IMAGE_ABOVE
 from dashboards.planner import PlannerDashboard
+from dashboards.vector import read_overviews
 from data.profiles import load_profile
 from layers.queries import Viewport
+from layers.registry import layer
 from layers.store import FeatureStore
 
 TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
@@ -83,6 +85,16 @@ def test_a_view_holding_more_than_a_view_reads_is_drawn_whole_from_the_overview(
     layer_map.viewport = Viewport(x - 300, y - 200, x + 300, y + 200, 1200)
     layer_map.refresh()
     assert buildings.notice.object == ""
+
+
+def test_the_big_layers_overviews_are_read_when_the_server_starts(sample_database, monkeypatch):
+    monkeypatch.setattr("layers.overview.MAX_FEATURES", 5_000)
+    store = FeatureStore(sample_database.reader)
+    read_overviews(store).join()
+    monkeypatch.setattr("layers.overview.read_overview", lambda *_: pytest.fail("read again"))
+    overview = store.overview(layer("buildings"), "planner", "use_class")
+    assert len(overview.x) == sample_database.count("building")
+    assert store.overview(layer("roads"), "planner", "condition") is None  # 1,298: no view too big
 
 
 def test_toggling_a_layer_fetches_or_drops_its_rows(planner, sample_database):
