@@ -28,12 +28,12 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 from bokeh.transform import factor_cmap
-from sqlalchemy.exc import DBAPIError
 
 from dashboards.footprints import DRAW, IMAGE_ABOVE, FootprintImage
 from dashboards.labels import MapLabels
 from dashboards.tables import number
 from dashboards.theme import html_pane
+from layers.db import DATABASE_ERRORS
 from layers.overview import Overview
 from layers.queries import MAX_FEATURES, Viewport, read_columns
 from layers.registry import LAYERS
@@ -182,11 +182,11 @@ def read_overviews(store: FeatureStore) -> threading.Thread:
 
     def read() -> None:
         for spec in LAYERS.values():
-            if spec.renderer == "vector" and spec.geometry in DRAW and not spec.partition_column:
+            if spec.geometry in DRAW and not spec.partition_column:  # lines and areas, whole
                 colour_by = style(spec.style_key).get("color_by")
                 try:
                     store.overview(spec, next(iter(spec.roles)), colour_by)
-                except DBAPIError:  # the first page that needs it reads it
+                except DATABASE_ERRORS:  # the first page that needs it reads it
                     log.warning("the overview of %s was not read ahead", spec.id, exc_info=True)
 
     thread = threading.Thread(target=read, name="overviews", daemon=True)
