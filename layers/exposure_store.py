@@ -23,6 +23,7 @@ from layers.registry import DEPTH_TABLE, exposed_layers, layer_for
 log = logging.getLogger(__name__)
 
 OUTDATED = "flood_exposure_outdated"  # the trigger and its function (etl/migrations/0016)
+KEEPING_LOCK = 37940003  # the advisory lock of filling them (the migrations' is 37940001)
 
 
 def source_tables() -> list[str]:
@@ -59,6 +60,9 @@ def hits_current(conn: Connection) -> bool:
 
 def keep_hits(conn: Connection) -> None:
     """Fill the kept hits afresh, for every scenario loaded, in the connection's transaction."""
+    # one filling at a time: a second transaction's DELETE would not see the first's new rows
+    # (its snapshot is older than their commit) and both sets would stay, every hit counted twice
+    conn.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": KEEPING_LOCK})
     flood = layer_for("hazard")
     scenarios = conn.scalars(
         text(f"SELECT DISTINCT {quoted(flood.partition_column)} FROM {quoted(flood.read_table)}")  # noqa: S608

@@ -4,6 +4,9 @@ read once outdated (see tests/flood_fixture.py for the answers).
 
 from __future__ import annotations
 
+import threading
+import time
+
 import geopandas as gpd
 import pytest
 import shapely
@@ -13,7 +16,7 @@ from etl.load import LoadOptions, load_file
 from etl.schema import migrate
 from layers.errors import LoadError
 from layers.exposure import exposure_report
-from layers.exposure_store import hits_current, source_tables
+from layers.exposure_store import hits_current, keep_hits, source_tables
 from tests.flood_fixture import MUNICIPALITY
 
 # a house in the velika cell, written as an editor in QGIS would: not through a load
@@ -119,3 +122,33 @@ def test_the_migrations_keep_outdated_hits_afresh_and_watch_every_source(flood_d
         )
     assert watched == set(source_tables())
     assert {"building", "flood_zone", "flood_depth", "municipality"} <= watched
+
+
+def test_two_loads_keeping_the_hits_at_once_keep_them_once(flood_database):
+    with flood_database.writer.connect() as conn:
+        once = conn.scalar(text("SELECT count(*) FROM flood_exposure"))
+    first = flood_database.writer.connect()
+    first.begin()
+    keep_hits(first)  # a load that has not committed yet
+
+    def second_load() -> None:
+        with flood_database.writer.begin() as conn:
+            keep_hits(conn)
+
+    second = threading.Thread(target=second_load)
+    second.start()
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
+        " AND datname = current_database()"
+    )
+    with flood_database.writer.connect() as conn:
+        deadline = time.monotonic() + 30
+        while not conn.scalar(waiting) and time.monotonic() < deadline:
+            conn.rollback()  # a new snapshot of the activity each time
+            time.sleep(0.05)
+    first.commit()
+    first.close()
+    second.join(timeout=60)
+    with flood_database.writer.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM flood_exposure")) == once
+    assert is_current(flood_database)
