@@ -88,11 +88,15 @@ class FootprintImage:
         image = image_columns(box, image=self.rasterise(frame, classes, viewport))
         return partial(setattr, self.source, "data", image)
 
+    def class_codes(self, classes: list) -> np.ndarray:
+        """The colour code of each class; a class the style does not name takes the others'."""
+        return np.array([self.codes.get(c, self.other) for c in classes], np.float32)
+
     def rasterise(
         self, frame: gpd.GeoDataFrame, classes: list[str], viewport: Viewport
     ) -> np.ndarray:
         """The class code of the feature drawn last at each pixel, 0 where there is none."""
-        codes = np.array([self.codes.get(c, self.other) for c in classes], dtype="float32")
+        codes = self.class_codes(classes)
         width, height = viewport.canvas_px
         coded = gpd.GeoDataFrame({"code": codes}, geometry=frame.geometry.array)
         view = shapely.box(viewport.xmin, viewport.ymin, viewport.xmax, viewport.ymax)
@@ -102,13 +106,7 @@ class FootprintImage:
             # the view's corners: all of them may lie there, and datashader refuses an empty
             # frame (shapely's "Geometry type combination is not supported ([])")
             return np.zeros((height, width), np.uint8)
-        canvas = ds.Canvas(
-            plot_width=width,
-            plot_height=height,
-            x_range=(viewport.xmin, viewport.xmax),
-            y_range=(viewport.ymin, viewport.ymax),
-        )
-        draw = getattr(canvas, DRAW[self.geometry])
+        draw = getattr(view_canvas(viewport), DRAW[self.geometry])
         grid = draw(coded, geometry="geometry", agg=ds.last("code")).values
         return np.nan_to_num(grid, nan=0).astype(np.uint8)
 
@@ -118,9 +116,8 @@ class FootprintImage:
         """The image of the overview's points ``inside`` the view, a pixel each, in the colour
         of its class (the highest code where several meet); calling what is returned draws it.
         """
-        codes_of_classes = np.array(
-            [self.codes.get(c, self.other) for c in overview.classes] + [self.other], np.float32
-        )  # a feature of no value (code -1) takes the last: the others' colour
+        # a feature of no value (code -1) takes the last: the others' colour
+        codes_of_classes = self.class_codes([*overview.classes, None])
         points = pd.DataFrame(
             {
                 "x": overview.x[inside],
@@ -128,14 +125,7 @@ class FootprintImage:
                 "code": codes_of_classes[overview.codes[inside]],
             }
         )
-        width, height = viewport.canvas_px
-        canvas = ds.Canvas(
-            plot_width=width,
-            plot_height=height,
-            x_range=(viewport.xmin, viewport.xmax),
-            y_range=(viewport.ymin, viewport.ymax),
-        )
-        grid = canvas.points(points, "x", "y", agg=ds.max("code")).values
+        grid = view_canvas(viewport).points(points, "x", "y", agg=ds.max("code")).values
         box = (viewport.xmin, viewport.ymin, viewport.xmax, viewport.ymax)
         image = image_columns(box, image=np.nan_to_num(grid, nan=0).astype(np.uint8))
         return partial(setattr, self.source, "data", image)
@@ -146,3 +136,14 @@ class FootprintImage:
 
     def set_opacity(self, alpha: float) -> None:
         self.renderer.glyph.global_alpha = alpha
+
+
+def view_canvas(viewport: Viewport) -> ds.Canvas:
+    """The datashader canvas of the map's view: its box, at its size in pixels."""
+    width, height = viewport.canvas_px
+    return ds.Canvas(
+        plot_width=width,
+        plot_height=height,
+        x_range=(viewport.xmin, viewport.xmax),
+        y_range=(viewport.ymin, viewport.ymax),
+    )

@@ -7,6 +7,7 @@ used, whose URLs ``scripts/pgcluster.sh`` writes to ``.local/db.env``.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Mapping
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -104,3 +107,35 @@ def get_engine(url: str, application_name: str = "obcinski-zemljevid") -> Engine
         max_overflow=MAX_OVERFLOW,
         connect_args={"application_name": application_name, "connect_timeout": 10},
     )
+
+
+def copied_rows(
+    engine: Engine, select: str, columns: dict[str, pa.DataType], chunk_bytes: int = 64 << 20
+) -> pa.Table:
+    """The rows of ``select`` (its columns named and typed as ``columns``) through COPY as CSV
+    parsed by pyarrow: the fastest way to move millions of rows out of PostgreSQL here. The text
+    is parsed ``chunk_bytes`` at a time, so that all of it is never held at once.
+    """
+    read = pacsv.ReadOptions(column_names=list(columns))
+    convert = pacsv.ConvertOptions(column_types=columns, strings_can_be_null=True)
+    tables, buffer = [], io.BytesIO()
+
+    def parse() -> None:
+        if buffer.tell():
+            buffer.seek(0)
+            tables.append(pacsv.read_csv(buffer, read_options=read, convert_options=convert))
+
+    with (
+        engine.connect() as conn,
+        conn.connection.driver_connection.cursor() as cursor,
+        cursor.copy(f"COPY ({select}) TO STDOUT WITH (FORMAT csv)") as copy,
+    ):
+        for block in copy:  # a row a block
+            buffer.write(block)
+            if buffer.tell() >= chunk_bytes:
+                parse()
+                buffer = io.BytesIO()
+    parse()
+    if not tables:
+        return pa.table({name: pa.array([], kind) for name, kind in columns.items()})
+    return pa.concat_tables(tables)

@@ -11,7 +11,6 @@ edit made in QGIS shows as a load does. A table holding no more rows than a view
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from dataclasses import dataclass
@@ -19,10 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from sqlalchemy import Engine, text
 
-from layers.db import quoted
+from layers.db import copied_rows, quoted
 from layers.queries import MAX_FEATURES, WEB_MERCATOR, Viewport, check_access
 from layers.spec import LayerSpec
 
@@ -56,26 +54,13 @@ class Overview:
 def read_overview(engine: Engine, spec: LayerSpec, column: str | None) -> Overview:
     """A point on each of ``spec``'s features and its ``column`` value (none: one class)."""
     value = f"{quoted(column)}::text" if column else "''"
-    query = (
-        f"COPY (SELECT ST_X(p), ST_Y(p), v FROM (SELECT ST_Transform(ST_Centroid("  # noqa: S608 (registry names, quoted)
+    table = copied_rows(
+        engine,
+        f"SELECT ST_X(p), ST_Y(p), v FROM (SELECT ST_Transform(ST_Centroid("  # noqa: S608 (registry names, quoted)
         f"{quoted(spec.geometry_column)}), {WEB_MERCATOR}) AS p, {value} AS v"
-        f" FROM {quoted(spec.read_table)}) t) TO STDOUT WITH (FORMAT csv)"
+        f" FROM {quoted(spec.read_table)}) t",
+        {"x": pa.float32(), "y": pa.float32(), "value": pa.string()},
     )
-    buffer = io.BytesIO()
-    with (
-        engine.connect() as conn,
-        conn.connection.driver_connection.cursor() as cursor,
-        cursor.copy(query) as copy,
-    ):
-        for block in copy:
-            buffer.write(block)
-    buffer.seek(0)
-    options = pacsv.ReadOptions(column_names=["x", "y", "value"])
-    types = pacsv.ConvertOptions(
-        column_types={"x": pa.float32(), "y": pa.float32(), "value": pa.string()},
-        strings_can_be_null=True,
-    )
-    table = pacsv.read_csv(buffer, read_options=options, convert_options=types)
     values = pd.Categorical(table.column("value").to_pandas())
     return Overview(
         table.column("x").to_numpy(),
