@@ -40,6 +40,7 @@ bench: python-env js-env db mqtt load
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/exposure.py
 	$(PY) benchmarks/sensors.py
+	$(PY) benchmarks/archive.py
 	$(PY) benchmarks/search.py
 	$(PY) benchmarks/exports.py
 	$(PY) benchmarks/feed.py

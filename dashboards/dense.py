@@ -190,9 +190,8 @@ class DenseLayer:
             pn.state.add_periodic_callback(self._refresh_if_new, period=REFRESH_MS)
 
     def _oldest(self) -> dt.datetime | None:
-        columns = self.cache.snapshot.kinds.values()
-        firsts = [int(c.t.min()) for c in columns if len(c.t)]
-        return dt.datetime.fromtimestamp(min(firsts) / 1e6, dt.UTC) if firsts else None
+        first = self.cache.first_us()
+        return None if first is None else dt.datetime.fromtimestamp(first / 1e6, dt.UTC)
 
     def controls(self) -> list:
         return [self.kind, self.window, self.range, self.how, self.colormap, self.status]

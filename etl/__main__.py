@@ -114,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export-readings",
-        help="write every sensor reading as Parquet partitioned by kind and month (for Dask)",
+        help="archive every sensor reading as Parquet, with each sensor's day summed, for the map"
+        " to aggregate on a Dask cluster (GIS_READINGS_ARCHIVE)",
     )
     export.add_argument("folder", type=Path)
     export.add_argument(
@@ -267,7 +268,7 @@ def run(args: argparse.Namespace) -> None:
         from layers.readings_dask import export_readings  # Dask: only when asked for
 
         count = export_readings(engine, LAYERS[args.layer], args.folder)
-        print(f"{count} readings written to {args.folder} / meritve zapisane")
+        print(f"{count:,} readings archived in {args.folder / args.layer} / meritve arhivirane")
     elif args.command == "listen":
         listen(engine, LAYERS[args.layer], args.root)
     elif args.command == "open-data":

@@ -84,6 +84,23 @@ def grid(frame: pd.DataFrame | dd.DataFrame, query: ReadingQuery) -> dict[str, n
     return {name: found[name].to_numpy() for name in found.data_vars}
 
 
+def day_grid(frame: pd.DataFrame, query: ReadingQuery) -> dict[str, np.ndarray]:
+    """The grids of sensors' days (x, y and the count, sum and largest of each day's readings):
+    the same as ``grid`` of the readings themselves, from one row a sensor a day.
+    """
+    parts = {"count": ds.sum("count")}
+    if query.how == "mean":
+        parts["sum"] = ds.sum("sum")
+    if query.how == "max":
+        parts["max"] = ds.max("max")
+    found = canvas(query).points(frame, "x", "y", agg=ds.summary(**parts))
+    grids = {name: found[name].to_numpy() for name in found.data_vars}
+    for name in ("count", "sum"):  # ds.sum is NaN where nothing lies; ds.count is 0
+        if name in grids:
+            grids[name] = np.nan_to_num(grids[name])
+    return grids
+
+
 def merge(grids: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Grids of parts of the same view as one: counts and sums add, maxima take the larger."""
     merged = dict(grids[0])

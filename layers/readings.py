@@ -8,36 +8,44 @@ together with its record, and writers of readings take turns (``etl.readings`` l
 table), so everything up to the watermark is in the cache and a pan never goes back to the
 database. Each commit of readings is announced (``NOTIFY``), and the cache tops up at once.
 The tables and columns come from the layer's ``Dense`` declaration.
+
+With an archive of the readings set (``GIS_READINGS_ARCHIVE``, ``layers.readings_dask``), the
+cache starts from the archive's newest load instead of the first, and each view and history adds
+what the archive holds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from sqlalchemy import Engine, text
 
-from layers.aggregation import Aggregate, ReadingQuery
+from layers.aggregation import Aggregate, ReadingQuery, finish, merge
 from layers.catalog import NEW_READINGS, newest_ids
+from layers.db import copied_rows
 from layers.readings_index import (
     DAY_US,
     KindColumns,
-    aggregate_columns,
     build_columns,
+    column_grids,
     morton_ranks,
     series_of,
 )
 from layers.registry import layer
+from layers.settings import read_settings
 from layers.spec import LayerSpec
+
+if TYPE_CHECKING:
+    from layers.readings_dask import Held, ReadingArchive
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,7 @@ class Snapshot:
     watermark: int  # the newest readings load held
     sensors_load: int  # the newest load of the sensor layer the places come from
     version: int = 0
+    archived: Held | None = None  # what the archive held when this was read (none: no archive)
     # every place's id, label, kind, position and rank within its kind (``sensor_places``)
     places: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False)
 
@@ -66,8 +75,10 @@ class Snapshot:
 class ReadingCache:
     """The process's readings, shared by every session, topped up from the database."""
 
-    def __init__(self, engine: Engine, spec: LayerSpec) -> None:
-        self._engine, self.spec = engine, spec
+    def __init__(
+        self, engine: Engine, spec: LayerSpec, archive: ReadingArchive | None = None
+    ) -> None:
+        self._engine, self.spec, self.archive = engine, spec, archive
         self._lock = threading.Lock()  # one top-up at a time; readers take the snapshot as is
         self.snapshot = Snapshot({}, 0, 0)
         self._sensors = pd.DataFrame()
@@ -75,8 +86,22 @@ class ReadingCache:
         self.due = time.monotonic() + TOP_UP_SECONDS  # the next look, if nothing is announced
 
     def aggregate(self, query: ReadingQuery) -> Aggregate:
-        """The view's aggregate over the readings the cache holds now (its current snapshot)."""
-        return aggregate_columns(self.snapshot.kinds.get(query.kind), query)
+        """The view's aggregate over the readings the cache holds now (its current snapshot),
+        and those of the archive it started from.
+        """
+        snapshot = self.snapshot
+        grids = [column_grids(snapshot.kinds.get(query.kind), query)]
+        if self.archive and snapshot.archived:
+            grids.append(self.archive.grids(query, snapshot.archived))
+        return finish(merge([g for g in grids if g is not None]), query)
+
+    def first_us(self) -> int | None:
+        """When the oldest reading held was taken (µs since 1970, UTC); none: no readings."""
+        snapshot = self.snapshot
+        firsts = [int(c.t.min()) for c in snapshot.kinds.values() if len(c.t)]
+        if snapshot.archived and snapshot.archived.readings:
+            firsts.append(snapshot.archived.first_us)
+        return min(firsts, default=None)
 
     def places_of(self, kind: str) -> pd.DataFrame:
         """The places of ``kind``'s sensors (id, label, rank), in the order of their labels."""
@@ -96,31 +121,42 @@ class ReadingCache:
         )
         if found.empty:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        return series_of(
-            snapshot.kinds.get(kind),
-            int(found["rank"].iloc[0]),
-            int(start.timestamp() * 1e6),
-            int(end.timestamp() * 1e6),
-        )
+        start_us, end_us = int(start.timestamp() * 1e6), int(end.timestamp() * 1e6)
+        t, value = series_of(snapshot.kinds.get(kind), int(found["rank"].iloc[0]), start_us, end_us)
+        if not (self.archive and snapshot.archived):
+            return t, value
+        # a load after the export may hold older readings: the two are put in order together
+        old_t, old_value = self.archive.series(kind, place, start_us, end_us, snapshot.archived)
+        t, value = np.concatenate([old_t, t]), np.concatenate([old_value, value])
+        order = np.argsort(t, kind="stable")
+        return t[order], value[order]
 
     def top_up(self) -> bool:
         """Read the readings loaded since the watermark; True when there were any."""
         with self._lock:
             self.due = time.monotonic() + TOP_UP_SECONDS
             readings_load, sensors_load = newest_loads(self._engine, self.spec)
+            archived = self.archive.held() if self.archive else None
             old = self.snapshot
-            if readings_load == old.watermark and sensors_load == old.sensors_load:
+            if (readings_load, sensors_load, archived) == (
+                old.watermark,
+                old.sensors_load,
+                old.archived,
+            ):
                 return False
             started = time.perf_counter()
             if sensors_load != old.sensors_load:  # new places: read everything again
                 self._sensors = sensor_places(self._engine, self.spec)
-                old = Snapshot({}, 0, sensors_load, old.version)
+            if sensors_load != old.sensors_load or archived != old.archived:
+                # read from the archive's newest load on (from the first, without an archive)
+                floor = archived.readings_load if archived else 0
+                old = Snapshot({}, floor, sensors_load, old.version, archived)
             new = readings_since(self._engine, self.spec, old.watermark, readings_load)
             kinds = dict(old.kinds)
             for kind, places in self._sensors.groupby("kind"):
                 kinds[kind] = _extend(kinds.get(kind), places, new)
             self.snapshot = Snapshot(
-                kinds, readings_load, sensors_load, old.version + 1, self._sensors
+                kinds, readings_load, sensors_load, old.version + 1, archived, self._sensors
             )
             log.info(
                 "readings cache: %d new readings in %.2f s; %d MB held",
@@ -172,42 +208,21 @@ def sensor_places(engine: Engine, spec: LayerSpec) -> pd.DataFrame:
 
 
 def readings_since(engine: Engine, spec: LayerSpec, after: int, upto: int) -> pd.DataFrame:
-    """Readings of loads (after, upto], through COPY as CSV parsed by pyarrow (the fastest way
-    to move millions of rows out of PostgreSQL here), a chunk at a time so that the text of all
-    of them is never held at once.
-    """
+    """Readings of loads (after, upto]: sensor, time (µs since 1970, UTC) and value."""
     dense = spec.dense
-    chunks, buffer = [], io.BytesIO()
-    with engine.connect() as conn:
-        cursor = conn.connection.driver_connection.cursor()
-        query = (
-            f'COPY (SELECT "{dense.place_column}",'  # noqa: S608 (registry names; ids are int)
-            f' (extract(epoch FROM "{dense.time_column}") * 1e6)::bigint, "{dense.value_column}"'
-            f' FROM "{spec.load_table}" WHERE load_id > {int(after)} AND load_id <= {int(upto)})'
-            " TO STDOUT WITH (FORMAT csv)"
-        )
-        with cursor.copy(query) as copy:
-            for block in copy:  # a row a block
-                buffer.write(block)
-                if buffer.tell() >= CHUNK_BYTES:
-                    chunks.append(_parse_readings(buffer))
-                    buffer = io.BytesIO()
-    chunks.append(_parse_readings(buffer))
+    table = copied_rows(
+        engine,
+        f'SELECT "{dense.place_column}",'  # noqa: S608 (registry names; ids are int)
+        f' (extract(epoch FROM "{dense.time_column}") * 1e6)::bigint, "{dense.value_column}"'
+        f' FROM "{spec.load_table}" WHERE load_id > {int(after)} AND load_id <= {int(upto)}',
+        {"sensor_id": pa.int64(), "t": pa.int64(), "value": pa.float64()},
+        CHUNK_BYTES,
+    )
+    rows = table.to_pandas()
+    del table
     # pyarrow keeps freed memory for reuse; a server that reads this once a minute gives it back
     pa.default_memory_pool().release_unused()
-    return pd.concat(chunks, ignore_index=True)
-
-
-def _parse_readings(buffer: io.BytesIO) -> pd.DataFrame:
-    if not buffer.tell():
-        return pd.DataFrame(
-            {"sensor_id": np.zeros(0, np.int64), "t": np.zeros(0, np.int64), "value": []}
-        )
-    buffer.seek(0)
-    table = pacsv.read_csv(
-        buffer, read_options=pacsv.ReadOptions(column_names=["sensor_id", "t", "value"])
-    )
-    return table.to_pandas()
+    return rows
 
 
 def _extend(columns: KindColumns | None, places: pd.DataFrame, new: pd.DataFrame) -> KindColumns:
@@ -263,11 +278,22 @@ def reading_cache(engine: Engine, spec: LayerSpec) -> ReadingCache:
     with CACHES_LOCK:
         if (engine, spec) in CACHES:
             return CACHES[engine, spec]
-        cache_ = ReadingCache(engine, spec)
+        cache_ = ReadingCache(engine, spec, _archive(spec))
         cache_.top_up()  # if the database is away, this raises and the next call tries again
         CACHES[engine, spec] = cache_
     threading.Thread(target=cache_.keep_fresh, name="readings-top-up", daemon=True).start()
     return cache_
+
+
+def _archive(spec: LayerSpec) -> ReadingArchive | None:
+    """The archive of ``spec``'s readings the settings name, aggregated on their Dask cluster."""
+    settings = read_settings()
+    if not settings.readings_archive:
+        return None
+    # Dask only when an archive is set: a server without one never imports it
+    from layers.readings_dask import ReadingArchive, cluster
+
+    return ReadingArchive(settings.readings_archive / spec.id, cluster(settings.dask_scheduler))
 
 
 def _listening(engine: Engine) -> psycopg.Connection:

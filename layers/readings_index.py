@@ -170,6 +170,11 @@ def series_of(
 
 def aggregate_columns(columns: KindColumns | None, query: ReadingQuery) -> Aggregate:
     """The aggregate datashader makes of a view over the cached columns of its kind."""
+    return finish(column_grids(columns, query), query)
+
+
+def column_grids(columns: KindColumns | None, query: ReadingQuery) -> dict[str, np.ndarray]:
+    """The grids datashader makes of a view over the cached columns of its kind (``grid``)."""
     frames = [
         pd.DataFrame(
             {"x": columns.x[rows], "y": columns.y[rows], "value": columns.value[rows]}, copy=False
@@ -178,7 +183,7 @@ def aggregate_columns(columns: KindColumns | None, query: ReadingQuery) -> Aggre
     ]
     if not frames:
         frames = [pd.DataFrame({"x": [], "y": [], "value": []}, dtype=np.float32)]
-    return finish(merge(list(AGGREGATORS.map(lambda frame: grid(frame, query), frames))), query)
+    return merge(list(AGGREGATORS.map(lambda frame: grid(frame, query), frames)))
 
 
 def _parts(pieces: list[slice | np.ndarray]) -> list[slice | np.ndarray]:

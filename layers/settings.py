@@ -18,7 +18,8 @@ once by the same entry points; no other module reads the environment.
 | ``PANEL_OAUTH_PROVIDER`` | sign-in through an OpenID Connect provider (Panel's variables) |
 | ``GIS_OIDC_ROLES``, ``GIS_OIDC_GROUPS_CLAIM`` | the provider's groups as roles, and the claim holding them |
 | ``GIS_WALL_TICK_SECONDS``, ``…_ROTATE_…``, ``…_REFRESH_…`` | the wall's timers (tests, demos) |
-| ``GIS_DASK_SCHEDULER`` | a Dask cluster for the readings past one machine |
+| ``GIS_DASK_SCHEDULER`` | a Dask cluster for the readings past one machine (``tcp://host:8786``) |
+| ``GIS_READINGS_ARCHIVE`` | the folder ``python -m etl export-readings`` wrote: the map adds its readings, aggregated on the Dask cluster |
 | ``GIS_BACKUP_DIR``, ``GIS_BACKUP_KEEP`` | where ``make backup`` writes (``.local/backups``) and how many it keeps (14) |
 | ``GIS_BACKUP_KEY`` | an OpenPGP public key file: backups are encrypted to it |
 | ``GIS_MQTT_URL`` | the broker the ingest reads, with its account (else the project's own, ``.local/mqtt.env``) |
@@ -64,6 +65,7 @@ class Settings:
     wall_rotate_seconds: float | None = None
     wall_refresh_seconds: float | None = None
     dask_scheduler: str | None = None
+    readings_archive: Path | None = None
     backup_dir: Path = ROOT / ".local" / "backups"
     backup_keep: int = 14
     backup_key: Path | None = None
@@ -97,9 +99,17 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
     Raises
     ------
     ConfigurationError
-        A variable that must be a number is not one.
+        A variable that must be a number is not one, or an archive of readings is set
+        without the Dask cluster that aggregates it.
     """
     env = os.environ if environ is None else environ
+    if env.get("GIS_READINGS_ARCHIVE") and not env.get("GIS_DASK_SCHEDULER"):
+        raise ConfigurationError(
+            "GIS_READINGS_ARCHIVE is set but GIS_DASK_SCHEDULER is not: a Dask cluster aggregates the archive",
+            "GIS_READINGS_ARCHIVE je nastavljen, GIS_DASK_SCHEDULER pa ne: arhiv združuje gruča Dask",
+            "start a scheduler and workers (dask scheduler; dask worker tcp://HOST:8786) and set GIS_DASK_SCHEDULER=tcp://HOST:8786",
+            "zaženite razvrščevalnik in delavce (dask scheduler; dask worker tcp://HOST:8786) in nastavite GIS_DASK_SCHEDULER=tcp://HOST:8786",
+        )
     defaults = Settings()
     port = _number(env, "GIS_PORT", int)
     hours = _number(env, "GIS_SESSION_HOURS")
@@ -122,6 +132,7 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
         wall_rotate_seconds=_number(env, "GIS_WALL_ROTATE_SECONDS"),
         wall_refresh_seconds=_number(env, "GIS_WALL_REFRESH_SECONDS"),
         dask_scheduler=env.get("GIS_DASK_SCHEDULER") or None,
+        readings_archive=Path(archive) if (archive := env.get("GIS_READINGS_ARCHIVE")) else None,
         backup_dir=Path(env.get("GIS_BACKUP_DIR") or defaults.backup_dir),
         backup_keep=defaults.backup_keep if keep is None else keep,
         backup_key=Path(env["GIS_BACKUP_KEY"]) if env.get("GIS_BACKUP_KEY") else None,

@@ -1,12 +1,18 @@
-"""The sensor layer in a real browser: 2 million sample readings as drawn pixels, hover, pan."""
+"""The sensor layer in a real browser: 2 million sample readings as drawn pixels, hover, pan,
+and the same from an archive of them aggregated on Dask."""
 
 from __future__ import annotations
+
+import urllib.parse
 
 import pytest
 
 from dashboards.dense import NUMBER_JS
+from layers.readings_dask import dask_client, export_readings
+from layers.registry import layer
+from layers.settings import read_settings
 from tests.dashboards.browser import open_page, sign_in, wait_for
-from tests.dashboards.conftest import ACCOUNTS
+from tests.dashboards.conftest import ACCOUNTS, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -71,3 +77,51 @@ def test_the_sensor_pixels_answer_hover_and_are_redrawn_on_pan(browser, server, 
     assert page.evaluate(f"({written})(12345.67, 1, ' µg/m³')") == "12 345,7 µg/m³"
     assert page.console_errors == [] and page.foreign_requests == []
     page.close()
+
+
+# the readings the page holds: its squares' counts added up, and how many squares
+HELD = """() => {
+  const d = Bokeh.documents[0]?.get_model_by_name('sensor_readings')?.data_source.data;
+  if (!d || !d.count || !d.count.length) return null;
+  return {readings: Array.from(d.count).reduce((a, b) => a + b, 0), squares: d.count.length};
+}"""
+
+
+def held_readings(browser, url: str) -> dict:
+    """What a planner's page over the week's readings holds once drawn."""
+    shown = "/planner?layers=municipality,sensor_readings&sensor_readings.window=week"
+    page = open_page(browser, url + "/public")
+    name, password = ACCOUNTS["planner"]
+    page.goto(f"{url}/login?next={urllib.parse.quote(shown, safe='')}")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    held = wait_for(lambda: page.evaluate(HELD), seconds=60)
+    assert page.console_errors == [] and page.foreign_requests == []
+    page.close()
+    return held
+
+
+def test_a_map_over_the_archive_on_dask_shows_what_the_cache_shows(
+    browser, server, sample_database, tmp_path
+):
+    export_readings(sample_database.reader, layer("sensor_readings"), tmp_path / "archive")
+    with dask_client(read_settings().dask_scheduler) as client:
+        archived = start_server(
+            sample_database,
+            tmp_path / "app",
+            GIS_READINGS_ARCHIVE=str(tmp_path / "archive"),
+            GIS_DASK_SCHEDULER=client.scheduler.address,
+        )
+        try:
+            from_archive = held_readings(browser, archived.url)
+        finally:
+            stop_server(archived)
+        # the archive was read on the cluster, not in the server
+        asked = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+        assert any("parquet" in prefix for prefix in asked), asked
+    from_cache = held_readings(browser, server.url)
+    assert from_cache["readings"] > 1_000
+    assert from_archive["squares"] == from_cache["squares"]
+    # the week's window starts at each page's own moment: a reading or two may differ
+    assert abs(from_archive["readings"] - from_cache["readings"]) <= from_cache["readings"] / 1000

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from etl.load import LoadOptions, load_file
 from layers.aggregation import ReadingQuery, finish
 from layers.aggregation import spread as spread_to
+from layers.errors import ConfigurationError
 from layers.readings import ReadingCache, reading_cache, stop_reading_caches
 from layers.readings_index import rows_of
 from layers.registry import layer
@@ -171,27 +172,104 @@ def test_one_cache_per_database_until_stopped(stations, tmp_path):
     assert reading_cache(stations.reader, layer("sensor_readings")) is not first
 
 
-def test_dask_gives_the_same_aggregate_as_the_cache(stations, tmp_path):
-    from layers.readings_dask import dask_aggregate, dask_client, export_readings
+@pytest.fixture(scope="module")
+def dask():
+    from layers.readings_dask import dask_client
 
-    rng = np.random.default_rng(7)
-    rows = [
+    with dask_client(read_settings().dask_scheduler) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        yield client
+
+
+def two_days_of_readings(rng) -> list[tuple[str, dt.datetime, float]]:
+    return [
         (sensor, DAY + dt.timedelta(minutes=int(m)), float(v))
         for sensor in ("ZRAK-A", "ZRAK-B", "HRUP-A")
         for m, v in zip(rng.choice(2880, 400, replace=False), rng.uniform(20, 80, 400), strict=True)
     ]
-    load_readings(stations, tmp_path, rows)
-    cache = ReadingCache(stations.reader, layer("sensor_readings"))
+
+
+def archived_cache(database, folder, client) -> ReadingCache:
+    from layers.readings_dask import ReadingArchive
+
+    cache = ReadingCache(database.reader, layer("sensor_readings"), ReadingArchive(folder, client))
     cache.top_up()
-    assert export_readings(stations.reader, layer("sensor_readings"), tmp_path / "parquet") == 1200
-    with dask_client(read_settings().dask_scheduler) as client:
-        assert len(client.scheduler_info()["workers"]) == 2
-        for how in ("mean", "max", "count"):
-            query = view(how=how, end=DAY + dt.timedelta(hours=30))
-            expected, found = cache.aggregate(query), dask_aggregate(tmp_path / "parquet", query)
-            assert found.readings == expected.readings > 0
-            np.testing.assert_allclose(found.value, expected.value, rtol=1e-6)
-            np.testing.assert_array_equal(found.count, expected.count)
+    return cache
+
+
+# a window of part-days and a whole day between, one within a day, one past the readings' start
+WINDOWS = [
+    (DAY - dt.timedelta(hours=5), DAY + dt.timedelta(hours=30)),
+    (DAY + dt.timedelta(hours=3), DAY + dt.timedelta(hours=9)),
+    (DAY - dt.timedelta(days=3), DAY + dt.timedelta(days=1)),
+]
+
+
+def assert_same(found, expected):
+    assert found.readings == expected.readings
+    np.testing.assert_array_equal(found.count, expected.count)
+    np.testing.assert_allclose(found.value, expected.value, rtol=1e-6)
+
+
+def test_the_archive_on_dask_gives_the_same_aggregate_as_the_cache(stations, tmp_path, dask):
+    from layers.readings_dask import export_readings
+
+    load_readings(stations, tmp_path, two_days_of_readings(np.random.default_rng(7)))
+    whole = ReadingCache(stations.reader, layer("sensor_readings"))
+    whole.top_up()
+    assert export_readings(stations.reader, layer("sensor_readings"), tmp_path / "a") == 1200
+    archived = archived_cache(stations, tmp_path / "a" / "sensor_readings", dask)
+    assert archived.snapshot.kinds["pm10"].t.size == 0  # the archive holds them all
+    for how in ("mean", "max", "count"):
+        for start, end in WINDOWS:
+            expected = whole.aggregate(view(how=how, start=start, end=end))
+            assert expected.readings > 0
+            assert_same(archived.aggregate(view(how=how, start=start, end=end)), expected)
+    assert archived.first_us() == whole.first_us()
+
+
+def test_readings_loaded_after_the_export_are_added_and_a_new_export_takes_them(
+    stations, tmp_path, dask
+):
+    from layers.readings_dask import export_readings
+
+    rng = np.random.default_rng(11)
+    load_readings(stations, tmp_path, two_days_of_readings(rng))
+    export_readings(stations.reader, layer("sensor_readings"), tmp_path / "a")
+    archived = archived_cache(stations, tmp_path / "a" / "sensor_readings", dask)
+    # a late file: readings of the same days, older than some archived ones
+    late = [
+        (s, DAY + dt.timedelta(minutes=int(m)) + dt.timedelta(seconds=30), 50.0)
+        for s in ("ZRAK-A", "HRUP-A")
+        for m in rng.choice(2880, 50, replace=False)
+    ]
+    load_readings(stations, tmp_path, late, name="late.csv")
+    assert archived.top_up()
+    assert archived.snapshot.kinds["pm10"].t.size == 50
+    whole = ReadingCache(stations.reader, layer("sensor_readings"))
+    whole.top_up()
+    for start, end in WINDOWS:
+        assert_same(
+            archived.aggregate(view(start=start, end=end)),
+            whole.aggregate(view(start=start, end=end)),
+        )
+    zrak_a = int(archived.places_of("pm10").query("label == 'ZRAK-A'")["id"].iloc[0])
+    history = archived.series("pm10", zrak_a, DAY, DAY + dt.timedelta(days=2))
+    expected = whole.series("pm10", zrak_a, DAY, DAY + dt.timedelta(days=2))
+    assert len(history[0]) == 450 and np.all(np.diff(history[0]) >= 0)
+    np.testing.assert_array_equal(history[0], expected[0])
+    np.testing.assert_array_equal(history[1], expected[1])
+    export_readings(stations.reader, layer("sensor_readings"), tmp_path / "a")
+    assert archived.top_up()  # the archive changed: the cache forgets what it now holds
+    assert archived.snapshot.kinds["pm10"].t.size == 0
+    assert_same(archived.aggregate(view()), whole.aggregate(view()))
+
+
+def test_an_archive_without_a_cluster_is_refused_with_the_fix():
+    with pytest.raises(ConfigurationError, match="GIS_DASK_SCHEDULER") as refused:
+        read_settings({"GIS_READINGS_ARCHIVE": "/srv/archive"})
+    assert "dask scheduler" in refused.value.fix_en
+    assert read_settings({}).readings_archive is None
 
 
 def test_a_window_with_partial_days_counts_each_reading_once(stations, tmp_path):
