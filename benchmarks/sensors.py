@@ -39,7 +39,7 @@ from etl.load import LoadOptions, load_file
 from layers.aggregation import ReadingQuery, grid
 from layers.db import get_engine
 from layers.readings import ReadingCache
-from layers.readings_index import aggregate_columns, rows_of
+from layers.readings_index import aggregate_columns, days_of, rows_of
 from layers.registry import layer
 
 SENSORS = 2_000
@@ -202,12 +202,11 @@ def run(engine, readings: int) -> None:
     )
 
     zoomed = median_ms(lambda: cache.aggregate(district))
-    picked = sum(
-        (p.stop - p.start) if isinstance(p, slice) else len(p) for p in rows_of(columns, district)
-    )
+    picked = sum(len(rows) for rows in rows_of(columns, district))
     print(
         f"{'pan/zoom, one district (old town)':<44}{zoomed:>9.1f} ms  whole/district {pan / zoomed:.1f}x"
-        f" (target ≥ 3; {picked:,} of {len(columns.t):,} rows read)"
+        f" (target ≥ 3; {picked:,} readings and {len(days_of(columns, district)):,} sensors' days"
+        f" read of {len(columns.t):,} readings)"
     )
 
     naive = naive_view(engine, whole)
@@ -283,7 +282,7 @@ def server_memory(engine, warm: int = 3, sessions: int = 10) -> None:
     layers = []
 
     def open_session() -> None:
-        dense = DenseLayer(figure(), layer("sensor_readings"), cache)
+        dense = DenseLayer(figure(), layer("sensor_readings"), cache, redraw=lambda: None)
         dense.window.value = "Obdobje · Range"
         dense.show(Viewport(*box_3857(MUNICIPALITY), WIDTH))
         layers.append(dense)

@@ -241,7 +241,8 @@ def _extend(columns: KindColumns | None, places: pd.DataFrame, new: pd.DataFrame
     if not len(t):
         return columns
     # rows from the first day the new readings touch onwards are ordered again with them
-    first = max(int(t.min() // DAY_US) - columns.first_day, 0)
+    # (a day or more after the last held, the days between are held empty)
+    first = min(max(int(t.min() // DAY_US) - columns.first_day, 0), columns.days)
     keep = int(columns.cells[first * columns.ranks])
     rebuilt = build_columns(
         np.concatenate([columns.rank[keep:], rank]),
@@ -249,9 +250,11 @@ def _extend(columns: KindColumns | None, places: pd.DataFrame, new: pd.DataFrame
         np.concatenate([columns.value[keep:], value]),
         sensor_x,
         sensor_y,
+        columns.first_day + first if first else None,
     )
     if keep == 0:
         return rebuilt
+    kept_cells = first * columns.ranks
     return replace(
         rebuilt,
         x=np.concatenate([columns.x[:keep], rebuilt.x]),
@@ -259,7 +262,9 @@ def _extend(columns: KindColumns | None, places: pd.DataFrame, new: pd.DataFrame
         value=np.concatenate([columns.value[:keep], rebuilt.value]),
         t=np.concatenate([columns.t[:keep], rebuilt.t]),
         rank=np.concatenate([columns.rank[:keep], rebuilt.rank]),
-        cells=np.concatenate([columns.cells[: first * columns.ranks], rebuilt.cells + keep]),
+        cells=np.concatenate([columns.cells[:kept_cells], rebuilt.cells + keep]),
+        cell_sum=np.concatenate([columns.cell_sum[:kept_cells], rebuilt.cell_sum]),
+        cell_max=np.concatenate([columns.cell_max[:kept_cells], rebuilt.cell_max]),
         first_day=columns.first_day,
         days=first + rebuilt.days,
     )

@@ -1,10 +1,12 @@
 """The cached readings of one kind, ordered so that a view finds its rows without scanning.
 
 Within a kind the rows are ordered by (day, sensor, time), the sensors numbered along a Morton
-curve. So the readings of whole days are one contiguous slice (no copy, whatever the window),
-and a view of one district picks, per day, the runs of its sensors' rows: it never scans the
-points outside it (when they are most of their span, the span is read whole and datashader
-drops the rest: quicker than copying).
+curve, and each sensor's day (a cell) is kept summed: how many readings, their sum and their
+largest. Readings lie where their sensors are, so a window's whole days are drawn from the sums
+of the cells in view (7 × 2,000 for a week of 2,000 sensors, however many readings), exactly as
+from the readings themselves; only the part-days at the window's ends are read reading by
+reading. A view of one district picks the runs of its sensors' rows and cells: it never scans
+the points outside it.
 """
 
 from __future__ import annotations
@@ -15,17 +17,26 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from layers.aggregation import AGGREGATORS, CORES, Aggregate, ReadingQuery, finish, grid, merge
+from layers.aggregation import (
+    AGGREGATORS,
+    CORES,
+    Aggregate,
+    ReadingQuery,
+    day_grid,
+    finish,
+    grid,
+    merge,
+)
 
 DAY_US = 86_400_000_000
 SPLIT_ROWS = 1_000_000  # fewer rows than this are not worth a second thread
-GATHER_SHARE = 3  # rows in view are copied out only when they are under a third of their span
 
 
 @dataclass(frozen=True)
 class KindColumns:
     """The readings of one kind, ordered by (day, sensor rank, time), with where each
-    (day, rank) cell starts: rows of cell c are ``cells[c]:cells[c + 1]``, c = day * ranks + rank.
+    (day, rank) cell starts: rows of cell c are ``cells[c]:cells[c + 1]``, c = day * ranks + rank;
+    and each cell's sum and largest reading (NaN: none).
     """
 
     x: np.ndarray
@@ -34,6 +45,8 @@ class KindColumns:
     t: np.ndarray  # µs since 1970, UTC
     rank: np.ndarray
     cells: np.ndarray
+    cell_sum: np.ndarray  # float64, so that a window's sum is as exact as its readings'
+    cell_max: np.ndarray
     first_day: int
     days: int
     sensor_x: np.ndarray  # by rank
@@ -47,27 +60,43 @@ class KindColumns:
     @property
     def nbytes(self) -> int:
         """The bytes the reading columns and the cell index take (the sensors' places aside)."""
-        return sum(a.nbytes for a in (self.x, self.y, self.value, self.t, self.rank, self.cells))
+        arrays = (self.x, self.y, self.value, self.t, self.rank, self.cells)
+        return sum(a.nbytes for a in (*arrays, self.cell_sum, self.cell_max))
 
 
 def build_columns(
-    rank: np.ndarray, t: np.ndarray, value: np.ndarray, sensor_x: np.ndarray, sensor_y: np.ndarray
+    rank: np.ndarray,
+    t: np.ndarray,
+    value: np.ndarray,
+    sensor_x: np.ndarray,
+    sensor_y: np.ndarray,
+    first_day: int | None = None,
 ) -> KindColumns:
-    """Order one kind's readings and index their (day, rank) cells."""
+    """Order one kind's readings and index their (day, rank) cells, from ``first_day`` (days
+    since 1970; none: the first reading's).
+    """
     day = t // DAY_US
-    first_day = int(day.min()) if len(day) else 0
+    if first_day is None:
+        first_day = int(day.min()) if len(day) else 0
     days = int(day.max()) - first_day + 1 if len(day) else 0
     cell = (day - first_day) * len(sensor_x) + rank
     order = np.argsort(cell * DAY_US + (t - day * DAY_US), kind="stable")
     counts = np.bincount(cell, minlength=days * len(sensor_x))
     cells = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    ordered = value[order]
+    cell_max = np.full(len(counts), np.nan, np.float32)
+    filled = counts > 0
+    if filled.any():
+        cell_max[filled] = np.maximum.reduceat(ordered, cells[:-1][filled])
     return KindColumns(
         x=sensor_x[rank[order]],
         y=sensor_y[rank[order]],
-        value=value[order],
+        value=ordered,
         t=t[order],
         rank=rank[order],
         cells=cells,
+        cell_sum=np.bincount(cell, weights=value, minlength=len(counts)),
+        cell_max=cell_max,
         first_day=first_day,
         days=days,
         sensor_x=sensor_x,
@@ -92,16 +121,36 @@ def morton_ranks(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.argsort(np.argsort(code, kind="stable"), kind="stable")
 
 
-def rows_of(columns: KindColumns, query: ReadingQuery) -> list[slice | np.ndarray]:
-    """The rows a view needs, as few pieces as possible: a slice where they are contiguous
-    (no copy), else the row numbers of the runs of the sensors in view.
+@dataclass(frozen=True)
+class _Span:
+    """The days a view's window touches (``start:end``, indices into a kind's days), those it
+    holds whole (``whole_first:whole_end``), and the ranks of the sensors in its box, as runs
+    of consecutive ranks (first and last of each).
     """
+
+    start: int
+    end: int
+    whole_first: int
+    whole_end: int
+    run_first: np.ndarray
+    run_last: np.ndarray
+
+    @property
+    def inside(self) -> np.ndarray:
+        """The ranks of the sensors in view."""
+        return np.concatenate(
+            [np.arange(a, b + 1) for a, b in zip(self.run_first, self.run_last, strict=True)]
+        )
+
+
+def _span(columns: KindColumns, query: ReadingQuery) -> _Span | None:
+    """Which days and sensors a view needs; None when it needs none."""
     if not columns.days:
-        return []
+        return None
     start_day = max(query.start_us // DAY_US - columns.first_day, 0)
     end_day = min(-(-query.end_us // DAY_US) - columns.first_day, columns.days)  # exclusive
     if start_day >= end_day:
-        return []
+        return None
     xmin, ymin, xmax, ymax = query.box
     inside = np.flatnonzero(
         (columns.sensor_x >= xmin)
@@ -110,41 +159,65 @@ def rows_of(columns: KindColumns, query: ReadingQuery) -> list[slice | np.ndarra
         & (columns.sensor_y <= ymax)
     )
     if not len(inside):
-        return []
+        return None
     breaks = np.flatnonzero(np.diff(inside) > 1)
-    run_first = inside[np.concatenate([[0], breaks + 1])]
-    run_last = inside[np.concatenate([breaks, [len(inside) - 1]])]
-    # days [whole_first, whole_end) lie wholly in the window; the others (two at most) in part
-    whole_first = max(-(-query.start_us // DAY_US) - columns.first_day, start_day)
-    whole_end = min(query.end_us // DAY_US - columns.first_day, end_day)
-    pieces: list[slice | np.ndarray] = []
-    if whole_first < whole_end:
-        pieces.append(_cell_rows(columns, range(whole_first, whole_end), run_first, run_last))
-    for day in range(start_day, end_day):
-        if not whole_first <= day < whole_end:
-            rows = _cell_rows(columns, range(day, day + 1), run_first, run_last)
-            rows = _numbers(rows)
+    return _Span(
+        start_day,
+        end_day,
+        max(-(-query.start_us // DAY_US) - columns.first_day, start_day),
+        min(query.end_us // DAY_US - columns.first_day, end_day),
+        inside[np.concatenate([[0], breaks + 1])],
+        inside[np.concatenate([breaks, [len(inside) - 1]])],
+    )
+
+
+def rows_of(columns: KindColumns, query: ReadingQuery) -> list[np.ndarray]:
+    """The readings a view needs one by one: those of its sensors on the window's part-days
+    (two at most), in the window. Its whole days are summed per sensor (``days_of``).
+    """
+    span = _span(columns, query)
+    if span is None:
+        return []
+    pieces = []
+    for day in range(span.start, span.end):
+        if not span.whole_first <= day < span.whole_end:
+            rows = _day_rows(columns, day, span.run_first, span.run_last)
             t = columns.t[rows]
             pieces.append(rows[(t >= query.start_us) & (t < query.end_us)])
     return pieces
 
 
-def _cell_rows(
-    columns: KindColumns, days: range, run_first: np.ndarray, run_last: np.ndarray
-) -> slice | np.ndarray:
-    """The rows of the runs of sensors in view on consecutive ``days``."""
-    days = np.asarray(days, np.int64)[:, None]
-    starts = columns.cells[days * columns.ranks + run_first].ravel()
-    stops = columns.cells[days * columns.ranks + run_last + 1].ravel()
-    # runs that touch (one day's last sensor, the next day's first) join into one
-    touching = starts[1:] == stops[:-1]
-    starts = starts[np.concatenate([[True], ~touching])]
-    stops = stops[np.concatenate([~touching, [True]])]
+def days_of(columns: KindColumns, query: ReadingQuery) -> pd.DataFrame:
+    """The cells a view needs whole: its sensors' days wholly in the window, each with its
+    sensor's place and the count, sum and largest of its readings.
+    """
+    span = _span(columns, query)
+    if span is None or span.whole_first >= span.whole_end:
+        return pd.DataFrame({n: [] for n in ("x", "y", "count", "sum", "max")}, dtype=np.float64)
+    ranks = span.inside
+    days = np.arange(span.whole_first, span.whole_end)
+    cell = (days[:, None] * columns.ranks + ranks[None, :]).ravel()
+    count = columns.cells[cell + 1] - columns.cells[cell]
+    cell, count = cell[count > 0], count[count > 0]
+    rank = cell % columns.ranks
+    return pd.DataFrame(
+        {
+            "x": columns.sensor_x[rank],
+            "y": columns.sensor_y[rank],
+            "count": count.astype(np.float64),
+            "sum": columns.cell_sum[cell],
+            "max": columns.cell_max[cell],
+        }
+    )
+
+
+def _day_rows(
+    columns: KindColumns, day: int, run_first: np.ndarray, run_last: np.ndarray
+) -> np.ndarray:
+    """The rows of the runs of sensors in view on ``day``."""
+    starts = columns.cells[day * columns.ranks + run_first]
+    stops = columns.cells[day * columns.ranks + run_last + 1]
     lengths = stops - starts
-    if lengths.sum() * GATHER_SHARE > stops[-1] - starts[0]:
-        # most of the span is wanted: datashader skips the rows of the sensors out of view
-        # quicker than their neighbours can be copied out
-        return slice(int(starts[0]), int(stops[-1]))
     offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
     return np.arange(int(lengths.sum())) + offsets
 
@@ -174,41 +247,30 @@ def aggregate_columns(columns: KindColumns | None, query: ReadingQuery) -> Aggre
 
 
 def column_grids(columns: KindColumns | None, query: ReadingQuery) -> dict[str, np.ndarray]:
-    """The grids datashader makes of a view over the cached columns of its kind (``grid``)."""
+    """The grids of a view over the cached columns of its kind: its whole days from the cells'
+    sums, its part-days from their readings (``grid``), merged.
+    """
+    if columns is None:
+        return grid(pd.DataFrame({"x": [], "y": [], "value": []}, dtype=np.float32), query)
     frames = [
         pd.DataFrame(
             {"x": columns.x[rows], "y": columns.y[rows], "value": columns.value[rows]}, copy=False
         )
-        for rows in _parts(rows_of(columns, query) if columns else [])
-    ]
-    if not frames:
-        frames = [pd.DataFrame({"x": [], "y": [], "value": []}, dtype=np.float32)]
-    return merge(list(AGGREGATORS.map(lambda frame: grid(frame, query), frames)))
+        for rows in _parts(rows_of(columns, query))
+    ] or [pd.DataFrame({"x": [], "y": [], "value": []}, dtype=np.float32)]
+    grids = list(AGGREGATORS.map(lambda frame: grid(frame, query), frames))
+    return merge([*grids, day_grid(days_of(columns, query), query)])
 
 
-def _parts(pieces: list[slice | np.ndarray]) -> list[slice | np.ndarray]:
-    """The rows to hand to datashader: a slice of many rows in one part per core, and the rows
-    picked one by one in one part (a call costs a few ms however few its rows).
+def _parts(pieces: list[np.ndarray]) -> list[np.ndarray]:
+    """The rows to hand to datashader: in one part per core when there are many, else in one
+    (a call costs a few ms however few its rows).
     """
-    slices = [rows for rows in pieces if isinstance(rows, slice) and _size(rows)]
-    picked = [rows for rows in pieces if not isinstance(rows, slice) and len(rows)]
-    parts = [part for rows in slices for part in _split(rows)]
-    return [*parts, np.concatenate(picked)] if picked else parts
-
-
-def _size(rows: slice | np.ndarray) -> int:
-    return rows.stop - rows.start if isinstance(rows, slice) else len(rows)
-
-
-def _numbers(rows: slice | np.ndarray) -> np.ndarray:
-    return np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
-
-
-def _split(rows: slice | np.ndarray) -> list[slice | np.ndarray]:
-    """The rows in one part per core when there are many, else as they are."""
-    if _size(rows) < SPLIT_ROWS:
+    picked = [rows for rows in pieces if len(rows)]
+    if not picked:
+        return []
+    rows = np.concatenate(picked)
+    if len(rows) < SPLIT_ROWS:
         return [rows]
-    bounds = np.linspace(0, _size(rows), CORES + 1).astype(np.int64)
-    if isinstance(rows, slice):
-        return [slice(rows.start + a, rows.start + b) for a, b in pairwise(bounds)]
+    bounds = np.linspace(0, len(rows), CORES + 1).astype(np.int64)
     return [rows[a:b] for a, b in pairwise(bounds)]

@@ -13,11 +13,11 @@ from scipy.ndimage import maximum_filter
 from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
-from layers.aggregation import ReadingQuery, finish
+from layers.aggregation import ReadingQuery, finish, grid
 from layers.aggregation import spread as spread_to
 from layers.errors import ConfigurationError
 from layers.readings import ReadingCache, reading_cache, stop_reading_caches
-from layers.readings_index import rows_of
+from layers.readings_index import days_of, rows_of
 from layers.registry import layer
 from layers.settings import read_settings
 
@@ -122,22 +122,67 @@ def test_the_time_window_holds_its_start_and_not_its_end(stations, tmp_path):
     )
 
 
-def test_a_zoomed_view_reads_only_its_own_sensors_rows(stations, tmp_path):
-    hours = [DAY + dt.timedelta(hours=h) for h in range(24)]
+def test_a_zoomed_view_reads_only_its_own_sensors_rows_and_days(stations, tmp_path):
+    hours = [DAY + dt.timedelta(hours=h) for h in range(-12, 36)]
     load_readings(stations, tmp_path, [(s, t, 1.0) for s in ("ZRAK-A", "ZRAK-B") for t in hours])
     cache = ReadingCache(stations.reader, layer("sensor_readings"))
     cache.top_up()
     columns = cache.snapshot.kinds["pm10"]
-    whole = rows_of(columns, view())
-    assert whole == [slice(0, 48)]  # the whole day: one slice, no copy
+    # a whole day is read as each sensor's sums, not reading by reading
+    assert rows_of(columns, view()) == []
+    assert days_of(columns, view())["count"].tolist() == [24, 24]
     ax, ay = TO_MERCATOR(566000, 142600)
-    zoomed = view(box=(ax - 200, ay - 200, ax + 200, ay + 200))
-    pieces = rows_of(columns, zoomed)
-    picked = np.concatenate(
-        [np.arange(p.start, p.stop) if isinstance(p, slice) else p for p in pieces]
-    )
-    assert len(picked) == 24 and set(columns.x[picked]) == {np.float32(ax)}
-    assert cache.aggregate(zoomed).readings == 24
+    box = (ax - 200, ay - 200, ax + 200, ay + 200)
+    zoomed = view(start=DAY - dt.timedelta(hours=6), end=DAY + dt.timedelta(days=1), box=box)
+    picked = np.concatenate(rows_of(columns, zoomed))
+    assert len(picked) == 6 and set(columns.x[picked]) == {np.float32(ax)}
+    assert days_of(columns, zoomed)["x"].tolist() == [np.float32(ax)]
+    assert cache.aggregate(zoomed).readings == 30
+
+
+@pytest.mark.parametrize("how", ["mean", "max", "count"])
+def test_a_window_of_whole_and_part_days_gives_what_its_readings_give(stations, tmp_path, how):
+    rng = np.random.default_rng(3)
+    rows = [
+        (sensor, DAY + dt.timedelta(minutes=int(m)), float(v))
+        for sensor in ("ZRAK-A", "ZRAK-B")
+        for m, v in zip(
+            rng.choice(4 * 1440, 900, replace=False), rng.uniform(5, 90, 900), strict=True
+        )
+    ]
+    load_readings(stations, tmp_path, rows)
+    cache = ReadingCache(stations.reader, layer("sensor_readings"))
+    cache.top_up()
+    columns = cache.snapshot.kinds["pm10"]
+    for start, end in [
+        (DAY + dt.timedelta(hours=7), DAY + dt.timedelta(hours=80)),
+        (DAY, DAY + dt.timedelta(days=3)),
+    ]:
+        query = view(how=how, start=start, end=end)
+        kept = (columns.t >= us(start)) & (columns.t < us(end))
+        every = pd.DataFrame(
+            {"x": columns.x[kept], "y": columns.y[kept], "value": columns.value[kept]}
+        )
+        expected = finish(grid(every, query), query)
+        found = cache.aggregate(query)
+        assert found.readings == expected.readings == kept.sum() > 0
+        np.testing.assert_array_equal(found.count, expected.count)
+        np.testing.assert_allclose(found.value, expected.value, rtol=1e-6)
+
+
+def test_readings_after_days_without_any_are_added_to_the_cache(stations, tmp_path):
+    load_readings(stations, tmp_path, [("ZRAK-A", DAY + dt.timedelta(hours=1), 10.0)], "a.csv")
+    cache = ReadingCache(stations.reader, layer("sensor_readings"))
+    cache.top_up()
+    # the feed was away for two days
+    later = [("ZRAK-A", DAY + dt.timedelta(days=3, hours=h), 30.0) for h in (1, 2)]
+    load_readings(stations, tmp_path, later, "b.csv")
+    assert cache.top_up()
+    whole = view(end=DAY + dt.timedelta(days=4))
+    assert cache.aggregate(whole).readings == 3
+    assert at(cache.aggregate(whole), 566000) == (pytest.approx(70 / 3), 3.0)
+    last = view(start=DAY + dt.timedelta(days=3), end=DAY + dt.timedelta(days=4))
+    assert at(cache.aggregate(last), 566000) == (30.0, 2.0)
 
 
 def test_the_watermark_picks_up_readings_loaded_after_the_start(stations, tmp_path):
