@@ -83,7 +83,7 @@ def view(held: Held, days: int) -> ReadingQuery:
 def scan(archive: ReadingArchive, query: ReadingQuery) -> dict[str, np.ndarray]:
     """The baseline: every archived reading of the window aggregated by datashader on the
     cluster."""
-    frame = archive.readings_frame(query.kind, query.start_us, query.end_us)
+    frame = archive.readings_frame(archive.held(), query.kind, query.start_us, query.end_us)
     with archive.client.as_current():
         return grid(frame, query)
 

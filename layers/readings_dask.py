@@ -1,14 +1,17 @@
 """Past one machine: a dense layer's readings archived as Parquet and aggregated on Dask.
 
-``python -m etl export-readings FOLDER`` writes every reading of a dense layer under
-``FOLDER/<layer>``, partitioned by kind and month (hive style: ``kind=pm10/month=2026-11``):
+``python -m etl export-readings FOLDER`` writes every reading of a dense layer as a new version
+of its archive, ``FOLDER/<layer>/<version>``, partitioned by kind and month (hive style:
+``kind=pm10/month=2026-11``):
 
 - ``readings/``: each reading, its place (EPSG:3857, float32), value, time and sensor, ordered by
   day and sensor, so that a window's first and last days and one sensor's history read few row
   groups;
 - ``days/``: each sensor's day summed: how many readings, their sum and their largest. A year of
   100 M readings from 2,000 sensors is some 730,000 of them;
-- ``archive.json``: the newest load it holds, and the span of its readings.
+- ``FOLDER/<layer>/archive.json``, written last: the version in use, the newest load it holds,
+  and the span of its readings. So a server never reads an export half written; the version
+  before is kept for the views under way, and removed by the next export.
 
 With ``GIS_READINGS_ARCHIVE`` (the FOLDER) and ``GIS_DASK_SCHEDULER`` (``tcp://host:8786``) set,
 the server's cache (``layers.readings``) holds only the readings loaded after the archive's, and
@@ -26,6 +29,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,14 +63,16 @@ class Held:
     first_us: int
     end_us: int
     readings: int
+    version: str = ""  # the folder of its files, beside the record
 
 
 def write_archive(chunks: Iterable[pd.DataFrame], folder: Path, readings_load: int) -> int:
-    """Write readings (kind, sensor, x, y, value, t) as an archive; returns how many.
-
-    Each chunk replaces the months it holds, so no two chunks may share a month; the record of
-    what the archive holds is written last, replacing the old one whole.
+    """Write readings (kind, sensor, x, y, value, t) as a new version of the archive in
+    ``folder``; returns how many. No two chunks may share a month (each replaces its months).
     """
+    folder.mkdir(parents=True, exist_ok=True)
+    before = _held_in(folder).version
+    version = f"{readings_load}-{time.time_ns()}"
     first, end, count = None, None, 0
     for chunk in chunks:
         if not len(chunk):
@@ -74,17 +81,27 @@ def write_archive(chunks: Iterable[pd.DataFrame], folder: Path, readings_load: i
         month = _months(day)
         order = np.lexsort((chunk["t"], chunk["sensor"], day, chunk["kind"]))
         readings = chunk.iloc[order].assign(day=day[order], month=month[order])
-        _write(readings[["x", "y", "value", "t", "sensor", "kind", "month"]], folder / "readings")
-        _write(_days(readings), folder / "days")
+        kept = readings[["x", "y", "value", "t", "sensor", "kind", "month"]]
+        _write(kept, folder / version / "readings")
+        _write(_days(readings), folder / version / "days")
         t = chunk["t"].to_numpy(np.int64)
         first = min(first, int(t.min())) if first is not None else int(t.min())
         end = max(end, int(t.max()) + 1) if end is not None else int(t.max()) + 1
         count += len(chunk)
-    held = Held(readings_load, first or 0, end or 0, count)
+    held = Held(readings_load, first or 0, end or 0, count, version)
     written = folder / f".{HELD_FILE}.new"
     written.write_text(json.dumps(asdict(held)))
     os.replace(written, folder / HELD_FILE)
+    for old in folder.iterdir():
+        if old.is_dir() and old.name not in (version, before):
+            shutil.rmtree(old)
     return count
+
+
+def _held_in(folder: Path) -> Held:
+    """What the archive in ``folder`` holds (nothing, before the first export)."""
+    path = folder / HELD_FILE
+    return Held(**json.loads(path.read_text())) if path.exists() else Held(0, 0, 0, 0)
 
 
 def _months(day: np.ndarray) -> np.ndarray:
@@ -150,8 +167,7 @@ class ReadingArchive:
 
     def held(self) -> Held:
         """What the archive holds now (nothing, before the first export)."""
-        path = self.folder / HELD_FILE
-        return Held(**json.loads(path.read_text())) if path.exists() else Held(0, 0, 0, 0)
+        return _held_in(self.folder)
 
     def grids(self, query: ReadingQuery, held: Held) -> dict[str, np.ndarray] | None:
         """The grids of the archived readings in ``query``'s view (none in its window: None).
@@ -169,18 +185,18 @@ class ReadingArchive:
         else:
             ends = [(start, first_day * DAY_US), (end_day * DAY_US, end)]
             spans = [(a, b) for a, b in ends if a < b]
-            days = [self.days_frame(query.kind, first_day, end_day)]
-        readings = [self.readings_frame(query.kind, a, b) for a, b in spans]
+            days = [self.days_frame(held, query.kind, first_day, end_day)]
+        readings = [self.readings_frame(held, query.kind, a, b) for a, b in spans]
         with self.client.as_current():
             found = dask.compute(*readings, *days)
         parts = [grid(frame, query) for frame in found[: len(readings)]]
         parts += [day_grid(frame, query) for frame in found[len(readings) :]]
         return merge(parts)
 
-    def days_frame(self, kind: str, first_day: int, end_day: int) -> dd.DataFrame:
+    def days_frame(self, held: Held, kind: str, first_day: int, end_day: int) -> dd.DataFrame:
         """The sums of each sensor's days [first_day, end_day) (days since 1970, UTC)."""
         return dd.read_parquet(
-            self.folder / "days",
+            self.folder / held.version / "days",
             columns=["x", "y", "count", "sum", "max"],
             filters=[
                 *_month_span(first_day * DAY_US, end_day * DAY_US),
@@ -190,10 +206,10 @@ class ReadingArchive:
             ],
         )
 
-    def readings_frame(self, kind: str, start_us: int, end_us: int) -> dd.DataFrame:
+    def readings_frame(self, held: Held, kind: str, start_us: int, end_us: int) -> dd.DataFrame:
         """The archived readings taken in [start_us, end_us): place and value."""
         frame = dd.read_parquet(
-            self.folder / "readings",
+            self.folder / held.version / "readings",
             columns=["x", "y", "value", "t"],
             filters=[
                 *_month_span(start_us, end_us),
@@ -221,7 +237,7 @@ class ReadingArchive:
             & (pads.field("t") >= start)
             & (pads.field("t") < end)
         )
-        found = pads.dataset(self.folder / "readings", partitioning="hive").to_table(
+        found = pads.dataset(self.folder / held.version / "readings", partitioning="hive").to_table(
             columns=["t", "value"], filter=wanted
         )
         t, value = found.column("t").to_numpy(), found.column("value").to_numpy()

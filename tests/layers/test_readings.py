@@ -304,10 +304,18 @@ def test_readings_loaded_after_the_export_are_added_and_a_new_export_takes_them(
     assert len(history[0]) == 450 and np.all(np.diff(history[0]) >= 0)
     np.testing.assert_array_equal(history[0], expected[0])
     np.testing.assert_array_equal(history[1], expected[1])
+    first = archived.snapshot.archived.version
     export_readings(stations.reader, layer("sensor_readings"), tmp_path / "a")
     assert archived.top_up()  # the archive changed: the cache forgets what it now holds
     assert archived.snapshot.kinds["pm10"].t.size == 0
     assert_same(archived.aggregate(view()), whole.aggregate(view()))
+    # each export is a version of its own; the one before stays for the views under way
+    second = archived.snapshot.archived.version
+    folder = tmp_path / "a" / "sensor_readings"
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted([first, second])
+    export_readings(stations.reader, layer("sensor_readings"), tmp_path / "a")
+    assert first not in {p.name for p in folder.iterdir()}
+    assert_same(archived.aggregate(view()), whole.aggregate(view()))  # the second, still there
 
 
 def test_an_archive_without_a_cluster_is_refused_with_the_fix():
