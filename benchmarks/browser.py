@@ -18,6 +18,12 @@ shown), printed beside the targets:
 - the same pans with 1, 5 and 20 sessions panning at once (opened one after the other;
   ``--gestures`` pans in all, spread over the sessions, at least three each), and the server's
   resident memory per open session;
+- the same with one page in Chromium among 5 and 20 sessions, the others panning without a
+  browser (``crowd``: Bokeh's websocket protocol, each pan asking what a page's pan asks, one
+  after the other with no pause): twenty Chromium pages on this machine's two cores measure
+  mostly their own drawing, where people pan from machines of their own. Printed: the page's
+  pans, the others' answers (from a pan sent to its view drawn, at the server's door) and how
+  many pans a second the server answered;
 - and, over the sample, the wall display opened at 3840×2160 by its sign-in link, to the first
   tile's figure shown (median of 3).
 
@@ -42,10 +48,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from crowd import keep_panning, open_session
 from exposure import extra_buildings
 from playwright.async_api import async_playwright
 from scratch import scratch_schema
-from sensors import write_files
+from sensors import MUNICIPALITY, TO_MERCATOR, write_files
 from served import served
 from sqlalchemy import text
 
@@ -238,6 +245,35 @@ async def gestures(page, kind: str, count: int, seed: int) -> Gestures:
     return done
 
 
+async def beside_a_crowd(
+    browser, base: str, cookies: dict, query: str, count: int, sessions: int
+) -> str:
+    """One page in Chromium panning while ``sessions`` - 1 others pan over the websocket
+    without a browser (``crowd``), as people at machines of their own would load the server:
+    the page's pans, and the crowd's answers."""
+    header = "; ".join(f"{c['name']}={c['value']}" for c in cookies["cookies"])
+    crowd = [await open_session(base, header, query) for _ in range(sessions - 1)]
+    page, _ = await open_map(browser, base, cookies, query)
+    (x0, x1), (y0, y1) = TO_MERCATOR([MUNICIPALITY[0], MUNICIPALITY[2]],
+                                     [MUNICIPALITY[1], MUNICIPALITY[3]])  # fmt: skip
+    stop = asyncio.Event()
+    panning = [
+        asyncio.create_task(keep_panning(s, (x0, y0, x1, y1), i, stop)) for i, s in enumerate(crowd)
+    ]
+    started = time.perf_counter()
+    done = await gestures(page, "pan", count, seed=sessions)
+    stop.set()
+    answers = np.array([t for task in panning for t in await task]) * 1000
+    served = len(answers) / (time.perf_counter() - started)
+    if page.errors:
+        print(f"  page errors beside the crowd: {page.errors[:1]}")
+    await page.context.close()
+    return (
+        f"  {f'1 of {sessions} (the rest no browser)':<28}{done.line()}  the others' answers"
+        f" {np.median(answers):,.0f} / {np.percentile(answers, 95):,.0f} ms, {served:.1f} pans/s"
+    )
+
+
 def resident_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -289,6 +325,8 @@ async def measure(
                 print(f"  {f'{sessions} panning at once':<28}{crowd.line()}  server"
                       f" {before:,.0f} → {after:,.0f} MiB with them open")  # fmt: skip
                 await asyncio.gather(*(p.context.close() for p in pages))
+            for sessions in [n for n in crowds if n > 1]:
+                print(await beside_a_crowd(browser, base, cookies, query, count, sessions))
             print(f"  page errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
         await browser.close()
     print(
