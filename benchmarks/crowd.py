@@ -41,6 +41,7 @@ class Session:
         self.connection = WebSocketClientConnectionWrapper(socket)
         self.receiver = Receiver(Protocol())
         self.document = Document()
+        self.map: Plot | None = None  # once pulled
 
     async def message(self) -> Message:
         """The next whole message the server sends."""
@@ -58,14 +59,10 @@ class Session:
         await Protocol().create("PULL-DOC-REQ").send(self.connection)
         (await self.message()).push_to_document(self.document)
         self.document.models.flush_synced()  # the server has them all: events name them by id
+        plots = (m for m in self.document.models if isinstance(m, Plot))
+        self.map = max(plots, key=lambda plot: len(plot.renderers))  # the plot with the layers
         ready = {"type": "event", "name": "document_ready", "values": {"type": "map"}}
         await self.send([{"kind": "MessageSent", "msg_type": "bokeh_event", "msg_data": ready}])
-
-    @property
-    def map(self) -> Plot:
-        """The map: the page's plot with the most layers."""
-        plots = (m for m in self.document.models if isinstance(m, Plot))
-        return max(plots, key=lambda plot: len(plot.renderers))
 
     async def send(self, events: list[dict]) -> None:
         """Events as BokehJS writes them, in one PATCH-DOC."""
