@@ -25,14 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pyproj import Transformer
-from sensors import HEIGHT, MUNICIPALITY, SENSORS, WIDTH, median_ms
+from sensors import HEIGHT, MUNICIPALITY, SENSORS, TO_MERCATOR, WIDTH, box_3857, median_ms
 
 from layers.aggregation import ReadingQuery, finish, grid
 from layers.readings_dask import Held, ReadingArchive, dask_client, write_archive
 from layers.readings_index import DAY_US
 
-TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
 WINDOWS = {"day": 1, "week": 7, "month": 30, "year": 365}
 PANS = 5
 
@@ -74,10 +72,9 @@ def write_year(folder: Path, places: pd.DataFrame, readings: int, end_us: int, l
 
 
 def view(held: Held, days: int) -> ReadingQuery:
-    xmin, ymin, xmax, ymax = MUNICIPALITY
-    (x0, x1), (y0, y1) = TO_MERCATOR([xmin, xmax], [ymin, ymax])
-    return ReadingQuery("pm10", held.end_us - days * DAY_US, held.end_us, (x0, y0, x1, y1),
-                        WIDTH, HEIGHT)  # fmt: skip
+    """The whole municipality over the ``days`` before the archive's newest reading."""
+    box = box_3857(MUNICIPALITY)
+    return ReadingQuery("pm10", held.end_us - days * DAY_US, held.end_us, box, WIDTH, HEIGHT)
 
 
 def scan(archive: ReadingArchive, query: ReadingQuery) -> dict[str, np.ndarray]:

@@ -52,7 +52,7 @@ from crowd import keep_panning, open_session
 from exposure import extra_buildings
 from playwright.async_api import async_playwright
 from scratch import scratch_schema
-from sensors import MUNICIPALITY, TO_MERCATOR, write_files
+from sensors import MUNICIPALITY, box_3857, write_files
 from served import served
 from sqlalchemy import text
 
@@ -254,11 +254,10 @@ async def beside_a_crowd(
     header = "; ".join(f"{c['name']}={c['value']}" for c in cookies["cookies"])
     crowd = [await open_session(base, header, query) for _ in range(sessions - 1)]
     page, _ = await open_map(browser, base, cookies, query)
-    (x0, x1), (y0, y1) = TO_MERCATOR([MUNICIPALITY[0], MUNICIPALITY[2]],
-                                     [MUNICIPALITY[1], MUNICIPALITY[3]])  # fmt: skip
     stop = asyncio.Event()
     panning = [
-        asyncio.create_task(keep_panning(s, (x0, y0, x1, y1), i, stop)) for i, s in enumerate(crowd)
+        asyncio.create_task(keep_panning(s, box_3857(MUNICIPALITY), i, stop))
+        for i, s in enumerate(crowd)
     ]
     started = time.perf_counter()
     done = await gestures(page, "pan", count, seed=sessions)

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 from dask.distributed import Client, LocalCluster
 from sqlalchemy import Engine
 
@@ -77,14 +78,14 @@ def write_archive(chunks: Iterable[pd.DataFrame], folder: Path, readings_load: i
     for chunk in chunks:
         if not len(chunk):
             continue
-        day = (chunk["t"].to_numpy(np.int64) // DAY_US).astype(np.int32)
+        t = chunk["t"].to_numpy(np.int64)
+        day = (t // DAY_US).astype(np.int32)
         month = _months(day)
         order = np.lexsort((chunk["t"], chunk["sensor"], day, chunk["kind"]))
         readings = chunk.iloc[order].assign(day=day[order], month=month[order])
         kept = readings[["x", "y", "value", "t", "sensor", "kind", "month"]]
         _write(kept, folder / version / "readings")
         _write(_days(readings), folder / version / "days")
-        t = chunk["t"].to_numpy(np.int64)
         first = min(first, int(t.min())) if first is not None else int(t.min())
         end = max(end, int(t.max()) + 1) if end is not None else int(t.max()) + 1
         count += len(chunk)
@@ -211,12 +212,7 @@ class ReadingArchive:
         frame = dd.read_parquet(
             self.folder / held.version / "readings",
             columns=["x", "y", "value", "t"],
-            filters=[
-                *_month_span(start_us, end_us),
-                ("kind", "==", kind),
-                ("t", ">=", start_us),
-                ("t", "<", end_us),
-            ],
+            filters=_readings_filters(kind, start_us, end_us),
         )
         return frame[(frame["t"] >= start_us) & (frame["t"] < end_us)][["x", "y", "value"]]
 
@@ -229,13 +225,8 @@ class ReadingArchive:
         start, end = max(start_us, held.first_us), min(end_us, held.end_us)
         if start >= end:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        wanted = (
-            (pads.field("kind") == kind)
-            & (pads.field("month") >= _month(start))
-            & (pads.field("month") <= _month(end - 1))
-            & (pads.field("sensor") == sensor)
-            & (pads.field("t") >= start)
-            & (pads.field("t") < end)
+        wanted = pq.filters_to_expression(
+            [*_readings_filters(kind, start, end), ("sensor", "==", sensor)]
         )
         found = pads.dataset(self.folder / held.version / "readings", partitioning="hive").to_table(
             columns=["t", "value"], filter=wanted
@@ -253,6 +244,16 @@ def _month(moment_us: int) -> str:
 def _month_span(start_us: int, end_us: int) -> list[tuple[str, str, str]]:
     """The filters that read only the month partitions [start_us, end_us) touches."""
     return [("month", ">=", _month(start_us)), ("month", "<=", _month(end_us - 1))]
+
+
+def _readings_filters(kind: str, start_us: int, end_us: int) -> list[tuple]:
+    """The filters that read ``kind``'s readings taken in [start_us, end_us), in their months."""
+    return [
+        *_month_span(start_us, end_us),
+        ("kind", "==", kind),
+        ("t", ">=", start_us),
+        ("t", "<", end_us),
+    ]
 
 
 @functools.cache

@@ -250,16 +250,16 @@ def column_grids(columns: KindColumns | None, query: ReadingQuery) -> dict[str, 
     """The grids of a view over the cached columns of its kind: its whole days from the cells'
     sums, its part-days from their readings (``grid``), merged.
     """
-    if columns is None:
-        return grid(pd.DataFrame({"x": [], "y": [], "value": []}, dtype=np.float32), query)
     frames = [
         pd.DataFrame(
             {"x": columns.x[rows], "y": columns.y[rows], "value": columns.value[rows]}, copy=False
         )
-        for rows in _parts(rows_of(columns, query))
+        for rows in (_parts(rows_of(columns, query)) if columns else [])
     ] or [pd.DataFrame({"x": [], "y": [], "value": []}, dtype=np.float32)]
     grids = list(AGGREGATORS.map(lambda frame: grid(frame, query), frames))
-    return merge([*grids, day_grid(days_of(columns, query), query)])
+    if columns is not None:
+        grids.append(day_grid(days_of(columns, query), query))
+    return merge(grids)
 
 
 def _parts(pieces: list[np.ndarray]) -> list[np.ndarray]:
