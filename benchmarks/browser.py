@@ -100,7 +100,7 @@ WATCH_JS = """
   }
 })();
 """
-# once the map carries the tag of its view drawn (``dashboards.map.drawn_tag``) for the view
+# once the map's x range carries the tag of its view drawn (``dashboards.map.drawn_tag``) for the view
 # it shows, and has painted it: when, by the page's clock
 # and that view is not ``before``, the one drawn before the gesture (a wheel's zoom reaches the
 # ranges a moment after the wheel turned)
@@ -113,7 +113,7 @@ DRAWN_VIEW_JS = (
     """async (before) => {"""
     + SHOWN_JS
     + """
-  const drawn = () => shown() !== before && plot.tags.includes(shown());
+  const drawn = () => shown() !== before && plot.x_range.tags.includes(shown());
   if (before == null) return shown();
   while (!drawn()) await new Promise((resolve) => setTimeout(resolve, 10));
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
