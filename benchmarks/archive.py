@@ -9,10 +9,10 @@ the whole municipality at 1200×800 and windows of a day, a week, a month and th
 of 5 pans, after one to warm the workers):
 
 - a pan: the archive's aggregate: the cluster reads the sensors' sums of the window's whole days
-  and the readings of its part-days, and they are gridded in the server's process;
+  and the readings of its part-days, and they are binned in the server's process;
 - the baseline, measured in the same run: every reading of the window aggregated by datashader
   on the same cluster, as the archive was before it kept day sums;
-- the grids of both compared: the same counts, the same means to float32's precision.
+- the drawn pixels of both compared: the same counts, the same means to float32's precision.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from sensors import HEIGHT, MUNICIPALITY, SENSORS, TO_MERCATOR, WIDTH, box_3857, median_ms
 
-from layers.aggregation import ReadingQuery, finish, grid
+from layers.aggregation import Aggregate, ReadingQuery, binned, datashaded
 from layers.readings_dask import Held, ReadingArchive, dask_client, write_archive
 from layers.readings_index import DAY_US
 
@@ -77,12 +77,12 @@ def view(held: Held, days: int) -> ReadingQuery:
     return ReadingQuery("pm10", held.end_us - days * DAY_US, held.end_us, box, WIDTH, HEIGHT)
 
 
-def scan(archive: ReadingArchive, query: ReadingQuery) -> dict[str, np.ndarray]:
+def scan(archive: ReadingArchive, query: ReadingQuery) -> Aggregate:
     """The baseline: every archived reading of the window aggregated by datashader on the
     cluster."""
     frame = archive.readings_frame(archive.held(), query.kind, query.start_us, query.end_us)
     with archive.client.as_current():
-        return grid(frame, query)
+        return datashaded(frame, query)
 
 
 def main() -> None:
@@ -103,11 +103,12 @@ def main() -> None:
         print(f"\n{'window':<8}{'readings':>14}{'pan':>10}{'every reading':>16}{'ratio':>8}")
         for name, days in WINDOWS.items():
             query = view(held, days)
-            found = finish(archive.grids(query, held), query)
-            every = finish(scan(archive, query), query)
+            found = binned(archive.sums(query, held), query)
+            every = scan(archive, query)
+            np.testing.assert_array_equal(found.pixels, every.pixels)
             np.testing.assert_array_equal(found.count, every.count)
             np.testing.assert_allclose(found.value, every.value, rtol=1e-5)
-            pan = median_ms(lambda q=query: archive.grids(q, held), PANS)
+            pan = median_ms(lambda q=query: binned(archive.sums(q, held), q), PANS)
             scanned = median_ms(lambda q=query: scan(archive, q), PANS)
             print(
                 f"{name:<8}{found.readings:>14,}{pan:>8.0f} ms{scanned:>13.0f} ms{scanned / pan:>7.1f}×"

@@ -1,7 +1,8 @@
 """The dense-point renderer: millions of sensor readings aggregated per pixel of the map.
 
-datashader aggregates the cached readings (``layers.readings``) of the chosen kind, window and
-aggregate at the map's resolution on every pan and zoom. The page gets only the pixels drawn,
+On every pan and zoom the cached readings (``layers.readings``) of the chosen kind, window and
+aggregate are summed at their sensors and binned on datashader's grid of the view at the map's
+resolution (``layers.aggregation``). The page gets only the pixels drawn,
 each a square of the style's size with its aggregate and count, or, where most of the view is
 drawn and that is smaller, the two grids as an image. The browser colours either through one
 Bokeh colour mapper, so a new colour map or opacity is a property change in the page and costs
@@ -11,6 +12,7 @@ no aggregation, and hovering shows the aggregate and the count from what the pag
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -261,23 +263,19 @@ class DenseLayer:
         version = self.cache.snapshot.version
         found = self.cache.aggregate(self.query(viewport))
         self.aggregations += 1
-        drawn = np.flatnonzero(found.count)
-        if len(drawn) * SQUARE_BYTES <= found.count.size * GRID_BYTES:
-            pixels, grids = squares(found, drawn), no_image(GRIDS)
+        if len(found.pixels) * SQUARE_BYTES <= math.prod(found.shape) * GRID_BYTES:
+            pixels, grids = squares(found), no_image(GRIDS)
         else:
-            shown = spread(found, self.spread_px) if self.spread_px else found
-            pixels = no_squares()
-            grids = image_columns(shown.box, value=shown.value, count=shown.count)
-        finite = found.value[np.isfinite(found.value)]
+            value, count = spread(found, self.spread_px) if self.spread_px else found.grids()
+            pixels, grids = no_squares(), image_columns(found.box, value=value, count=count)
 
         def draw() -> None:
             self._viewport, self.shown_version = viewport, version
-            self.status.object = "" if len(drawn) else NO_READINGS
+            self.status.object = "" if len(found.pixels) else NO_READINGS
             self.squares.data, self.grids.data = pixels, grids
-            if len(finite):
-                self.mapper.update(
-                    low=float(finite.min()), high=float(max(finite.max(), finite.min() + 1e-6))
-                )
+            if len(found.value):
+                low, high = float(found.value.min()), float(found.value.max())
+                self.mapper.update(low=low, high=max(high, low + 1e-6))
             self.colour_bar.visible = True
 
         return draw
@@ -311,17 +309,16 @@ class DenseLayer:
             self.redraw()
 
 
-def squares(found: Aggregate, drawn: np.ndarray) -> dict:
-    """The drawn pixels of ``found`` (flat indices) as squares at their centres, the largest
-    aggregate last, so that where squares overlap the largest shows, as in a spread image."""
+def squares(found: Aggregate) -> dict:
+    """The drawn pixels of ``found`` as squares at their centres, the largest aggregate last, so
+    that where squares overlap the largest shows, as in a spread image."""
     xmin, ymin, xmax, ymax = found.box
-    height, width = found.count.shape
-    rows, cols = np.divmod(drawn, width)
-    value, count = found.value.ravel()[drawn], found.count.ravel()[drawn]
-    order = np.argsort(value, kind="stable")
+    height, width = found.shape
+    order = np.argsort(found.value, kind="stable")
+    rows, cols = np.divmod(found.pixels[order], width)
     return {
-        "x": (xmin + (cols[order] + 0.5) * (xmax - xmin) / width),
-        "y": (ymin + (rows[order] + 0.5) * (ymax - ymin) / height),
-        "value": value[order],
-        "count": count[order],
+        "x": xmin + (cols + 0.5) * (xmax - xmin) / width,
+        "y": ymin + (rows + 0.5) * (ymax - ymin) / height,
+        "value": found.value[order],
+        "count": found.count[order],
     }

@@ -1,16 +1,18 @@
-"""datashader's aggregation of one view of a dense layer: the query, the grids, the image.
+"""One view of a dense layer: the readings summed where they were taken, binned on datashader's
+grid of the view, as the drawn pixels only.
 
-One pipeline for every dense layer: the rows a view needs are handed to datashader (a big slice
-in one part per core: its kernels release the GIL) and the grids of the parts are merged. A view
-drawn as an image is spread so that lone sensors stay visible. A colour map is not a stage here:
-the browser colours the pixels, so changing it costs no aggregation.
+Readings lie where their sensors are, so a view first sums them per sensor (``Sums``: a few
+thousand rows whatever the readings), then puts each sensor on the pixel datashader's points
+would put it on, by the canvas's own axes: exactly what datashader gives over every reading
+(``datashaded``, the tests' reference and the benchmarks' baseline), without the canvas-wide
+grids that cost some 25 ms a view however few sensors it holds. A view drawn as an image is
+spread so that lone sensors stay visible. A colour map is not a stage here: the browser colours
+the pixels, so changing it costs no aggregation.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import datashader as ds
@@ -23,10 +25,6 @@ from layers.sensor_kinds import AGGREGATES
 if TYPE_CHECKING:
     import dask.dataframe as dd
     import pandas as pd
-
-CORES = os.cpu_count() or 1
-# shared by every session: at most one aggregation thread per core, however many pan at once
-AGGREGATORS = ThreadPoolExecutor(CORES, thread_name_prefix="readings-aggregate")
 
 
 @dataclass(frozen=True)
@@ -49,15 +47,51 @@ class ReadingQuery:
 
 
 @dataclass(frozen=True)
-class Aggregate:
-    """The grid of a view: ``value`` (the aggregate; NaN where nothing was read) and ``count``,
-    row 0 at the bottom (``box``'s ymin), and how many readings went into it.
+class Sums:
+    """Readings summed at places: each row a place (x, y in EPSG:3857) with how many readings
+    were taken there, their sum and the largest. A place may come in several rows (its days, the
+    cache's and the archive's): binning adds them.
     """
 
+    x: np.ndarray
+    y: np.ndarray
+    count: np.ndarray
+    sum: np.ndarray  # float64, so that a window's sum is as exact as its readings'
+    max: np.ndarray
+
+    @classmethod
+    def of_readings(cls, x: np.ndarray, y: np.ndarray, value: np.ndarray) -> Sums:
+        """Readings one by one, each a row of its own."""
+        return cls(x, y, np.ones(len(value), np.int64), value.astype(np.float64), value)
+
+    @classmethod
+    def joined(cls, parts: list[Sums]) -> Sums:
+        """The rows of every part."""
+        if not parts:
+            return cls.of_readings(*(np.zeros(0, np.float32),) * 3)
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """The drawn pixels of a view: their flat indices into its canvas (row by row, row 0 at the
+    bottom: ``box``'s ymin), ascending, with each one's aggregate and count; the canvas's height
+    and width, and how many readings went into it.
+    """
+
+    pixels: np.ndarray
     value: np.ndarray
     count: np.ndarray
+    shape: tuple[int, int]
     box: tuple[float, float, float, float]
     readings: int
+
+    def grids(self) -> tuple[np.ndarray, np.ndarray]:
+        """The value (NaN where nothing is drawn) and the count of every pixel of the canvas."""
+        value = np.full(self.shape, np.nan, np.float32)
+        count = np.zeros(self.shape, np.float32)
+        value.flat[self.pixels], count.flat[self.pixels] = self.value, self.count
+        return value, count
 
 
 def canvas(query: ReadingQuery) -> ds.Canvas:
@@ -66,97 +100,98 @@ def canvas(query: ReadingQuery) -> ds.Canvas:
     return ds.Canvas(query.width, query.height, x_range=(xmin, xmax), y_range=(ymin, ymax))
 
 
-def reduction(how: str) -> ds.summary:
-    """What datashader sums per pixel: always the count (hover shows it), and what ``how`` needs."""
-    if how == "count":
-        return ds.summary(count=ds.count())
-    if how == "mean":
+def binned(sums: Sums, query: ReadingQuery) -> Aggregate:
+    """The drawn pixels of a view from ``sums``: each row on the pixel datashader's points put
+    it on (the canvas's axes' scale and translate, truncated; the box's far edges in its last
+    pixels; rows outside the box dropped), and the rows of each pixel added.
+    """
+    xmin, ymin, xmax, ymax = query.box
+    axes = canvas(query)
+    x, y = sums.x.astype(np.float64), sums.y.astype(np.float64)  # as datashader's kernel does
+    inside = np.flatnonzero((x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
+    sx, tx = axes.x_axis.compute_scale_and_translate((xmin, xmax), query.width)
+    sy, ty = axes.y_axis.compute_scale_and_translate((ymin, ymax), query.height)
+    col = np.minimum((x[inside] * sx + tx).astype(np.int64), query.width - 1)
+    row = np.minimum((y[inside] * sy + ty).astype(np.int64), query.height - 1)
+    order = np.argsort(row * query.width + col, kind="stable")
+    pixel, rows = (row * query.width + col)[order], inside[order]
+    starts = np.flatnonzero(np.diff(pixel, prepend=-1))
+    count = np.add.reduceat(sums.count[rows], starts) if len(rows) else np.zeros(0, np.int64)
+    if query.how == "count":
+        value = count.astype(np.float32)
+    elif query.how == "mean":
+        total = np.add.reduceat(sums.sum[rows], starts) if len(rows) else np.zeros(0)
+        value = (total / count).astype(np.float32)
+    else:
+        value = np.fmax.reduceat(sums.max[rows], starts) if len(rows) else np.zeros(0)
+    return Aggregate(
+        pixel[starts],
+        value.astype(np.float32),
+        count.astype(np.float32),
+        (query.height, query.width),
+        query.box,
+        int(count.sum()),
+    )
+
+
+def datashaded(frame: pd.DataFrame | dd.DataFrame, query: ReadingQuery) -> Aggregate:
+    """What datashader's points give over every reading of ``frame`` (x, y, value; pandas or
+    Dask), as drawn pixels: what ``binned`` must give, and the baseline it is measured against.
+    """
+    if query.how == "count":
+        reduction = ds.summary(count=ds.count())
+    elif query.how == "mean":
         # the sum datashader's own mean is built from: it starts at 0 where ds.sum starts at NaN
         # and tests each pixel for it, a third slower per reading. Private, so datashader's
-        # version is capped in pyproject.toml and tests compare the result with sums by hand.
-        return ds.summary(count=ds.count(), sum=_sum_zero("value"))
-    return ds.summary(count=ds.count(), max=ds.max("value"))
-
-
-def grid(frame: pd.DataFrame | dd.DataFrame, query: ReadingQuery) -> dict[str, np.ndarray]:
-    """The grids datashader makes of ``frame`` (pandas or Dask; x, y, value) for ``query``."""
-    found = canvas(query).points(frame, "x", "y", agg=reduction(query.how))
-    return {name: found[name].to_numpy() for name in found.data_vars}
-
-
-def day_grid(frame: pd.DataFrame, query: ReadingQuery) -> dict[str, np.ndarray]:
-    """The grids of sensors' days (x, y and the count, sum and largest of each day's readings):
-    the same as ``grid`` of the readings themselves, from one row a sensor a day.
-    """
-    parts = {"count": ds.sum("count")}
-    if query.how == "mean":
-        parts["sum"] = ds.sum("sum")
-    if query.how == "max":
-        parts["max"] = ds.max("max")
-    found = canvas(query).points(frame, "x", "y", agg=ds.summary(**parts))
-    grids = {name: found[name].to_numpy() for name in found.data_vars}
-    for name in ("count", "sum"):  # ds.sum is NaN where nothing lies; ds.count is 0
-        if name in grids:
-            grids[name] = np.nan_to_num(grids[name])
-    return grids
-
-
-def merge(grids: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Grids of parts of the same view as one: counts and sums add, maxima take the larger."""
-    merged = dict(grids[0])
-    for more in grids[1:]:
-        merged["count"] = merged["count"] + more["count"]
-        if "sum" in merged:
-            merged["sum"] = merged["sum"] + more["sum"]
-        if "max" in merged:
-            merged["max"] = np.fmax(merged["max"], more["max"])
-    return merged
-
-
-def finish(grids: dict[str, np.ndarray], query: ReadingQuery) -> Aggregate:
-    """The value and count images of a view."""
-    count = grids["count"].astype(np.float32)
-    if query.how == "count":
-        value = count.copy()
-    elif query.how == "mean":
-        value = (grids["sum"] / np.where(count > 0, count, 1)).astype(np.float32)
+        # version is capped in pyproject.toml.
+        reduction = ds.summary(count=ds.count(), sum=_sum_zero("value"))
     else:
-        value = grids["max"].astype(np.float32)
-    value[count == 0] = np.nan
-    return Aggregate(value, count, query.box, int(count.sum()))
+        reduction = ds.summary(count=ds.count(), max=ds.max("value"))
+    found = canvas(query).points(frame, "x", "y", agg=reduction)
+    count = found["count"].to_numpy().ravel()
+    pixels = np.flatnonzero(count)
+    if query.how == "count":
+        value = count[pixels]
+    elif query.how == "mean":
+        value = found["sum"].to_numpy().ravel()[pixels] / count[pixels]
+    else:
+        value = found["max"].to_numpy().ravel()[pixels]
+    return Aggregate(
+        pixels,
+        value.astype(np.float32),
+        count[pixels].astype(np.float32),
+        (query.height, query.width),
+        query.box,
+        int(count.sum()),
+    )
 
 
-def spread(found: Aggregate, px: int) -> Aggregate:
-    """``found`` with each pixel within ``px`` (a square) of drawn ones given their largest value
-    and count, so that lone sensors stay visible in an image.
-    """
-    value, count = _spread(found.value, found.count, px)
-    value[count == 0] = np.nan
-    return Aggregate(value, count, found.box, found.readings)
+def spread(found: Aggregate, px: int) -> tuple[np.ndarray, np.ndarray]:
+    """The value and count grids of ``found`` with each pixel within ``px`` (a square) of drawn
+    ones given their largest value and count, so that lone sensors stay visible in an image.
 
-
-def _spread(value: np.ndarray, count: np.ndarray, px: int) -> tuple[np.ndarray, np.ndarray]:
-    """The spread grids: each stamped sensor by sensor where few pixels are drawn.
-
-    Readings lie where their sensors are, so few pixels are drawn (one per sensor in view at
-    most): each is stamped onto its square with ``np.maximum.at``, a ms or two. Where that would
-    be more work than a pass over the canvas, scipy's separable maximum filter does it (~10 ms).
+    Few pixels are drawn (one per sensor in view at most): each is stamped onto its square with
+    ``np.maximum.at``, a ms or two. Where that would be more work than a pass over the canvas,
+    scipy's separable maximum filter does it (~10 ms).
     """
     size = 2 * px + 1
-    rows, cols = np.nonzero(count)
-    if len(rows) * size * size > count.size:
+    height, width = found.shape
+    if len(found.pixels) * size * size > height * width:
+        value, count = found.grids()
         value = np.where(count > 0, value, -np.inf).astype(np.float32)
         value = maximum_filter(value, size=size, mode="constant", cval=-np.inf)
-        return value, maximum_filter(count, size=size, mode="constant", cval=0)
-    shift = np.arange(-px, px + 1)
-    to_row = (rows[:, None, None] + shift[None, :, None]).repeat(size, axis=2).ravel()
-    to_col = (cols[:, None, None] + shift[None, None, :]).repeat(size, axis=1).ravel()
-    source = np.arange(len(rows)).repeat(size * size)
-    height, width = count.shape
-    inside = (to_row >= 0) & (to_row < height) & (to_col >= 0) & (to_col < width)
-    to, source = (to_row[inside], to_col[inside]), source[inside]
-    spread_value = np.full_like(value, -np.inf)
-    spread_count = np.zeros_like(count)
-    np.maximum.at(spread_value, to, value[rows, cols][source])
-    np.maximum.at(spread_count, to, count[rows, cols][source])
-    return spread_value, spread_count
+        count = maximum_filter(count, size=size, mode="constant", cval=0)
+    else:
+        rows, cols = np.divmod(found.pixels, width)
+        shift = np.arange(-px, px + 1)
+        to_row = (rows[:, None, None] + shift[None, :, None]).repeat(size, axis=2).ravel()
+        to_col = (cols[:, None, None] + shift[None, None, :]).repeat(size, axis=1).ravel()
+        source = np.arange(len(rows)).repeat(size * size)
+        inside = (to_row >= 0) & (to_row < height) & (to_col >= 0) & (to_col < width)
+        to, source = (to_row[inside], to_col[inside]), source[inside]
+        value = np.full(found.shape, -np.inf, np.float32)
+        count = np.zeros(found.shape, np.float32)
+        np.maximum.at(value, to, found.value[source])
+        np.maximum.at(count, to, found.count[source])
+    value[count == 0] = np.nan
+    return value, count

@@ -29,14 +29,14 @@ import psycopg
 import pyarrow as pa
 from sqlalchemy import Engine, text
 
-from layers.aggregation import Aggregate, ReadingQuery, finish, merge
+from layers.aggregation import Aggregate, ReadingQuery, Sums, binned
 from layers.catalog import NEW_READINGS, newest_ids
 from layers.db import copied_rows
 from layers.readings_index import (
     DAY_US,
     KindColumns,
     build_columns,
-    column_grids,
+    column_sums,
     morton_ranks,
     series_of,
 )
@@ -90,10 +90,10 @@ class ReadingCache:
         and those of the archive it started from.
         """
         snapshot = self.snapshot
-        grids = [column_grids(snapshot.kinds.get(query.kind), query)]
+        sums = [column_sums(snapshot.kinds.get(query.kind), query)]
         if self.archive and snapshot.archived:
-            grids.append(self.archive.grids(query, snapshot.archived))
-        return finish(merge([g for g in grids if g is not None]), query)
+            sums.append(self.archive.sums(query, snapshot.archived))
+        return binned(Sums.joined(sums), query)
 
     def first_us(self) -> int | None:
         """When the oldest reading held was taken (µs since 1970, UTC); none: no readings."""

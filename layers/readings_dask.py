@@ -45,13 +45,14 @@ import pyarrow.parquet as pq
 from dask.distributed import Client, LocalCluster
 from sqlalchemy import Engine
 
-from layers.aggregation import ReadingQuery, day_grid, grid, merge
+from layers.aggregation import ReadingQuery, Sums
 from layers.readings import newest_loads, readings_since, sensor_places
 from layers.readings_index import DAY_US
 from layers.spec import LayerSpec
 
 HELD_FILE = "archive.json"
 ROWS_PER_GROUP = 128 * 1024  # a row group holds about half a day of 2,000 sensors' readings
+SUMS = ("x", "y", "count", "sum", "max")  # a sensor's day summed, as ``Sums`` holds it
 
 
 @dataclass(frozen=True)
@@ -170,16 +171,16 @@ class ReadingArchive:
         """What the archive holds now (nothing, before the first export)."""
         return _held_in(self.folder)
 
-    def grids(self, query: ReadingQuery, held: Held) -> dict[str, np.ndarray] | None:
-        """The grids of the archived readings in ``query``'s view (none in its window: None).
+    def sums(self, query: ReadingQuery, held: Held) -> Sums:
+        """The archived readings in ``query``'s window, summed at their places.
 
         The cluster reads the day sums of the window's whole days and the readings of its
-        part-days (two at most): few rows whatever the window, so they are gridded here; a
+        part-days (two at most): few rows whatever the window, so they are binned here; a
         datashader pass on the cluster itself costs some 200 ms more a view.
         """
         start, end = max(query.start_us, held.first_us), min(query.end_us, held.end_us)
         if start >= end:
-            return None
+            return Sums.joined([])
         first_day, end_day = -(-start // DAY_US), end // DAY_US  # the whole days
         if first_day >= end_day:
             spans, days = [(start, end)], []
@@ -190,15 +191,18 @@ class ReadingArchive:
         readings = [self.readings_frame(held, query.kind, a, b) for a, b in spans]
         with self.client.as_current():
             found = dask.compute(*readings, *days)
-        parts = [grid(frame, query) for frame in found[: len(readings)]]
-        parts += [day_grid(frame, query) for frame in found[len(readings) :]]
-        return merge(parts)
+        parts = [
+            Sums.of_readings(*(f[c].to_numpy() for c in ("x", "y", "value")))
+            for f in found[: len(readings)]
+        ]
+        parts += [Sums(*(f[c].to_numpy() for c in SUMS)) for f in found[len(readings) :]]
+        return Sums.joined(parts)
 
     def days_frame(self, held: Held, kind: str, first_day: int, end_day: int) -> dd.DataFrame:
         """The sums of each sensor's days [first_day, end_day) (days since 1970, UTC)."""
         return dd.read_parquet(
             self.folder / held.version / "days",
-            columns=["x", "y", "count", "sum", "max"],
+            columns=list(SUMS),
             filters=[
                 *_month_span(first_day * DAY_US, end_day * DAY_US),
                 ("kind", "==", kind),

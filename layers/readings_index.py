@@ -12,24 +12,12 @@ the points outside it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
-import pandas as pd
 
-from layers.aggregation import (
-    AGGREGATORS,
-    CORES,
-    Aggregate,
-    ReadingQuery,
-    day_grid,
-    finish,
-    grid,
-    merge,
-)
+from layers.aggregation import ReadingQuery, Sums
 
 DAY_US = 86_400_000_000
-SPLIT_ROWS = 1_000_000  # fewer rows than this are not worth a second thread
 
 
 @dataclass(frozen=True)
@@ -187,27 +175,43 @@ def rows_of(columns: KindColumns, query: ReadingQuery) -> list[np.ndarray]:
     return pieces
 
 
-def days_of(columns: KindColumns, query: ReadingQuery) -> pd.DataFrame:
-    """The cells a view needs whole: its sensors' days wholly in the window, each with its
-    sensor's place and the count, sum and largest of its readings.
+def days_of(columns: KindColumns, query: ReadingQuery) -> Sums:
+    """The sums a view needs of its sensors' days wholly in the window: one row a sensor, from
+    the counts, sums and largest readings of its cells.
     """
     span = _span(columns, query)
     if span is None or span.whole_first >= span.whole_end:
-        return pd.DataFrame({n: [] for n in ("x", "y", "count", "sum", "max")}, dtype=np.float64)
+        return Sums.joined([])
     ranks = span.inside
-    days = np.arange(span.whole_first, span.whole_end)
-    cell = (days[:, None] * columns.ranks + ranks[None, :]).ravel()
-    count = columns.cells[cell + 1] - columns.cells[cell]
-    cell, count = cell[count > 0], count[count > 0]
-    rank = cell % columns.ranks
-    return pd.DataFrame(
-        {
-            "x": columns.sensor_x[rank],
-            "y": columns.sensor_y[rank],
-            "count": count.astype(np.float64),
-            "sum": columns.cell_sum[cell],
-            "max": columns.cell_max[cell],
-        }
+    cell = np.arange(span.whole_first, span.whole_end)[:, None] * columns.ranks + ranks[None, :]
+    count = (columns.cells[cell + 1] - columns.cells[cell]).sum(axis=0)
+    had = count > 0
+    return Sums(
+        columns.sensor_x[ranks][had],
+        columns.sensor_y[ranks][had],
+        count[had],
+        columns.cell_sum[cell].sum(axis=0)[had],
+        np.fmax.reduce(columns.cell_max[cell], axis=0)[had],
+    )
+
+
+def part_days_of(columns: KindColumns, query: ReadingQuery) -> Sums:
+    """The sums a view needs of its window's part-days: one row a sensor a day, from the
+    readings themselves (``rows_of``), which come sensor by sensor.
+    """
+    pieces = [rows for rows in rows_of(columns, query) if len(rows)]
+    if not pieces:
+        return Sums.joined([])
+    rows = np.concatenate(pieces)
+    rank = columns.rank[rows]
+    starts = np.flatnonzero(np.diff(rank, prepend=-1))
+    value = columns.value[rows]
+    return Sums(
+        columns.sensor_x[rank[starts]],
+        columns.sensor_y[rank[starts]],
+        np.diff(starts, append=len(rows)),
+        np.add.reduceat(value.astype(np.float64), starts),
+        np.maximum.reduceat(value, starts),
     )
 
 
@@ -241,36 +245,10 @@ def series_of(
     return t[kept], columns.value[rows][kept]
 
 
-def aggregate_columns(columns: KindColumns | None, query: ReadingQuery) -> Aggregate:
-    """The aggregate datashader makes of a view over the cached columns of its kind."""
-    return finish(column_grids(columns, query), query)
-
-
-def column_grids(columns: KindColumns | None, query: ReadingQuery) -> dict[str, np.ndarray]:
-    """The grids of a view over the cached columns of its kind: its whole days from the cells'
-    sums, its part-days from their readings (``grid``), merged.
+def column_sums(columns: KindColumns | None, query: ReadingQuery) -> Sums:
+    """What a view needs of the cached columns of its kind, summed at its sensors: their whole
+    days from the cells' sums, their part-days from their readings.
     """
-    frames = [
-        pd.DataFrame(
-            {"x": columns.x[rows], "y": columns.y[rows], "value": columns.value[rows]}, copy=False
-        )
-        for rows in (_parts(rows_of(columns, query)) if columns else [])
-    ] or [pd.DataFrame({"x": [], "y": [], "value": []}, dtype=np.float32)]
-    grids = list(AGGREGATORS.map(lambda frame: grid(frame, query), frames))
-    if columns is not None:
-        grids.append(day_grid(days_of(columns, query), query))
-    return merge(grids)
-
-
-def _parts(pieces: list[np.ndarray]) -> list[np.ndarray]:
-    """The rows to hand to datashader: in one part per core when there are many, else in one
-    (a call costs a few ms however few its rows).
-    """
-    picked = [rows for rows in pieces if len(rows)]
-    if not picked:
-        return []
-    rows = np.concatenate(picked)
-    if len(rows) < SPLIT_ROWS:
-        return [rows]
-    bounds = np.linspace(0, len(rows), CORES + 1).astype(np.int64)
-    return [rows[a:b] for a, b in pairwise(bounds)]
+    if columns is None:
+        return Sums.joined([])
+    return Sums.joined([days_of(columns, query), part_days_of(columns, query)])

@@ -60,19 +60,19 @@ def test_a_view_is_sent_as_its_drawn_pixels_or_as_an_image_whichever_is_smaller(
     dense.kind.value = "parking"
     dense.show(view)
     found = cache.aggregate(dense.query(view))
-    drawn = np.count_nonzero(found.count)
+    value, count = found.grids()
     squares = dense.squares.data
     # a square per drawn pixel, with its aggregate and count; no grid
-    assert 0 < len(squares["x"]) == drawn < found.count.size / 100
+    assert 0 < len(squares["x"]) == np.count_nonzero(count) < count.size / 100
     assert dense.grids.data["value"] == []
-    assert sorted(squares["count"]) == sorted(found.count[found.count > 0])
+    assert sorted(squares["count"]) == sorted(count[count > 0])
     assert list(squares["value"]) == sorted(squares["value"])  # the largest drawn on top
     # each square sits on its pixel: its aggregate is the grid's there
     xmin, ymin, xmax, ymax = found.box
-    height, width = found.count.shape
+    height, width = found.shape
     col = ((squares["x"] - xmin) / (xmax - xmin) * width).astype(int)
     row = ((squares["y"] - ymin) / (ymax - ymin) * height).astype(int)
-    np.testing.assert_array_equal(found.value[row, col], squares["value"])
+    np.testing.assert_array_equal(value[row, col], squares["value"])
 
     dense.how.value = "count"
     one_pixel = Viewport(xs[0] - 1, ys[0] - 1, xs[0] + 1, ys[0] + 1, 1)  # all of it drawn
