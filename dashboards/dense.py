@@ -31,6 +31,7 @@ from bokeh.plotting import figure
 from bokeh.transform import transform
 
 from dashboards.images import TRANSPARENT, add_image, image_columns, no_image
+from dashboards.sources import set_data
 from dashboards.theme import html_pane
 from layers.aggregation import Aggregate, ReadingQuery, spread
 from layers.queries import Viewport
@@ -272,7 +273,8 @@ class DenseLayer:
         def draw() -> None:
             self._viewport, self.shown_version = viewport, version
             self.status.object = "" if len(found.pixels) else NO_READINGS
-            self.squares.data, self.grids.data = pixels, grids
+            set_data(self.squares, pixels)
+            set_data(self.grids, grids)
             if len(found.value):
                 low, high = float(found.value.min()), float(found.value.max())
                 self.mapper.update(low=low, high=max(high, low + 1e-6))
@@ -281,7 +283,8 @@ class DenseLayer:
         return draw
 
     def hide(self) -> None:
-        self.squares.data, self.grids.data = no_squares(), no_image(GRIDS)
+        set_data(self.squares, no_squares())
+        set_data(self.grids, no_image(GRIDS))
         self.status.object = ""
         self.colour_bar.visible = False
 

@@ -26,6 +26,7 @@ from bokeh.models import GlyphRenderer, LinearColorMapper
 from bokeh.plotting import figure
 
 from dashboards.images import TRANSPARENT, add_image, image_columns, no_image
+from dashboards.sources import set_data
 from layers.overview import Overview
 from layers.queries import Viewport
 from layers.spec import Geometry
@@ -131,8 +132,7 @@ class FootprintImage:
         return partial(setattr, self.source, "data", image)
 
     def clear(self) -> None:
-        if self.source.data["image"]:
-            self.source.data = no_image(GRIDS)
+        set_data(self.source, no_image(GRIDS))
 
     def set_opacity(self, alpha: float) -> None:
         self.renderer.glyph.global_alpha = alpha

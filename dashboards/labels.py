@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 from bokeh.models import ColumnDataSource, GlyphRenderer, Text
 
+from dashboards.sources import set_data
 from layers.queries import Viewport
 from layers.spec import Geometry, LayerSpec
 
@@ -98,11 +99,11 @@ class MapLabels:
         below = self.look.get("below_m_per_px")
         near = below is None or viewport.ground_pixel_size < below
         found = label_columns(self.spec, frame) if near else no_labels()
-        return partial(setattr, self.renderer.data_source, "data", found)
+        return partial(set_data, self.renderer.data_source, found)
 
     def hide(self) -> None:
         """No names: the layer is off."""
-        self.renderer.data_source.data = no_labels()
+        set_data(self.renderer.data_source, no_labels())
 
     def set_opacity(self, opacity: float) -> None:
         """Fade the names with their layer."""

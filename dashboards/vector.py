@@ -31,6 +31,7 @@ from bokeh.transform import factor_cmap
 
 from dashboards.footprints import DRAW, IMAGE_ABOVE, FootprintImage
 from dashboards.labels import MapLabels
+from dashboards.sources import set_data
 from dashboards.tables import number
 from dashboards.theme import html_pane
 from layers.db import DATABASE_ERRORS
@@ -300,7 +301,7 @@ class VectorLayer:
         else:
             drawings += [self.image.clear] if self.image else []
             vectors = columns(self.spec, frame)
-        drawings.append(partial(setattr, self.renderer.data_source, "data", vectors))
+        drawings.append(partial(set_data, self.renderer.data_source, vectors))
         drawings.append(partial(setattr, self.notice, "object", cut_short(len(frame))))
 
         return partial(_draw_all, drawings)
@@ -312,14 +313,14 @@ class VectorLayer:
         drawings = [self.labels.hide] if self.labels else []
         drawings += [
             self.image.prepare_overview(overview, inside, viewport),
-            partial(setattr, self.renderer.data_source, "data", columns(self.spec, None)),
+            partial(set_data, self.renderer.data_source, columns(self.spec, None)),
             partial(setattr, self.notice, "object", overview_said(np.count_nonzero(inside))),
         ]
         return partial(_draw_all, drawings)
 
     def hide(self) -> None:
         """Drop the rows too: a hidden layer holds nothing in the page."""
-        self.renderer.data_source.data = columns(self.spec, None)
+        set_data(self.renderer.data_source, columns(self.spec, None))
         if self.image:
             self.image.clear()
         if self.labels:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from bokeh.document import Document
 from bokeh.plotting import figure
 
 from dashboards.dense import DenseLayer, palette
@@ -89,3 +90,21 @@ def test_a_view_without_readings_says_so(sample_database):
     assert "ni meritev" in dense.status.object and "No readings" in dense.status.object
     dense.hide()
     assert dense.status.object == ""
+
+
+def test_a_view_drawn_again_sends_no_empty_image(sample_database):
+    """An empty image set again on every pan went to every page."""
+    dense, _cache, view = around_the_car_parks(sample_database)
+    dense.kind.value = "parking"
+    page = Document()  # in a document Bokeh sends a source's data however equal to the last
+    page.add_root(dense.grids)
+    page.add_root(dense.squares)
+    sent = []
+    dense.grids.on_change("data", lambda _attr, _old, _new: sent.append("image"))
+    dense.squares.on_change("data", lambda _attr, _old, _new: sent.append("squares"))
+    dense.show(view)
+    dense.show(view)
+    assert sent == ["squares", "squares"]  # drawn as squares: the image, empty, never set
+    dense.hide()
+    dense.hide()
+    assert sent == ["squares", "squares", "squares"]  # emptied once
