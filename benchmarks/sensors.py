@@ -180,18 +180,16 @@ def run(engine, readings: int) -> None:
     )
 
     # the same aggregation: datashader on the cache's arrays, against the minimal kernel
-    frame = pd.DataFrame({"x": columns.x, "y": columns.y, "value": columns.value}, copy=False)
+    # every reading at its sensor, as datashader and the kernel take them
+    x, y = columns.sensor_x[columns.rank], columns.sensor_y[columns.rank]
+    frame = pd.DataFrame({"x": x, "y": y, "value": columns.value}, copy=False)
     shader = median_ms(lambda: datashaded(frame, whole))
     xmin, ymin, xmax, ymax = whole.box
     kernel = median_ms(
-        lambda: numba_mean(
-            columns.x, columns.y, columns.value, xmin, ymin, xmax, ymax, WIDTH, HEIGHT
-        )
+        lambda: numba_mean(x, y, columns.value, xmin, ymin, xmax, ymax, WIDTH, HEIGHT)
     )
     mean_ours, _ = cache.aggregate(whole).grids()
-    mean_nb, count_nb = numba_mean(
-        columns.x, columns.y, columns.value, xmin, ymin, xmax, ymax, WIDTH, HEIGHT
-    )
+    mean_nb, count_nb = numba_mean(x, y, columns.value, xmin, ymin, xmax, ymax, WIDTH, HEIGHT)
     mean_nb = np.where(count_nb > 0, mean_nb, np.nan)
     drawn = (count_nb > 0) | ~np.isnan(mean_ours)
     same = np.isclose(mean_nb, mean_ours, rtol=1e-4, equal_nan=True)[drawn]

@@ -257,8 +257,6 @@ def _extend(columns: KindColumns | None, places: pd.DataFrame, new: pd.DataFrame
     kept_cells = first * columns.ranks
     return replace(
         rebuilt,
-        x=np.concatenate([columns.x[:keep], rebuilt.x]),
-        y=np.concatenate([columns.y[:keep], rebuilt.y]),
         value=np.concatenate([columns.value[:keep], rebuilt.value]),
         t=np.concatenate([columns.t[:keep], rebuilt.t]),
         rank=np.concatenate([columns.rank[:keep], rebuilt.rank]),

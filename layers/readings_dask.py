@@ -19,7 +19,7 @@ a view's aggregate adds the archive's, computed on that cluster: the window's wh
 day sums, its first and last part-days from the readings. Counts, sums and maxima add exactly, so
 the map shows what one cache of every reading would.
 
-When to use it: the cache holds about 22 bytes a reading, so 10 million take some 220 MB; past a
+When to use it: the cache holds about 14 bytes a reading, so 10 million take some 140 MB; past a
 few hundred million, archive the older readings, and export again now and then (the cache then
 forgets what the archive holds).
 """

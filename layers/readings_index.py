@@ -24,11 +24,10 @@ DAY_US = 86_400_000_000
 class KindColumns:
     """The readings of one kind, ordered by (day, sensor rank, time), with where each
     (day, rank) cell starts: rows of cell c are ``cells[c]:cells[c + 1]``, c = day * ranks + rank;
-    and each cell's sum and largest reading (NaN: none).
+    and each cell's sum and largest reading (NaN: none). A reading lies at its sensor
+    (``sensor_x[rank]``, ``sensor_y[rank]``).
     """
 
-    x: np.ndarray
-    y: np.ndarray
     value: np.ndarray
     t: np.ndarray  # µs since 1970, UTC
     rank: np.ndarray
@@ -48,7 +47,7 @@ class KindColumns:
     @property
     def nbytes(self) -> int:
         """The bytes the reading columns and the cell index take (the sensors' places aside)."""
-        arrays = (self.x, self.y, self.value, self.t, self.rank, self.cells)
+        arrays = (self.value, self.t, self.rank, self.cells)
         return sum(a.nbytes for a in (*arrays, self.cell_sum, self.cell_max))
 
 
@@ -77,8 +76,6 @@ def build_columns(
     if filled.any():
         cell_max[filled] = np.maximum.reduceat(ordered, cells[:-1][filled])
     return KindColumns(
-        x=sensor_x[rank[order]],
-        y=sensor_y[rank[order]],
         value=ordered,
         t=t[order],
         rank=rank[order],

@@ -136,7 +136,7 @@ def test_a_zoomed_view_reads_only_its_own_sensors_rows_and_days(stations, tmp_pa
     box = (ax - 200, ay - 200, ax + 200, ay + 200)
     zoomed = view(start=DAY - dt.timedelta(hours=6), end=DAY + dt.timedelta(days=1), box=box)
     picked = np.concatenate(rows_of(columns, zoomed))
-    assert len(picked) == 6 and set(columns.x[picked]) == {np.float32(ax)}
+    assert len(picked) == 6 and set(columns.sensor_x[columns.rank[picked]]) == {np.float32(ax)}
     assert days_of(columns, zoomed).x.tolist() == [np.float32(ax)]
     assert cache.aggregate(zoomed).readings == 30
 
@@ -162,7 +162,11 @@ def test_a_window_of_whole_and_part_days_gives_what_its_readings_give(stations, 
         query = view(how=how, start=start, end=end)
         kept = (columns.t >= us(start)) & (columns.t < us(end))
         every = pd.DataFrame(
-            {"x": columns.x[kept], "y": columns.y[kept], "value": columns.value[kept]}
+            {
+                "x": columns.sensor_x[columns.rank[kept]],
+                "y": columns.sensor_y[columns.rank[kept]],
+                "value": columns.value[kept],
+            }
         )
         found = cache.aggregate(query)
         assert found.readings == kept.sum() > 0
