@@ -113,24 +113,16 @@ def binned(sums: Sums, query: ReadingQuery) -> Aggregate:
     sy, ty = axes.y_axis.compute_scale_and_translate((ymin, ymax), query.height)
     col = np.minimum((x[inside] * sx + tx).astype(np.int64), query.width - 1)
     row = np.minimum((y[inside] * sy + ty).astype(np.int64), query.height - 1)
-    order = np.argsort(row * query.width + col, kind="stable")
-    pixel, rows = (row * query.width + col)[order], inside[order]
+    pixel = row * query.width + col
+    order = np.argsort(pixel, kind="stable")
+    pixel, rows = pixel[order], inside[order]
     starts = np.flatnonzero(np.diff(pixel, prepend=-1))
-    count = np.add.reduceat(sums.count[rows], starts) if len(rows) else np.zeros(0, np.int64)
-    if query.how == "count":
-        value = count.astype(np.float32)
-    elif query.how == "mean":
-        total = np.add.reduceat(sums.sum[rows], starts) if len(rows) else np.zeros(0)
-        value = (total / count).astype(np.float32)
-    else:
-        value = np.fmax.reduceat(sums.max[rows], starts) if len(rows) else np.zeros(0)
-    return Aggregate(
+    return _drawn(
+        query,
         pixel[starts],
-        value.astype(np.float32),
-        count.astype(np.float32),
-        (query.height, query.width),
-        query.box,
-        int(count.sum()),
+        np.add.reduceat(sums.count[rows], starts),
+        np.add.reduceat(sums.sum[rows], starts),
+        np.fmax.reduceat(sums.max[rows], starts),
     )
 
 
@@ -148,18 +140,31 @@ def datashaded(frame: pd.DataFrame | dd.DataFrame, query: ReadingQuery) -> Aggre
     else:
         reduction = ds.summary(count=ds.count(), max=ds.max("value"))
     found = canvas(query).points(frame, "x", "y", agg=reduction)
-    count = found["count"].to_numpy().ravel()
-    pixels = np.flatnonzero(count)
+    pixels = np.flatnonzero(found["count"].to_numpy())
+    drawn = {name: found[name].to_numpy().ravel()[pixels] for name in found.data_vars}
+    return _drawn(query, pixels, drawn["count"], drawn.get("sum"), drawn.get("max"))
+
+
+def _drawn(
+    query: ReadingQuery,
+    pixels: np.ndarray,
+    count: np.ndarray,
+    total: np.ndarray | None,
+    largest: np.ndarray | None,
+) -> Aggregate:
+    """The aggregate of a view's drawn ``pixels`` from each one's count of readings, their sum
+    and their largest (of the last two, what ``query.how`` needs).
+    """
     if query.how == "count":
-        value = count[pixels]
+        value = count
     elif query.how == "mean":
-        value = found["sum"].to_numpy().ravel()[pixels] / count[pixels]
+        value = total / count
     else:
-        value = found["max"].to_numpy().ravel()[pixels]
+        value = largest
     return Aggregate(
         pixels,
         value.astype(np.float32),
-        count[pixels].astype(np.float32),
+        count.astype(np.float32),
         (query.height, query.width),
         query.box,
         int(count.sum()),
