@@ -13,6 +13,8 @@ PY := $(VENV)/bin/python
 PORT ?= 5006
 ADDRESS ?= 127.0.0.1
 PROFILE ?= ptuj
+# the suite's parallel workers, each with its own schemas and servers
+TEST_WORKERS ?= 2
 export GIS_PROFILE ?= $(PROFILE)
 
 .PHONY: run test soak bench lint db db-stop mqtt mqtt-stop load sample system-packages python-env js-env backup restore clean
@@ -25,9 +27,11 @@ run: python-env js-env db mqtt load
 	if [ "$${GIS_FEED:-on}" != off ]; then $(PY) -m data.sample.feed & fi; \
 	$(PY) app.py --port $(PORT) --address $(ADDRESS)
 
+# The tests that stop PostGIS or the broker (marked `outage`) run after the others, alone.
 test: python-env js-env db mqtt load
 	@scripts/system-packages.sh browser gdal
-	$(PY) -m pytest
+	$(PY) -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile -m "not outage"
+	$(PY) -m pytest -m outage
 
 # the wall's soak test for as long as a wall is left alone overnight (the suite soaks it briefly)
 soak: python-env js-env db load

@@ -25,6 +25,19 @@ from layers.readings import stop_reading_caches
 from layers.registry import LAYERS
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that stops the project's PostGIS or broker would fail every other worker's tests
+    while they are down: it runs in a session of its own (`make test` runs them last)."""
+    if (
+        item.get_closest_marker("outage")
+        and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", 1)) > 1
+    ):
+        pytest.fail(
+            "this test stops the project's services: run it apart, `pytest -m outage`",
+            pytrace=False,
+        )
+
+
 @dataclass(frozen=True)
 class TestDatabase:
     """A migrated schema of its own, reached as the writer (ETL) and as the reader (dashboards)."""

@@ -75,6 +75,7 @@ VIEW_JS = """() => {
 }"""
 
 
+@pytest.mark.outage
 def test_a_pan_during_an_outage_says_so_and_the_map_pans_again_after(page):
     from tests.dashboards.test_wall_browser import project_cluster
 

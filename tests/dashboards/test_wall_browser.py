@@ -108,6 +108,7 @@ def assert_everything_fits(page) -> None:
     assert all(t == {"inside": True, "whole": True} for t in tiles), tiles
 
 
+@pytest.mark.outage
 def test_the_wall_survives_an_outage_and_holds_steady(browser, wall_server, sample_database):
     page = open_page(browser, wall_server.url + DEVICE_LINK, 1920, 1080)
     page.wait_for_url(wall_server.url + "/wall", timeout=30_000)
@@ -174,6 +175,7 @@ def test_the_wall_reads_at_4k(browser, wall_server):
     page.close()
 
 
+@pytest.mark.outage
 def test_a_wall_switched_on_during_an_outage_opens_by_itself(browser, wall_server):
     project_cluster("stop")
     try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import collections
 import json
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -124,10 +126,20 @@ def test_a_damaged_backup_replaces_nothing(drill):
     assert every_row(url) == before
 
 
-def test_an_encrypted_backup_restores_with_the_municipalitys_key(drill, tmp_path, monkeypatch):
+@pytest.fixture
+def keyring():
+    """The municipality's own keyring. Not in pytest's folders: gpg's agent listens on a socket
+    in it, whose path a Unix socket keeps under 108 bytes, past which gpg finds no agent."""
+    folder = Path(tempfile.mkdtemp(prefix="keyring-"))
+    yield folder
+    subprocess.run(["gpgconf", "--homedir", str(folder), "--kill", "gpg-agent"], check=False)
+    shutil.rmtree(folder)
+
+
+def test_an_encrypted_backup_restores_with_the_municipalitys_key(
+    drill, keyring, tmp_path, monkeypatch
+):
     url, _ = drill
-    keyring = tmp_path / "municipality-keyring"
-    keyring.mkdir(mode=0o700)
     gpg = ["gpg", "--homedir", str(keyring), "--batch", "--pinentry-mode", "loopback"]
     subprocess.run(
         [*gpg, "--passphrase", "", "--quick-gen-key", "Občina Ptuj <it@ptuj.si>", "default",

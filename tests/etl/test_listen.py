@@ -169,6 +169,7 @@ def test_killed_mid_batch_it_loses_nothing_and_stores_nothing_twice(sensors):
     assert set(dead_letters(sensors)) <= {"duplicate: already loaded"}  # redelivered, refused
 
 
+@pytest.mark.outage
 def test_the_broker_and_the_database_going_away_lose_nothing(sensors):
     root = new_root()
     publisher = Sensors(root)
