@@ -296,7 +296,7 @@ class VectorLayer:
         frame = self._fetch(self.spec, viewport)
         drawings = [self.labels.prepare(frame, viewport)] if self.labels else []
         if self.image and len(frame) > IMAGE_ABOVE:
-            drawings.append(self.image.prepare(frame, style_classes(self.style, frame), viewport))
+            drawings.append(self.image.prepare(frame, viewport))
             vectors = columns(self.spec, None)
         else:
             drawings += [self.image.clear] if self.image else []

@@ -19,7 +19,8 @@ VIEW = Viewport(0, 0, 100, 50, 200)  # half a metre a pixel, 200 x 100 pixels
 def image_of(geometry: Geometry, shapes: list, classes: list[str]) -> np.ndarray:
     entry = style("buildings")
     image = FootprintImage(figure(), geometry, entry, "fill_color", "test")
-    image.prepare(gpd.GeoDataFrame(geometry=shapes), classes, VIEW)()
+    frame = gpd.GeoDataFrame({entry["color_by"]: classes}, geometry=shapes)
+    image.prepare(frame, VIEW)()
     return image.source.data["image"][0]
 
 
@@ -66,3 +67,17 @@ def test_an_overview_puts_each_point_in_its_pixel_in_its_class():
     assert grid[20, 20] == codes["enostanovanjska"]
     assert grid[40, 100] == len(colours)  # the highest code of the two: the others' colour
     assert grid[80, 180] == len(colours)  # no value: the others' colour
+
+
+def test_the_frame_kept_between_pans_is_the_one_drawn():
+    """The coded shapes are kept for the next pan over the same frame, never for another."""
+    colours, codes = class_colours(style("buildings"), "fill_color")
+    image = FootprintImage(figure(), Geometry.POLYGON, style("buildings"), "fill_color", "test")
+    house = [shapely.box(10, 10, 20, 20)]
+    first = gpd.GeoDataFrame({"use_class": ["enostanovanjska"]}, geometry=house)
+    image.prepare(first, VIEW)()
+    image.prepare(first, Viewport(0, 0, 50, 25, 100))()  # panned and zoomed: the same frame
+    assert image.coded(first) is image.coded(first)
+    assert image.source.data["image"][0][30, 30] == codes["enostanovanjska"]
+    image.prepare(gpd.GeoDataFrame({"use_class": ["neznano"]}, geometry=house), VIEW)()
+    assert image.source.data["image"][0][30, 30] == len(colours)  # the others' colour
