@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -99,19 +100,28 @@ def get_engine(url: str, application_name: str = "obcinski-zemljevid") -> Engine
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    # PostgreSQL's JIT compiles expressions and row decoding, where these queries spend little:
-    # their time is inside PostGIS's functions. PostGIS rates those so dear that a view of
-    # 12,000 buildings passed jit_above_cost and spent 53 of its 122 ms compiling
-    options = " ".join(filter(None, (parsed.query.get("options"), "-c jit=off")))
-    parsed = parsed.update_query_dict({"options": options})
     log.info("connecting to %s", parsed.render_as_string(hide_password=True))
-    return create_engine(
+    engine = create_engine(
         parsed,
         pool_pre_ping=True,
         pool_size=POOL_SIZE,
         max_overflow=MAX_OVERFLOW,
         connect_args={"application_name": application_name, "connect_timeout": 10},
     )
+    event.listen(engine, "connect", _without_jit)
+    return engine
+
+
+def _without_jit(connection: psycopg.Connection, _record: object) -> None:
+    """Turn PostgreSQL's JIT off for a new connection of the pool.
+
+    JIT compiles expressions and row decoding, where these queries spend little: their time is
+    inside PostGIS's functions, which PostGIS rates so dear that a view of 12,000 buildings
+    passed ``jit_above_cost`` and spent 53 of its 122 ms compiling. Set here, not in the URL's
+    options, which other clients read (the readings' listener, the backup's tools).
+    """
+    connection.execute("SET jit = off")
+    connection.commit()
 
 
 def copied_rows(
