@@ -14,6 +14,7 @@ server holds, without reading the layer.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from functools import partial
 
@@ -80,7 +81,6 @@ class FootprintImage:
         )
         self.renderer: GlyphRenderer = add_image(plot, GRIDS, mapper, f"{name}-image")
         self.source = self.renderer.data_source
-        self._coded: tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None] = (None, None)
 
     def prepare(self, frame: gpd.GeoDataFrame, viewport: Viewport) -> Callable[[], None]:
         """The image of ``frame``'s features, in their style classes, covering ``viewport``,
@@ -102,16 +102,10 @@ class FootprintImage:
         return self.class_codes([*(str(c) for c in classes), None])[found]
 
     def coded(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        """``frame``'s shapes with their colour codes. The last is kept, with the spatial index
-        datashader builds on it: the feature store gives the pans within a cell of its grid the
-        same frame, and the coding and the index were half of the image's making."""
-        kept, coded = self._coded  # once: ``clear`` may drop it meanwhile, on the event loop
-        if kept is not frame:
-            coded = gpd.GeoDataFrame(
-                {"code": self.feature_codes(frame)}, geometry=frame.geometry.array
-            )
-            self._coded = (frame, coded)
-        return coded
+        """``frame``'s shapes with their colour codes, made once for every session's image of
+        the same style (``CODED``)."""
+        style = (self.color_by, tuple(self.codes.items()), self.other)
+        return CODED.get(frame, style, self.feature_codes)
 
     def rasterise(self, frame: gpd.GeoDataFrame, viewport: Viewport) -> np.ndarray:
         """The class code of the feature drawn last at each pixel, 0 where there is none."""
@@ -149,10 +143,39 @@ class FootprintImage:
 
     def clear(self) -> None:
         set_data(self.source, no_image(GRIDS))
-        self._coded = (None, None)
 
     def set_opacity(self, alpha: float) -> None:
         self.renderer.glyph.global_alpha = alpha
+
+
+class CodedShapes:
+    """Each frame's shapes with their colour codes, and the spatial index datashader builds on
+    them, made once for all sessions. The feature store gives every pan within a cell of its
+    grid, in any session, the same frame; the coding and the index were half of the image's
+    making. An entry goes with its frame (the store keeps a frame for a minute at most)."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple, tuple[weakref.ref, gpd.GeoDataFrame]] = {}
+
+    def get(
+        self,
+        frame: gpd.GeoDataFrame,
+        style: tuple,
+        codes_of: Callable[[gpd.GeoDataFrame], np.ndarray],
+    ) -> gpd.GeoDataFrame:
+        """The coded shapes of ``frame`` in ``style`` (its classes' codes), made by
+        ``codes_of`` the first time."""
+        key = (id(frame), style)  # a frame cannot be hashed; its id is its own while it lives
+        made = self._made.get(key)
+        if made is not None and made[0]() is frame:
+            return made[1]
+        coded = gpd.GeoDataFrame({"code": codes_of(frame)}, geometry=frame.geometry.array)
+        self._made[key] = (weakref.ref(frame), coded)
+        weakref.finalize(frame, self._made.pop, key, None)
+        return coded
+
+
+CODED = CodedShapes()
 
 
 def as_codes(grid: np.ndarray) -> np.ndarray:

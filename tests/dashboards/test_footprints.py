@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+
 import geopandas as gpd
 import numpy as np
 import shapely
 from bokeh.plotting import figure
 
-from dashboards.footprints import FootprintImage, class_colours
+from dashboards.footprints import CODED, FootprintImage, class_colours
 from layers.overview import Overview
 from layers.queries import Viewport
 from layers.spec import Geometry
@@ -69,15 +71,24 @@ def test_an_overview_puts_each_point_in_its_pixel_in_its_class():
     assert grid[80, 180] == len(colours)  # no value: the others' colour
 
 
-def test_the_frame_kept_between_pans_is_the_one_drawn():
-    """The coded shapes are kept for the next pan over the same frame, never for another."""
+def test_coded_shapes_are_shared_while_their_frame_lives_and_never_given_to_another():
+    """Every session's image of a frame the store handed out codes it once; another frame
+    is drawn in its own classes, and an entry goes with its frame."""
     colours, codes = class_colours(style("buildings"), "fill_color")
-    image = FootprintImage(figure(), Geometry.POLYGON, style("buildings"), "fill_color", "test")
+    image, other_session = (
+        FootprintImage(figure(), Geometry.POLYGON, style("buildings"), "fill_color", "test")
+        for _ in range(2)
+    )
     house = [shapely.box(10, 10, 20, 20)]
     first = gpd.GeoDataFrame({"use_class": ["enostanovanjska"]}, geometry=house)
     image.prepare(first, VIEW)()
     image.prepare(first, Viewport(0, 0, 50, 25, 100))()  # panned and zoomed: the same frame
-    assert image.coded(first) is image.coded(first)
+    assert other_session.coded(first) is image.coded(first)
     assert image.source.data["image"][0][30, 30] == codes["enostanovanjska"]
-    image.prepare(gpd.GeoDataFrame({"use_class": ["neznano"]}, geometry=house), VIEW)()
+    second = gpd.GeoDataFrame({"use_class": ["neznano"]}, geometry=house)
+    image.prepare(second, VIEW)()
     assert image.source.data["image"][0][30, 30] == len(colours)  # the others' colour
+    held = len(CODED._made)
+    del first, second
+    gc.collect()  # were they held in a cycle
+    assert len(CODED._made) == held - 2
