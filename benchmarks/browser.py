@@ -15,6 +15,8 @@ shown), printed beside the targets:
 - pan-to-paint and zoom-to-paint (a drag of the map, a turn of the mouse wheel): from the
   gesture to the paint after the last message it brought, median and p95, and the bytes it
   brought over the websocket;
+- hover-to-tooltip over the buildings drawn as an image: from the pointer brought to rest on a
+  house to its tooltip shown, median and p95 over ``--gestures`` houses;
 - the same pans with 1, 5 and 20 sessions panning at once (opened one after the other;
   ``--gestures`` pans in all, spread over the sessions, at least three each), and the server's
   resident memory per open session;
@@ -59,7 +61,7 @@ from sqlalchemy import text
 from data.profiles import load_profile
 from etl.load import LoadOptions, load_file
 from etl.profile import load_profile_data
-from layers.db import ROOT, get_engine
+from layers.db import ROOT, database_urls, get_engine
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / ".local" / "screenshots"
@@ -133,6 +135,19 @@ MOVED_JS = (
   return shown() !== before;
 }"""
 )
+# where a point of EPSG:3857 is on the screen; whether a tooltip shows (in Bokeh's shadow roots)
+SCREEN_JS = """([x, y]) => {
+  const plot = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name("scale_bar")).parent;
+  const canvas = plot.canvas_view.el.getBoundingClientRect();
+  return [canvas.left + plot.frame.x_scale.compute(x), canvas.top + plot.frame.y_scale.compute(y)];
+}"""
+TOOLTIP_JS = """() => {
+  const shown = (root) => [...root.querySelectorAll("*")].some((e) =>
+    (e.classList.contains("bk-Tooltip") && e.checkVisibility()
+     && e.shadowRoot?.querySelector(".bk-tooltip-content")?.innerText.trim())
+    || (e.shadowRoot && shown(e.shadowRoot)));
+  return shown(document);
+}"""
 # the messages since ``since`` (ms of the page's clock): painted when, how many bytes
 SINCE_JS = """(since) => {
   const after = window.__bench.frames.filter((f) => f.at > since);
@@ -193,6 +208,12 @@ async def signed_in(browser, base: str, password: str) -> dict:
     return state
 
 
+async def reopened(page, browser, base: str, cookies: dict, query: str):
+    """``page`` closed and the map opened anew: back at the view the planner opens on."""
+    await page.context.close()
+    return await open_map(browser, base, cookies, query)
+
+
 async def open_map(browser, base: str, cookies: dict, query: str):
     """A planner's page in a context of its own; and the seconds to the map drawn."""
     context = await browser.new_context(
@@ -239,6 +260,34 @@ async def gesture(page, kind: str, turn: int, rng: np.random.Generator) -> tuple
     except TimeoutError:
         raise SystemExit(f"{page.url}: a {kind} not drawn within {GESTURE_TIMEOUT_S} s") from None
     return (painted - started) / 1000, (await page.evaluate(SINCE_JS, started))["bytes"]
+
+
+async def hover_to_tooltip(page, points: list[tuple[float, float]]) -> str:
+    """The pointer brought to rest on each of ``points`` (EPSG:3857): seconds to its tooltip."""
+    seconds = []
+    for point in points:
+        await page.mouse.move(5, 5)  # off the map: the last tooltip goes
+        await page.wait_for_function(f"() => !({TOOLTIP_JS})()")
+        started = time.perf_counter()
+        await page.mouse.move(*await page.evaluate(SCREEN_JS, point))
+        await page.wait_for_function(TOOLTIP_JS, polling="raf")
+        seconds.append(time.perf_counter() - started)
+    ms = np.array(seconds) * 1000
+    return f"{np.median(ms):>6.0f} / {np.percentile(ms, 95):>6.0f} ms  ({len(ms)} houses)"
+
+
+def houses(url: str, count: int) -> list[tuple[float, float]]:
+    """A point inside each of ``count`` buildings of the municipality, at random among those
+    of 400 m² or more (a pixel or two at its zoom: where a person can rest the pointer)."""
+    with get_engine(url, "bench").connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_PointOnSurface(geom), 3857)"
+                " AS p FROM building WHERE ST_Area(geom) >= 400 ORDER BY md5(id::text)"
+                " LIMIT :count) AS chosen"
+            ),
+            {"count": count},
+        ).all()
 
 
 async def gestures(page, kind: str, count: int, seed: int) -> Gestures:
@@ -289,7 +338,13 @@ def resident_mib(pid: int) -> float:
 
 
 async def measure(
-    base: str, password: str, pid: int, count: int, crowds: list[int], maps: dict[str, str]
+    base: str,
+    password: str,
+    pid: int,
+    count: int,
+    crowds: list[int],
+    maps: dict[str, str],
+    pointed: list[tuple[float, float]],
 ) -> None:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -312,6 +367,10 @@ async def measure(
                 done = await gestures(page, kind, count, seed=len(kind))
                 print(f"  {kind + '-to-paint, median / p95':<28}{done.line()}")
             errors = page.errors
+            if "buildings" in query:  # the municipality's view, drawn as an image
+                page, _ = await reopened(page, browser, base, cookies, query)
+                print(f"  {'hover-to-tooltip':<28}{await hover_to_tooltip(page, pointed)}")
+                errors += page.errors
             SHOTS.mkdir(parents=True, exist_ok=True)  # to look at what was measured
             await page.screenshot(path=SHOTS / f"bench-{query.rsplit(',', 1)[-1]}.png")
             await page.context.close()
@@ -364,8 +423,11 @@ def serve_and_measure(
     """Start the server over ``database`` (the project's own when empty) and measure ``maps``,
     and the wall display when ``wall``."""
     crowds = [int(n) for n in args.sessions.split(",") if n]
+    pointed = houses(database.get("DATABASE_URL") or database_urls().reader, args.gestures)
     with served(database) as server:
-        measured = measure(server.base, server.password, server.pid, args.gestures, crowds, maps)
+        measured = measure(
+            server.base, server.password, server.pid, args.gestures, crowds, maps, pointed
+        )
         asyncio.run(measured)
         if wall:
             opened = [asyncio.run(open_wall(server.base, server.device_link)) for _ in range(3)]

@@ -282,6 +282,9 @@ class DenseLayer:
 
         return draw
 
+    def prepare_pointer(self, x: float, y: float, viewport: Viewport) -> None:
+        """None: the hover reads the aggregate under the pointer from what the page holds."""
+
     def hide(self) -> None:
         set_data(self.squares, no_squares())
         set_data(self.grids, no_image(GRIDS))

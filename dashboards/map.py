@@ -23,6 +23,7 @@ from panel.io.state import set_curdoc
 from dashboards.filters import LayerFilter
 from dashboards.map_scale import add_scale_bar
 from dashboards.outage import Outage
+from dashboards.pointer import on_rest
 from dashboards.renderers import MapContext, Renderer, make_renderer
 from dashboards.tables import number
 from dashboards.theme import html_pane
@@ -220,6 +221,7 @@ class LayerMap(pn.viewable.Viewer):
         )
         picked = guarded(self._on_tap)
         self.taps.on_change("data", lambda _attr, _old, tap: picked(tap))
+        on_rest(self.figure, self._on_rest)  # a tooltip is never a gesture to retry (outage)
         self._pane = pn.pane.Bokeh(self.figure, **size)
         self.details_pane = html_pane(
             NO_DETAILS, sizing_mode="stretch_width", css_classes=["details-pane"]
@@ -247,30 +249,52 @@ class LayerMap(pn.viewable.Viewer):
         """
         viewport = self.viewport
         shown = {i: self.layers[i] for i in layer_ids if self.toggles[i].value}
-        document = self.figure.document
-        if document is None or document.session_context is None:
+        if not self._served():
             for layer in shown.values():  # no page is served (a page being built, a test)
                 layer.show(viewport)
         elif shown:
-            document.add_next_tick_callback(partial(self._draw_on_page, (viewport, shown)))
+            self._off_loop(viewport, shown, lambda layer: layer.prepare(viewport))
 
-    async def _draw_on_page(self, job: tuple[Viewport, dict[str, Renderer]]) -> None:
+    def _on_rest(self, x: float, y: float) -> None:
+        """The pointer rests at (x, y): the layers drawn as images find the feature there."""
+        viewport = self.viewport
+        shown = {i: layer for i, layer in self.layers.items() if self.toggles[i].value}
+        if self._served():
+            self._off_loop(viewport, shown, lambda layer: layer.prepare_pointer(x, y, viewport))
+
+    def _served(self) -> bool:
+        document = self.figure.document
+        return document is not None and document.session_context is not None
+
+    def _off_loop(
+        self,
+        viewport: Viewport,
+        shown: dict[str, Renderer],
+        prepare: Callable[[Renderer], Callable[[], None] | None],
+    ) -> None:
+        """``prepare`` each of ``shown`` on a worker thread, then draw what it made ready on the
+        page's next tick, unless the view has moved on or the layer been switched off."""
+        self.figure.document.add_next_tick_callback(
+            partial(self._draw_on_page, (viewport, shown, prepare))
+        )
+
+    async def _draw_on_page(self, job: tuple) -> None:
         # Bokeh names the page's document only while a callback is called, not while the
         # coroutine it returned runs: an outage's notice and retry need it named
         with set_curdoc(self.figure.document):
             await self.outage.guarded(self._drawn_off_loop)(job)
 
-    async def _drawn_off_loop(self, job: tuple[Viewport, dict[str, Renderer]]) -> None:
-        viewport, shown = job
+    async def _drawn_off_loop(self, job: tuple) -> None:
+        viewport, shown, prepare = job
         if viewport is not self.viewport:
             return
         drawings = await asyncio.to_thread(
-            lambda: {i: layer.prepare(viewport) for i, layer in shown.items()}
+            lambda: {i: prepare(layer) for i, layer in shown.items()}
         )
         if viewport is not self.viewport:
             return
         for layer_id, drawing in drawings.items():
-            if self.toggles[layer_id].value:  # not switched off meanwhile
+            if drawing and self.toggles[layer_id].value:  # not switched off meanwhile
                 drawing()
         # the view now drawn, for what waits on the page for its map (a benchmark, a test): on
         # the range, whose tags hold no model. A change of the figure's tags, which hold the

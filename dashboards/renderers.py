@@ -21,7 +21,7 @@ from dashboards.dense import DenseLayer
 from dashboards.vector import VectorLayer
 from layers.filters import NO_FILTER, Filter
 from layers.overview import Overview
-from layers.queries import Viewport
+from layers.queries import Viewport, feature_drawn_at
 from layers.spec import LayerSpec
 from layers.store import FeatureStore
 
@@ -38,6 +38,12 @@ class Renderer(Protocol):
     # what the view needs, read and computed without touching the page (on a worker thread);
     # calling what it returns draws it, on the page's event loop
     def prepare(self, viewport: Viewport) -> Callable[[], None]: ...
+
+    # the feature under a pointer resting at (x, y), for a hover the page's data cannot answer
+    # (a view drawn as an image), made ready off the loop; None where there is none to find
+    def prepare_pointer(
+        self, x: float, y: float, viewport: Viewport
+    ) -> Callable[[], None] | None: ...
 
     def hide(self) -> None: ...
 
@@ -65,6 +71,12 @@ class MapContext:
     def fetch(self, spec: LayerSpec, viewport: Viewport):
         return self.store.features(spec, viewport, self.role, self.part(spec), self.where(spec))
 
+    def fetch_at(self, spec: LayerSpec, x: float, y: float, viewport: Viewport, radius_m: float):
+        return feature_drawn_at(
+            self.store.engine, spec, x, y, viewport, radius_m,
+            self.role, self.part(spec), self.where(spec),
+        )  # fmt: skip
+
     def overview(self, spec: LayerSpec, column: str | None) -> Overview | None:
         """The overview of a big layer drawn whole: none while a part or a filter is chosen,
         which the overview does not know.
@@ -76,7 +88,7 @@ class MapContext:
 
 RENDERERS: dict[str, Callable[[figure, LayerSpec, MapContext], Renderer]] = {
     "vector": lambda plot, spec, context: VectorLayer(
-        plot, spec, context.fetch, context.overview, context.theme_name
+        plot, spec, context.fetch, context.fetch_at, context.overview, context.theme_name
     ),
     "dense_points": lambda plot, spec, context: DenseLayer(
         plot, spec, context.store.readings(spec), partial(context.redraw, spec), context.theme_name

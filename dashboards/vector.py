@@ -45,6 +45,9 @@ from styles import style
 log = logging.getLogger(__name__)
 
 CLASS_COLUMN = "_class"  # the style's class of each feature, as text, for the colour map
+# how near the pointer a feature of an image is found for its tooltip: a line a pixel wide is
+# hard to rest on, and a polygon's tooltip shows only with the pointer inside it anyway
+POINTER_RADIUS_PX = 3
 
 
 def _split(values: np.ndarray, index: np.ndarray, count: int) -> list[np.ndarray]:
@@ -228,7 +231,8 @@ class VectorLayer:
     ``fetch`` reads the layer's features for a viewport (the session's feature store, role and
     part); the glyph takes its look from the layer's style in the map's theme. A view of more
     than ``IMAGE_ABOVE`` lines or polygons is drawn as one image (``dashboards.footprints``):
-    it shows no tooltips, and a click still finds the feature at the point. A view holding
+    its tooltip comes from the feature under a resting pointer (``prepare_pointer``), and a click
+    still finds the feature at the point. A view holding
     more than a view reads (``MAX_FEATURES``) is drawn from the layer's overview, a dot for
     each feature (``overview``: the session's, none while a part or a filter is chosen); with
     a filter it draws only the first ``MAX_FEATURES``. The layer's card says either.
@@ -242,10 +246,12 @@ class VectorLayer:
         plot: figure,
         spec: LayerSpec,
         fetch: Callable[[LayerSpec, Viewport], gpd.GeoDataFrame],
+        fetch_at: Callable[[LayerSpec, float, float, Viewport, float], gpd.GeoDataFrame],
         overview: Callable[[LayerSpec, str | None], Overview | None],
         theme_name: str | None = None,
     ) -> None:
-        self.spec, self._fetch, self._overview = spec, fetch, overview
+        self.spec, self._fetch, self._fetch_at, self._overview = spec, fetch, fetch_at, overview
+        self.imaged = False  # the view on the page is drawn as an image (or dots), not vectors
         self.style = style(spec.style_key, theme_name)
         self.notice = html_pane("", margin=(0, 10), css_classes=["layer-notice"])
         self.renderer: GlyphRenderer = plot.add_glyph(
@@ -295,12 +301,13 @@ class VectorLayer:
                 return self._prepare_overview(overview, inside, viewport)
         frame = self._fetch(self.spec, viewport)
         drawings = [self.labels.prepare(frame, viewport)] if self.labels else []
-        if self.image and len(frame) > IMAGE_ABOVE:
+        imaged = bool(self.image) and len(frame) > IMAGE_ABOVE
+        if imaged:
             drawings.append(self.image.prepare(frame, viewport))
-            vectors = columns(self.spec, None)
-        else:
-            drawings += [self.image.clear] if self.image else []
-            vectors = columns(self.spec, frame)
+        elif self.image:
+            drawings.append(self.image.clear)
+        drawings.append(partial(setattr, self, "imaged", imaged))
+        vectors = columns(self.spec, None if imaged else frame)
         drawings.append(partial(set_data, self.renderer.data_source, vectors))
         drawings.append(partial(setattr, self.notice, "object", cut_short(len(frame))))
 
@@ -313,10 +320,30 @@ class VectorLayer:
         drawings = [self.labels.hide] if self.labels else []
         drawings += [
             self.image.prepare_overview(overview, inside, viewport),
+            partial(setattr, self, "imaged", True),
             partial(set_data, self.renderer.data_source, columns(self.spec, None)),
             partial(setattr, self.notice, "object", overview_said(np.count_nonzero(inside))),
         ]
         return partial(_draw_all, drawings)
+
+    def prepare_pointer(self, x: float, y: float, viewport: Viewport) -> Callable[[], None] | None:
+        """The feature under a pointer resting at (x, y) of ``viewport``, read to be the only
+        one in the glyph, whose hover then shows its tooltip; None where the view is drawn as
+        vectors (their own hover answers) or the layer has no tooltip.
+        """
+        if not (self.imaged and self.spec.hover_fields):
+            return None
+        radius = POINTER_RADIUS_PX * viewport.ground_pixel_size
+        try:
+            found = self._fetch_at(self.spec, x, y, viewport, radius)
+        except DATABASE_ERRORS:  # no tooltip while the database is away; the view's gestures wait
+            log.info("no tooltip for %s: the database is not reachable", self.spec.id)
+            return None
+        return partial(self._show_under_pointer, columns(self.spec, found))
+
+    def _show_under_pointer(self, under: dict[str, list]) -> None:
+        if self.imaged:  # not drawn as vectors since
+            set_data(self.renderer.data_source, under)
 
     def hide(self) -> None:
         """Drop the rows too: a hidden layer holds nothing in the page."""

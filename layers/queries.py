@@ -115,6 +115,41 @@ def read_columns(spec: LayerSpec) -> list[str]:
     return [spec.id_column, *(f.name for f in spec.fields)]
 
 
+def _drawn(spec: LayerSpec, source: TableClause, tolerance_m: float) -> list:
+    """What a map draws of each feature: every column read, and the shape in EPSG:3857 as WKB,
+    simplified to ``tolerance_m`` (half a pixel of the view it is drawn in).
+    """
+    geom = source.c[spec.geometry_column]
+    shape = (
+        geom
+        if spec.geometry == "Point"
+        else func.ST_SimplifyPreserveTopology(geom, bindparam("tolerance", tolerance_m))
+    )
+    return [
+        *(source.c[n] for n in read_columns(spec)),
+        func.ST_AsBinary(func.ST_Transform(shape, WEB_MERCATOR)).label("wkb"),
+    ]
+
+
+def _drawn_frame(engine: Engine, spec: LayerSpec, query: Select) -> gpd.GeoDataFrame:
+    """The rows of a query of ``_drawn`` columns, as a frame in EPSG:3857."""
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    names = read_columns(spec)
+    # column by column: a dict a row was 48 of a big view's 227 ms
+    *values, wkb = zip(*rows, strict=True) if rows else [()] * (len(names) + 1)
+    frame = dict(zip(names, values, strict=True))
+    return gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs=WEB_MERCATOR)
+
+
+def _point(x: float, y: float, srid: int) -> Function:
+    """The point (x, y) of EPSG:3857 in ``srid``."""
+    return func.ST_Transform(
+        func.ST_SetSRID(func.ST_MakePoint(bindparam("x", x), bindparam("y", y)), WEB_MERCATOR),
+        srid,
+    )
+
+
 def fetch_features(
     engine: Engine,
     spec: LayerSpec,
@@ -137,32 +172,27 @@ def fetch_features(
         The attribute filter the features must pass.
     """
     check_access(spec, role)
-    names = read_columns(spec)
-    source = layer_table(spec, [*names, spec.geometry_column])
-    geom = source.c[spec.geometry_column]
-    shape = (
-        geom
-        if spec.geometry == "Point"
-        else func.ST_SimplifyPreserveTopology(
-            geom, bindparam("tolerance", viewport.ground_pixel_size / 2)
-        )
-    )
+    source = layer_table(spec, [*read_columns(spec), spec.geometry_column])
     query = (
-        select(
-            *(source.c[n] for n in names),
-            func.ST_AsBinary(func.ST_Transform(shape, WEB_MERCATOR)).label("wkb"),
-        )
-        .where(geom.op("&&")(_box(viewport, spec.srid)))
+        select(*_drawn(spec, source, viewport.ground_pixel_size / 2))
+        .where(source.c[spec.geometry_column].op("&&")(_box(viewport, spec.srid)))
         .order_by(source.c[spec.id_column])
         .limit(MAX_FEATURES)
     )
-    query = kept_to(query, source, spec, part, where)
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    # column by column: a dict a row was 48 of a big view's 227 ms
-    *values, wkb = zip(*rows, strict=True) if rows else [()] * (len(names) + 1)
-    frame = dict(zip(names, values, strict=True))
-    return gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs=WEB_MERCATOR)
+    return _drawn_frame(engine, spec, kept_to(query, source, spec, part, where))
+
+
+def _nearest(
+    query: Select, source: TableClause, spec: LayerSpec, x: float, y: float, radius_m: float
+) -> Select:
+    """``query`` kept to the feature nearest to (x, y) in EPSG:3857 within ``radius_m``."""
+    geom = source.c[spec.geometry_column]
+    point = _point(x, y, spec.srid)
+    return (
+        query.where(func.ST_DWithin(geom, point, bindparam("radius", radius_m)))
+        .order_by(geom.op("<->")(point))
+        .limit(1)
+    )
 
 
 def feature_at(
@@ -181,21 +211,32 @@ def feature_at(
     check_access(spec, role)
     names = read_columns(spec)
     source = layer_table(spec, [*names, spec.geometry_column])
-    geom = source.c[spec.geometry_column]
-    point = func.ST_Transform(
-        func.ST_SetSRID(func.ST_MakePoint(bindparam("x", x), bindparam("y", y)), WEB_MERCATOR),
-        spec.srid,
-    )
-    query = (
-        select(*(source.c[n] for n in names))
-        .where(func.ST_DWithin(geom, point, bindparam("radius", radius_m)))
-        .order_by(geom.op("<->")(point))
-        .limit(1)
-    )
+    query = _nearest(select(*(source.c[n] for n in names)), source, spec, x, y, radius_m)
     query = kept_to(query, source, spec, part, where)
     with engine.connect() as conn:
         row = conn.execute(query).first()
     return dict(zip(names, row, strict=True)) if row else None
+
+
+def feature_drawn_at(
+    engine: Engine,
+    spec: LayerSpec,
+    x: float,
+    y: float,
+    viewport: Viewport,
+    radius_m: float,
+    role: str,
+    part: str | None = None,
+    where: Filter = NO_FILTER,
+) -> gpd.GeoDataFrame:
+    """The feature ``feature_at`` finds, as ``fetch_features`` draws it for ``viewport``: a
+    frame of one row, or none.
+    """
+    check_access(spec, role)
+    source = layer_table(spec, [*read_columns(spec), spec.geometry_column])
+    query = select(*_drawn(spec, source, viewport.ground_pixel_size / 2))
+    query = _nearest(query, source, spec, x, y, radius_m)
+    return _drawn_frame(engine, spec, kept_to(query, source, spec, part, where))
 
 
 def feature_with_id(engine: Engine, spec: LayerSpec, feature_id: int, role: str) -> dict | None:

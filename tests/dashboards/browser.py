@@ -94,6 +94,17 @@ SCREEN_POINT = """([name, x, y]) => {
 }"""
 
 
+# whether the map drawing the model ``name`` has drawn the view it shows (``drawn_tag``): a first
+# view the browser moved to its own shape, or a gesture, is drawn then, and nothing is on its way
+VIEW_DRAWN = """(name) => {
+  const model = window.Bokeh?.documents[0]?.get_model_by_name(name);
+  const plot = model && Bokeh.index.find_one(model)?.parent.model;
+  if (!plot) return false;
+  const box = [plot.x_range.start, plot.y_range.start, plot.x_range.end, plot.y_range.end];
+  return plot.x_range.tags.includes("drawn:" + box.map((v) => v.toFixed(3)).join(","));
+}"""
+
+
 def click_at(page, name: str, x: float, y: float) -> None:
     """Click the map drawing the model ``name`` at (x, y) in EPSG:3857, as a person would."""
     page.mouse.click(*page.evaluate(SCREEN_POINT, [name, x, y]))

@@ -60,6 +60,34 @@ def test_zoomed_in_the_buildings_are_vectors_again(planner, sample_database):
     assert buildings.image.source.data["image"] == []
 
 
+def test_a_resting_pointer_finds_the_building_under_it_only_where_they_are_an_image(planner):
+    """Drawn as an image, the buildings answer a resting pointer with the building there, alone
+    in their glyph for its hover; drawn as vectors, they hold their own hover and ask nothing,
+    and an answer that comes after they were drawn as vectors is dropped."""
+    layer_map = planner.map
+    buildings = layer_map.layers["buildings"]
+    house = next(
+        g
+        for g in planner.store.features(layer("buildings"), layer_map.viewport, "planner").geometry
+        if g.area > 500
+    )
+    inside = house.representative_point()
+    assert buildings.imaged
+    found = buildings.prepare_pointer(inside.x, inside.y, layer_map.viewport)
+    found()
+    drawn = buildings.renderer.data_source.data
+    assert len(drawn["xs"]) == 1 and drawn["address"][0]
+    assert layer_map.layers["roads"].prepare_pointer(inside.x, inside.y, layer_map.viewport) is None
+    late = buildings.prepare_pointer(inside.x, inside.y, layer_map.viewport)
+    x, y = TO_MERCATOR(*SQUARE_IN_PTUJ)
+    layer_map.viewport = Viewport(x - 300, y - 200, x + 300, y + 200, 1200)
+    layer_map.refresh()  # vectors now: the late answer must not replace them
+    vectors = len(buildings.renderer.data_source.data["xs"])
+    late()
+    assert not buildings.imaged and len(buildings.renderer.data_source.data["xs"]) == vectors > 1
+    assert buildings.prepare_pointer(x, y, layer_map.viewport) is None
+
+
 def test_a_view_holding_more_than_a_view_reads_is_drawn_whole_from_the_overview(
     sample_database, monkeypatch
 ):

@@ -1,11 +1,12 @@
-"""Tooltips in a real browser: one at a time, the topmost layer's."""
+"""Tooltips in a real browser: the topmost layer's alone, over a view drawn as an image too."""
 
 from __future__ import annotations
 
 import pytest
 from shapely.geometry import Point, Polygon
+from sqlalchemy import text
 
-from tests.dashboards.browser import SCREEN_POINT, open_page, sign_in, wait_for
+from tests.dashboards.browser import SCREEN_POINT, VIEW_DRAWN, open_page, sign_in, wait_for
 from tests.dashboards.conftest import ACCOUNTS
 
 pytestmark = pytest.mark.browser
@@ -126,4 +127,41 @@ def test_a_layer_switched_on_can_be_pointed_at_before_it_is_painted(browser, ser
     page.evaluate(RELEASE_PAINTS)
     assert page.console_errors == []
     assert len(wait_for(lambda: page.evaluate(SHOWN), seconds=10)) == 1  # the topmost's
+    page.close()
+
+
+# the features in the buildings' glyph, and whether their view is drawn as an image
+BUILDINGS_DRAWN = """() => {
+  const doc = window.Bokeh?.documents[0];
+  const image = doc?.get_model_by_name('buildings-image')?.data_source.data.image;
+  return {features: doc?.get_model_by_name('buildings')?.data_source.data.xs.length,
+          imaged: !!image?.length};
+}"""
+
+
+def test_a_building_drawn_as_an_image_shows_its_tooltip_under_a_resting_pointer(
+    browser, server, sample_database
+):
+    """The municipality's buildings are one image: a pointer at rest on a house asks the server
+    for it, and its tooltip shows, from the same hover as at street zoom."""
+    with sample_database.reader.connect() as conn:  # the largest houses: easy to rest on
+        houses = conn.execute(
+            text(
+                "SELECT address, ST_X(p), ST_Y(p) FROM (SELECT address, ST_Area(geom) AS area,"
+                " ST_Transform(ST_PointOnSurface(geom), 3857) AS p FROM building) AS b"
+                " ORDER BY area DESC LIMIT 2"
+            )
+        ).all()
+    page = open_page(browser, server.url + "/public")
+    sign_in(page, server.url, *ACCOUNTS["planner"], "/planner?layers=municipality,buildings")
+    assert wait_for(lambda: page.evaluate(VIEW_DRAWN, "buildings"), seconds=60)
+    assert page.evaluate(BUILDINGS_DRAWN)["imaged"]
+    assert page.evaluate(BUILDINGS_DRAWN)["features"] == 0  # no vectors: nothing to hover yet
+    for address, x, y in houses:
+        shown = tooltips_at(page, "buildings", Point(x, y))
+        assert len(shown) == 1 and address in shown[0], (address, shown)
+        assert page.evaluate(BUILDINGS_DRAWN) == {"features": 1, "imaged": True}
+    page.mouse.move(5, 5)  # off the map: the tooltip goes
+    assert wait_for(lambda: not page.evaluate(SHOWN))
+    assert page.console_errors == [] and page.foreign_requests == []
     page.close()

@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from etl.load import LoadOptions, load_file
 from layers.errors import LayerAccessError
-from layers.queries import Viewport, feature_at, fetch_features, layer_extent
+from layers.filters import Condition, Filter
+from layers.queries import Viewport, feature_at, feature_drawn_at, fetch_features, layer_extent
 from layers.registry import LAYERS
 
 TO_MERCATOR = Transformer.from_crs(3794, 3857, always_xy=True).transform
@@ -63,6 +64,26 @@ def test_the_feature_nearest_a_click_within_the_radius(grid_of_hotspots):
     spec = LAYERS["wifi_hotspots"]
     assert feature_at(grid_of_hotspots.reader, spec, x, y, 15, "planner")["location_name"] == "3-1"
     assert feature_at(grid_of_hotspots.reader, spec, x, y, 5, "planner") is None
+
+
+def test_the_feature_under_a_pointer_is_read_as_its_view_draws_it(sample_database):
+    """A view drawn as an image answers a resting pointer with the one feature there, in the
+    columns and the simplified shape the view's own read gives it; the filter holds."""
+    spec, reader = LAYERS["buildings"], sample_database.reader
+    view = Viewport(*layer_extent(reader, spec), 1200)
+    drawn = fetch_features(reader, spec, view, "planner")
+    house = drawn.iloc[drawn.geometry.area.argmax()]
+    inside = house.geometry.representative_point()
+    found = feature_drawn_at(reader, spec, inside.x, inside.y, view, 0, "planner")
+    assert list(found.columns) == list(drawn.columns) and len(found) == 1
+    assert found.iloc[0][spec.id_column] == house[spec.id_column]
+    assert found.geometry.iloc[0].equals(house.geometry)
+    others = Filter((Condition("use_class", values=frozenset({"?"})),))
+    assert feature_drawn_at(
+        reader, spec, inside.x, inside.y, view, 0, "planner", where=others
+    ).empty
+    with pytest.raises(LayerAccessError):
+        feature_drawn_at(reader, spec, inside.x, inside.y, view, 0, "public")
 
 
 def test_polygons_are_simplified_to_the_pixel_size(sample_database):
