@@ -137,11 +137,8 @@ class Permalink(pn.viewable.Viewer):
         box = self._box(arguments)
         if box is None:
             ignored += [k for k in VIEW_KEYS if k in arguments]
-        if arguments:
-            # once the page is drawn, the browser fits the view to the map: the link's, else the
-            # municipality (a view fitted to the basemap layers would collapse with them hidden)
-            shown = box or self.map.extent
-            pn.state.onload(lambda: self.map.next_tick(lambda: self.map.show_box(shown)))
+        if box:  # shown once the page is drawn, in place of the municipality
+            self.map.first_box = box
         return ignored
 
     @staticmethod

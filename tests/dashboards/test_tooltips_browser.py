@@ -79,8 +79,7 @@ def alone_in(district: Polygon, others: list[Polygon], points: list[Point]) -> P
 
 def test_only_the_topmost_layer_under_the_pointer_shows_its_tooltip(browser, server):
     page = open_page(browser, server.url + "/public")
-    page.wait_for_selector("canvas", timeout=60_000)
-    wait_for(lambda: page.evaluate("() => !!Bokeh.documents[0]?.get_model_by_name('natura2000')"))
+    assert wait_for(lambda: page.evaluate(VIEW_DRAWN, "natura2000"), seconds=60)
     districts, sites = features(page, "districts"), features(page, "natura2000")
     # a Natura 2000 site lies above the district community it is in: the site's tooltip alone
     name, site = next((n, s) for n, s in sites if s.area > 1e5)
@@ -118,8 +117,7 @@ def test_a_layer_switched_on_can_be_pointed_at_before_it_is_painted(browser, ser
     the pointer over it throws nothing, and one tooltip shows."""
     page = open_page(browser, server.url + "/public")
     sign_in(page, server.url, *ACCOUNTS["planner"], "/planner")
-    page.wait_for_selector("canvas", timeout=60_000)
-    wait_for(lambda: page.evaluate("() => !!Bokeh.documents[0]?.get_model_by_name('water_mains')"))
+    assert wait_for(lambda: page.evaluate(VIEW_DRAWN, "districts"), seconds=60)
     _, district = features(page, "districts")[0]
     page.evaluate(HOLD_PAINTS)
     page.evaluate("() => { Bokeh.documents[0].get_model_by_name('water_mains').visible = true }")
